@@ -1,0 +1,1 @@
+"""Pure domain code: no airflow, zeep, requests or SQLAlchemy imports here."""

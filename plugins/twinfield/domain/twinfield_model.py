@@ -1,0 +1,142 @@
+"""What the pipeline sends to and reads from Twinfield, as plain values.
+
+The Twinfield hook turns these into ProcessXml / Finder requests (via twinfield.domain.twinfield_xml) and
+its replies back into these; the mapping code builds them from Focus documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+
+class DebitCredit(str, Enum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+    def flipped(self) -> "DebitCredit":
+        return DebitCredit.CREDIT if self is DebitCredit.DEBIT else DebitCredit.DEBIT
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str = ""
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = ""  # ISO 3166-1 alpha-2
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A Twinfield DEB dimension. ``code`` is None for a customer still to be created (Twinfield numbers it)."""
+
+    code: str | None
+    name: str
+    vat_number: str = ""
+    due_days: int | None = None
+    address: Address | None = None
+    iban: str = ""
+    office: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    code: str  # leading zeros matter: "0110" != "110"
+    name: str
+    dimtype: str  # "BAS" (balance) or "PNL" (profit and loss)
+
+
+@dataclass(frozen=True)
+class VatCode:
+    code: str
+    name: str
+    type: str  # "sales" | "purchase"
+    percentage: Decimal | None  # current percentage (None when Twinfield gave none)
+    # Dated percentages, newest first: (valid from, percentage)
+    percentages: tuple[tuple[dt.date, Decimal], ...] = ()
+
+
+@dataclass(frozen=True)
+class TransactionLine:
+    type: str  # "total" | "detail" | "vat"
+    dim1: str  # ledger account
+    value: Decimal  # positive amount; the side is debitcredit
+    debitcredit: DebitCredit
+    dim2: str | None = None  # customer code on the total line
+    vatcode: str | None = None
+    description: str = ""  # max 40 characters in Twinfield
+
+
+@dataclass(frozen=True)
+class SalesTransaction:
+    """A draft (destiny="temporary") sales transaction: invoice, or credit note with every side flipped."""
+
+    office: str
+    daybook: str  # e.g. "VRK"
+    currency: str
+    date: dt.date
+    period: str  # "YYYY/PP"
+    invoice_number: str
+    due_date: dt.date | None
+    lines: tuple[TransactionLine, ...]
+    header_description: str = ""
+    # Twinfield's transaction number, known once posted (needed to delete a draft).
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One error/warning/info message from a ProcessXml reply, with where it sat."""
+
+    type: str  # "error" | "warning" | "info"
+    text: str
+    element: str  # e.g. "transaction", "header", "line", "value", "dim1"
+    line_id: str | None = None  # id of the <line> it sat in, when it sat in one
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """Result of one child of a ProcessXml request (one transaction, one dimension, ...)."""
+
+    index: int  # position in the request as sent
+    ok: bool
+    key: str = ""  # invoice number / dimension code / what identifies the item
+    number: str | None = None  # Twinfield transaction number, or the dimension code assigned
+    location: str | None = None  # "temporary" | "final" for transactions
+    messages: tuple[Message, ...] = ()
+
+    @property
+    def error_messages(self) -> list[str]:
+        return [m.text for m in self.messages if m.type == "error"]
+
+
+@dataclass(frozen=True)
+class MatchStatus:
+    """Payment state of an invoice's total line, from the browse of customer transactions (code 100)."""
+
+    office: str
+    daybook: str
+    number: str  # Twinfield transaction number
+    invoice_number: str
+    customer_code: str
+    status: str  # head status: temporary | final
+    value: Decimal  # signed, incl. VAT
+    open_value: Decimal  # signed
+    match_status: str  # available | proposed | matched | notmatchable
+    match_date: dt.date | None = None
+    currency: str = "EUR"
+
+    @property
+    def paid_amount(self) -> Decimal:
+        return self.value - self.open_value
+
+
+@dataclass
+class Office:
+    code: str
+    name: str = ""
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,68 @@
+"""Typed errors raised by the hooks. None of them ever carries a secret (token, password, client secret)."""
+
+from __future__ import annotations
+
+from airflow.sdk.exceptions import AirflowException
+
+
+class FocusApiError(AirflowException):
+    """Teamleader Focus answered with an error body (``errors[].title``)."""
+
+    def __init__(self, status: int, title: str, endpoint: str = ""):
+        self.status = status
+        self.title = title
+        self.endpoint = endpoint
+        where = f" on {endpoint}" if endpoint else ""
+        super().__init__(f"Teamleader Focus error {status}{where}: {title}")
+
+
+class FocusAuthError(FocusApiError):
+    """The OAuth2 token exchange failed (invalid grant, reused refresh token, bad client)."""
+
+
+class FocusRateLimited(FocusApiError):
+    """Still rate-limited (429) after waiting for the reset the server announced."""
+
+
+class FocusUnavailable(FocusApiError):
+    """5xx, timeouts or dropped connections that outlasted the retries."""
+
+
+class TwinfieldError(AirflowException):
+    """Base class of everything the Twinfield hook raises."""
+
+
+class TwinfieldAuthError(TwinfieldError):
+    """Logon or OAuth2 failed; ``result`` is the LogonResult or the OAuth error code."""
+
+    def __init__(self, result: str, detail: str = ""):
+        self.result = result
+        super().__init__(f"Twinfield authentication failed: {result}" + (f" ({detail})" if detail else ""))
+
+
+class TwinfieldFault(TwinfieldError):
+    """A SOAP fault; ``code`` is Twinfield's fault code when it gave one (e.g. 354 'token invalid')."""
+
+    def __init__(self, code: str | None, message: str):
+        self.code = code
+        self.message = message
+        super().__init__(f"Twinfield fault{f' {code}' if code else ''}: {message}")
+
+
+class TwinfieldRejected(TwinfieldError):
+    """Twinfield rejected one or more items of a ProcessXml request; ``items`` holds the per-item results."""
+
+    def __init__(self, items: list):
+        self.items = items
+        failed = [i for i in items if not getattr(i, "ok", False)]
+        first = failed[0] if failed else None
+        summary = "; ".join(getattr(first, "error_messages", []) or []) if first else ""
+        super().__init__(f"Twinfield rejected {len(failed)} of {len(items)} item(s)" + (f": {summary}" if summary else ""))
+
+
+class TwinfieldRateLimited(TwinfieldError):
+    """Still 429 after honouring Retry-After within the retry budget."""
+
+
+class TwinfieldUnavailable(TwinfieldError):
+    """5xx, timeouts or dropped connections that outlasted the retries."""

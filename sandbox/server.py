@@ -1,0 +1,119 @@
+"""One server for both emulators: Focus under /focus, Twinfield under /twinfield, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI
+
+from sandbox.focus import FocusSandbox
+from sandbox.focus.data import generate
+from sandbox.twinfield import TwinfieldSandbox
+
+CLIENT_ID = "sandbox-client"
+CLIENT_SECRET = "sandbox-secret"
+
+
+@dataclass
+class SandboxConfig:
+    seed: int = 42
+    invoices: int = 200
+    focus_rate_limit: int = 200  # requests per sliding minute (the real default)
+    twinfield_credits_per_minute: int = 500  # the real per ClientId+organisation budget
+    twinfield_max_concurrent: int = 10
+
+
+class Sandbox:
+    """Both emulators with their data, as one ASGI app; ``start()`` serves it in a background thread."""
+
+    def __init__(self, config: SandboxConfig | None = None):
+        self.config = config or SandboxConfig()
+        self.data = generate(seed=self.config.seed, invoices=self.config.invoices)
+        # A fresh first refresh token per start, as a real re-authorisation gives.
+        self.focus = FocusSandbox(
+            self.data,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            initial_refresh_token="focus-rt-" + secrets.token_hex(8),
+            rate_limit_per_minute=self.config.focus_rate_limit,
+        )
+        self.twinfield = TwinfieldSandbox(
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            initial_refresh_token="twinfield-rt-" + secrets.token_hex(8),
+            credits_per_minute=self.config.twinfield_credits_per_minute,
+            max_concurrent=self.config.twinfield_max_concurrent,
+        )
+        self.twinfield.seed_customers_from_focus(self.data)
+        self.app = FastAPI(title="focus-twinfield sandbox")
+        self.app.mount("/focus", self.focus.app())
+        self.app.mount("/twinfield", self.twinfield.app())
+        self.url: str | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- serving -----------------------------------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> "Sandbox":
+        if port == 0:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"sandbox did not start on {host}:{port}")
+            time.sleep(0.05)
+        self.url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+
+    def serve_forever(self, host: str = "127.0.0.1", port: int = 8765) -> None:
+        self.url = f"http://{host}:{port}"
+        uvicorn.run(self.app, host=host, port=port, log_level="warning", access_log=False)
+
+    # -- how Airflow reaches it -------------------------------------------------------------------
+    def connections(self, url: str | None = None) -> dict[str, str]:
+        """The AIRFLOW_CONN_* values (JSON) that point Airflow at this sandbox."""
+        base = url or self.url
+        focus = {
+            "conn_type": "teamleader_focus",
+            "host": f"{base}/focus",
+            "login": CLIENT_ID,
+            "password": CLIENT_SECRET,
+            "extra": {
+                "refresh_token": self.focus.initial_refresh_token,
+                "token_url": f"{base}/focus/oauth2/access_token",
+                "rate_limit_per_minute": self.config.focus_rate_limit,
+            },
+        }
+        twinfield = {
+            "conn_type": "twinfield",
+            "host": f"{base}/twinfield",
+            "login": CLIENT_ID,
+            "password": CLIENT_SECRET,
+            "extra": {
+                "auth_mode": "oauth2",
+                "refresh_token": self.twinfield.initial_refresh_token,
+                "office": self.twinfield.default_office,
+                "credits_per_minute": self.config.twinfield_credits_per_minute,
+                "max_concurrent": self.config.twinfield_max_concurrent,
+            },
+        }
+        return {
+            "AIRFLOW_CONN_TEAMLEADER_FOCUS_DEFAULT": json.dumps(focus),
+            "AIRFLOW_CONN_TWINFIELD_DEFAULT": json.dumps(twinfield),
+        }
