@@ -68,6 +68,9 @@ class TransactionLine:
     debitcredit: DebitCredit
     dim2: str | None = None  # customer code on the total line
     vatcode: str | None = None
+    # VAT amount of a detail line as the invoice computed it; when given, Twinfield books exactly this VAT
+    # (so totals match Focus to the cent) instead of recomputing it from the VAT code's percentage.
+    vat_value: Decimal | None = None
     description: str = ""  # max 40 characters in Twinfield
 
 
