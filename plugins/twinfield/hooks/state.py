@@ -1,0 +1,43 @@
+"""Where the state store lives: read from an Airflow connection (the only Airflow lookup for the store)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from twinfield.state import StateStore
+
+DEFAULT_CONN_ID = "focus_twinfield_state"
+
+
+def state_store_url(conn_id: str = DEFAULT_CONN_ID) -> str:
+    """The SQLAlchemy URL of the state store.
+
+    The connection's extra ``sqlalchemy_url`` wins, else the connection's URI (``postgres://`` becomes
+    ``postgresql://``; a ``sqlite`` connection's host is the file path). Without such a connection: a SQLite
+    file ``$AIRFLOW_HOME/focus_twinfield_state.db``.
+    """
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+        return f"sqlite:///{home / 'focus_twinfield_state.db'}"
+    explicit = conn.extra_dejson.get("sqlalchemy_url")
+    if explicit:
+        return explicit
+    if conn.conn_type == "sqlite":
+        return f"sqlite:///{conn.host}"
+    uri = conn.get_uri()
+    if uri.startswith("postgres://"):
+        uri = "postgresql://" + uri[len("postgres://") :]
+    return uri
+
+
+def state_store(conn_id: str = DEFAULT_CONN_ID) -> StateStore:
+    """A ready StateStore (schema ensured) for the connection ``conn_id``."""
+    store = StateStore(state_store_url(conn_id))
+    store.ensure_schema()
+    return store

@@ -1,0 +1,191 @@
+"""The OAuth token store: rotation of single-use refresh tokens under the cross-process lock."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from twinfield.state import StateStore
+from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, fingerprint
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeTokenEndpoint:
+    """Single-use refresh tokens, like the real one: each refresh token works once."""
+
+    def __init__(self, valid: set[str], delay: float = 0.0):
+        self.valid = set(valid)
+        self.calls: list[str] = []
+        self.delay = delay
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, refresh_token: str) -> TokenGrant:
+        time.sleep(self.delay)  # widen the window in which a second refresher could slip in
+        with self._lock:
+            self.calls.append(refresh_token)
+            if refresh_token not in self.valid:
+                raise PermissionError("invalid_grant")
+            self.valid.discard(refresh_token)
+            self._n += 1
+            new_rt = f"rt-{self._n}"
+            self.valid.add(new_rt)
+            return TokenGrant(access_token=f"at-{self._n}", refresh_token=new_rt, expires_in=3600)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    s = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    s.ensure_schema()
+    return s
+
+
+class Clock:
+    def __init__(self, at: datetime = T0):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def test_first_use_spends_the_seed_and_stores_the_pair(store):
+    endpoint = FakeTokenEndpoint({"seed"})
+    tokens = TokenStore(store, "focus", now=Clock())
+    pair = tokens.get("seed", endpoint)
+    assert (pair.access_token, pair.refresh_token) == ("at-1", "rt-1")
+    assert pair.expires_at == T0 + timedelta(hours=1)
+    assert pair.seed_fingerprint == fingerprint("seed")
+    assert TokenStore(store, "focus").load() == pair  # durable: another store object reads it back
+
+
+def test_a_fresh_pair_is_reused_without_refreshing(store):
+    endpoint = FakeTokenEndpoint({"seed"})
+    clock = Clock()
+    tokens = TokenStore(store, "focus", now=clock)
+    first = tokens.get("seed", endpoint)
+    clock.at = T0 + timedelta(minutes=54)  # 6 minutes left: more than the 5-minute margin
+    assert tokens.get("seed", endpoint) == first
+    assert endpoint.calls == ["seed"]
+
+
+def test_refreshes_ahead_of_expiry_with_the_stored_refresh_token(store):
+    endpoint = FakeTokenEndpoint({"seed"})
+    clock = Clock()
+    tokens = TokenStore(store, "focus", now=clock)
+    tokens.get("seed", endpoint)
+    clock.at = T0 + timedelta(minutes=56)  # 4 minutes left
+    pair = tokens.get("seed", endpoint)
+    assert endpoint.calls == ["seed", "rt-1"]
+    assert pair.access_token == "at-2"
+    assert pair.expires_at == clock.at + timedelta(hours=1)
+
+
+def test_a_rejected_access_token_is_refreshed_even_when_not_expired(store):
+    endpoint = FakeTokenEndpoint({"seed"})
+    tokens = TokenStore(store, "focus", now=Clock())
+    first = tokens.get("seed", endpoint)
+    second = tokens.get("seed", endpoint, rejected=first.access_token)
+    assert second.access_token == "at-2"
+    assert endpoint.calls == ["seed", "rt-1"]
+
+
+def test_a_pair_refreshed_by_someone_else_is_used_instead_of_refreshing_again(store):
+    endpoint = FakeTokenEndpoint({"seed"})
+    mine = TokenStore(store, "focus", now=Clock())
+    theirs = TokenStore(store, "focus", now=Clock())
+    stale = mine.get("seed", endpoint)
+    newer = theirs.get("seed", endpoint, rejected=stale.access_token)  # they got the 401 first
+    # I now get a 401 with my stale token too: the stored pair is newer than what was rejected.
+    assert mine.get("seed", endpoint, rejected=stale.access_token) == newer
+    assert endpoint.calls == ["seed", "rt-1"]
+
+
+def test_a_new_seed_in_the_connection_restarts_the_chain(store):
+    endpoint = FakeTokenEndpoint({"seed", "reauthorised"})
+    tokens = TokenStore(store, "focus", now=Clock())
+    tokens.get("seed", endpoint)
+    pair = tokens.get("reauthorised", endpoint)  # the user re-authorised; the stored pair is still fresh
+    assert endpoint.calls == ["seed", "reauthorised"]
+    assert pair.seed_fingerprint == fingerprint("reauthorised")
+
+
+def test_a_refused_refresh_stores_nothing(store):
+    endpoint = FakeTokenEndpoint(set())
+    tokens = TokenStore(store, "focus", now=Clock())
+    with pytest.raises(PermissionError):
+        tokens.get("spent", endpoint)
+    assert tokens.load() is None
+
+
+def test_names_are_independent(store):
+    endpoint = FakeTokenEndpoint({"a", "b"})
+    TokenStore(store, "focus_a", now=Clock()).get("a", endpoint)
+    TokenStore(store, "focus_b", now=Clock()).get("b", endpoint)
+    assert TokenStore(store, "focus_a").load().access_token != TokenStore(store, "focus_b").load().access_token
+
+
+def test_repr_never_shows_tokens():
+    pair = TokenPair("secret-access", T0, "secret-refresh", fingerprint("seed"))
+    grant = TokenGrant("secret-access", "secret-refresh", 3600)
+    for text in (repr(pair), str(pair), repr(grant), str(grant)):
+        assert "secret" not in text
+
+
+def test_two_threads_refreshing_at_once_spend_the_refresh_token_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    endpoint = FakeTokenEndpoint({"seed"}, delay=0.3)
+    results: list[TokenPair] = []
+    barrier = threading.Barrier(2)
+
+    def task():
+        store = StateStore(url)  # each task has its own engine, as separate workers would
+        barrier.wait()
+        results.append(TokenStore(store, "focus").get("seed", endpoint))
+
+    threads = [threading.Thread(target=task) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert endpoint.calls == ["seed"]
+    assert len(results) == 2 and results[0] == results[1]
+    assert results[0].refresh_token in endpoint.valid
+
+
+def _refresh_in_process(url: str, calls_file: str, start_at: float, out) -> None:
+    """Runs in a child process: refresh with a token endpoint that logs each spend to a shared file."""
+
+    def exchange(refresh_token: str) -> TokenGrant:
+        with open(calls_file, "a", encoding="utf-8") as f:
+            f.write(refresh_token + "\n")
+        time.sleep(0.3)
+        return TokenGrant(access_token="at-from-child", refresh_token="rt-from-child", expires_in=3600)
+
+    store = StateStore(url)
+    store.ensure_schema()
+    time.sleep(max(0.0, start_at - time.time()))
+    pair = TokenStore(store, "focus").get("seed", exchange)
+    out.put((pair.access_token, pair.refresh_token))
+
+
+def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    StateStore(url).ensure_schema()
+    calls_file = tmp_path / "calls.txt"
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    start_at = time.time() + 3  # both children start refreshing at the same moment, after importing
+    procs = [ctx.Process(target=_refresh_in_process, args=(url, str(calls_file), start_at, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    answers = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert calls_file.read_text().splitlines() == ["seed"]
+    assert answers[0] == answers[1] == ("at-from-child", "rt-from-child")
