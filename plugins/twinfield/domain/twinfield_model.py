@@ -143,3 +143,18 @@ class Office:
     code: str
     name: str = ""
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PostedTransaction:
+    """A sales transaction as Twinfield holds it (from a ``<read>``), with the state of its total line."""
+
+    transaction: SalesTransaction  # ``number`` is set
+    location: str  # "temporary" (draft) | "final"
+    match_status: str | None = None  # of the total line: available | proposed | matched | notmatchable
+    open_value: Decimal | None = None  # of the total line, signed (debit positive)
+    match_date: dt.date | None = None
+
+    @property
+    def is_draft(self) -> bool:
+        return self.location == "temporary"
