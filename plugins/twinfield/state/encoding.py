@@ -1,0 +1,90 @@
+"""How values are written to the state store: JSON with exact decimals, ISO timestamps in UTC.
+
+Money goes in as decimal strings ("121.00") and comes back as ``Decimal``; dates and datetimes as ISO text.
+Sales transactions are stored as JSON so that load_drafts posts exactly what validate checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from twinfield.domain.twinfield_model import DebitCredit, SalesTransaction, TransactionLine
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, DebitCredit):
+        return value.value
+    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
+
+
+def dumps(value: Any) -> str:
+    """JSON text; Decimals become decimal strings, dates ISO strings. Keys sorted (stable hashes, diffs)."""
+    return json.dumps(value, default=_default, sort_keys=True, ensure_ascii=False)
+
+
+def loads(text: str | None) -> Any:
+    """JSON text back to Python; numbers with a fraction come back as Decimal, never float."""
+    if text is None:
+        return None
+    return json.loads(text, parse_float=Decimal)
+
+
+def now() -> str:
+    """The current time, ISO 8601 in UTC with its offset."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def iso(value: dt.datetime | dt.date | None) -> str | None:
+    """A date as ISO text; an aware datetime in UTC. A naive datetime is refused: its zone is unknown."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"datetime without a time zone: {value!r}")
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def transaction_to_json(tx: SalesTransaction) -> str:
+    return dumps(asdict(tx))
+
+
+def transaction_from_json(text: str) -> SalesTransaction:
+    data = loads(text)
+    lines = tuple(
+        TransactionLine(
+            type=ln["type"],
+            dim1=ln["dim1"],
+            value=Decimal(ln["value"]),
+            debitcredit=DebitCredit(ln["debitcredit"]),
+            dim2=ln.get("dim2"),
+            vatcode=ln.get("vatcode"),
+            vat_value=None if ln.get("vat_value") is None else Decimal(ln["vat_value"]),
+            description=ln.get("description", ""),
+        )
+        for ln in data["lines"]
+    )
+    return SalesTransaction(
+        office=data["office"],
+        daybook=data["daybook"],
+        currency=data["currency"],
+        date=dt.date.fromisoformat(data["date"]),
+        period=data["period"],
+        invoice_number=data["invoice_number"],
+        due_date=dt.date.fromisoformat(data["due_date"]) if data.get("due_date") else None,
+        lines=lines,
+        header_description=data.get("header_description", ""),
+        number=data.get("number"),
+    )

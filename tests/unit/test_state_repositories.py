@@ -1,0 +1,200 @@
+"""The sync state repositories against a real SQLite file (the same SQL runs on PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from twinfield.domain.twinfield_model import DebitCredit, SalesTransaction, TransactionLine
+from twinfield.state import StateStore, customers, documents, payments, postings, runs
+from twinfield.state.customers import CustomerLink
+from twinfield.state.documents import StagedDocument, ValidationOutcome
+from twinfield.state.encoding import loads, transaction_from_json, transaction_to_json
+from twinfield.state.postings import Attempt, MatchUpdate
+
+
+@pytest.fixture
+def store(tmp_path) -> StateStore:
+    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def _tx(number: str = "F2025-0012", office: str = "NLA001", total: str = "121.00") -> SalesTransaction:
+    return SalesTransaction(
+        office=office,
+        daybook="VRK",
+        currency="EUR",
+        date=dt.date(2025, 3, 1),
+        period="2025/03",
+        invoice_number=number,
+        due_date=dt.date(2025, 3, 31),
+        lines=(
+            TransactionLine("total", "1300", Decimal(total), DebitCredit.DEBIT, dim2="1001"),
+            TransactionLine("detail", "8000", Decimal("100.00"), DebitCredit.CREDIT, vatcode="VH",
+                            vat_value=Decimal("21.00"), description="Laptop \"Pro\" & dock"),
+        ),
+    )
+
+
+def _attempt(focus_id="inv-1", content_hash="h1", **tx) -> Attempt:
+    return Attempt("invoice", focus_id, "2025 / 12", content_hash, _tx(**tx), "1001", Decimal("121.00"))
+
+
+def test_transaction_survives_the_round_trip_exactly():
+    tx = _tx()
+    assert transaction_from_json(transaction_to_json(tx)) == tx
+    assert '"value": "121.00"' in transaction_to_json(tx)
+
+
+def test_run_log_and_report_are_replaced_on_rerun(store):
+    runs.start_run(store, "r1", window_start=dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc),
+                   window_end=dt.datetime(2025, 3, 2, tzinfo=dt.timezone.utc), starting_date=None,
+                   params={"dry_run": False}, dry_run=False)
+    runs.stage_started(store, "r1", "extract")
+    runs.stage_finished(store, "r1", "extract", {"found": 3}, {"focus": 5})
+    runs.stage_started(store, "r1", "extract")  # the task is cleared and re-run
+    runs.stage_finished(store, "r1", "extract", {"found": 4}, {"focus": 6})
+    [entry] = runs.stage_log(store, "r1")
+    assert (entry.stage, entry.summary, entry.api_calls) == ("extract", {"found": 4}, {"focus": 6})
+    assert runs.get_run(store, "r1").window_start == "2025-03-01T00:00:00+00:00"
+    runs.save_report(store, "r1", "# one", {"a": 1})
+    runs.save_report(store, "r1", "# two", {"a": Decimal("2.50")})
+    assert runs.get_report(store, "r1") == ("# two", {"a": "2.50"})
+
+
+def test_naive_datetimes_are_refused(store):
+    with pytest.raises(ValueError, match="time zone"):
+        runs.start_run(store, "r1", window_start=dt.datetime(2025, 3, 1), window_end=None, starting_date=None,
+                       params={}, dry_run=False)
+
+
+def test_staging_replaces_a_run_and_finds_unchanged_copies(store):
+    doc = StagedDocument("invoice", "inv-1", "2025 / 1", "2025-03-01T10:00:00+00:00",
+                         {"total": Decimal("121.00")}, "h1")
+    documents.replace_staged(store, "r1", [doc, StagedDocument("invoice", "inv-2", "2025 / 2", "t2", {}, "h2")])
+    documents.replace_staged(store, "r1", [doc])
+    assert [d.focus_id for d in documents.staged(store, "r1")] == ["inv-1"]
+    assert next(documents.staged(store, "r1")).raw == {"total": "121.00"}
+
+    copies = documents.unchanged_copies(
+        store, "invoice", {"inv-1": "2025-03-01T10:00:00+00:00", "inv-2": "t2", "inv-3": "t3"}
+    )
+    assert list(copies) == ["inv-1"]  # inv-2 was dropped from r1; inv-3 never staged
+    assert documents.unchanged_copies(store, "invoice", {"inv-1": "2025-03-02T09:00:00+00:00"}) == {}
+
+
+def test_validation_outcomes_keep_every_reason_and_the_transaction(store):
+    good = ValidationOutcome("invoice", "inv-1", "2025 / 1", "https://focus/1", "h1", transaction=_tx())
+    bad = ValidationOutcome("invoice", "inv-2", "2025 / 2", "https://focus/2", "h2",
+                            reasons=("line 1: no ledger account", "tax rate 6% has no VAT code"))
+    documents.replace_validation(store, "r1", [good, bad])
+    assert [o.focus_id for o in documents.validation_outcomes(store, "r1", valid=True)] == ["inv-1"]
+    [held] = documents.validation_outcomes(store, "r1", valid=False)
+    assert held.reasons == ("line 1: no ledger account", "tax rate 6% has no VAT code") and not held.valid
+    assert documents.validation_outcomes(store, "r1", valid=True)[0].transaction == _tx()
+
+
+def test_a_twinfield_customer_belongs_to_one_focus_customer(store):
+    first = CustomerLink("company", "c1", "NLA001", "1001", "vat_number", "linked", "r1")
+    second = CustomerLink("company", "c2", "NLA001", "1001", "name", "linked", "r1")
+    assert customers.link_existing(store, "r1", [first, second]) == [first]
+    assert set(customers.links(store, "NLA001")) == {("company", "c1")}
+
+
+def test_reserved_codes_are_unique_and_kept_across_retries(store):
+    customers.link_existing(store, "r1", [CustomerLink("company", "c1", "NLA001", "1005", "name", "linked", "r1")])
+    reserved = customers.reserve_codes(store, "r1", "NLA001", [("company", "c2"), ("contact", "p1")],
+                                       taken={"1003", "ABC"}, first_code=1000)
+    assert [(link.focus_id, link.twinfield_code, link.status) for link in reserved] == [
+        ("c2", "1006", "pending"), ("p1", "1007", "pending")]
+    # A retry after a crash does not reserve again: the pending links stand, with their codes.
+    assert customers.reserve_codes(store, "r1", "NLA001", [("company", "c2")], taken=set(), first_code=1000) == []
+    assert customers.links(store, "NLA001")[("company", "c2")].twinfield_code == "1006"
+    customers.confirm(store, "NLA001", ["1006"])
+    customers.forget_pending(store, "NLA001", ["1007"])
+    links = customers.links(store, "NLA001")
+    assert links[("company", "c2")].status == "linked" and ("contact", "p1") not in links
+    # Another office numbers its own customers.
+    [other] = customers.reserve_codes(store, "r1", "NLA002", [("company", "c2")], taken=set(), first_code=1000)
+    assert other.twinfield_code == "1000"
+
+
+def test_posting_protocol_leaves_evidence_and_keeps_the_last_good_draft(store):
+    postings.mark_attempts(store, "r1", [_attempt()])
+    pending = postings.postings(store, [("invoice", "inv-1")])[("invoice", "inv-1")]
+    assert (pending.status, pending.attempt_hash, pending.content_hash, pending.attempts) == ("pending", "h1", None, 1)
+
+    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "202500017", "temporary")])
+    posted = postings.postings(store)[("invoice", "inv-1")]
+    assert (posted.status, posted.content_hash, posted.twinfield_number) == ("posted", "h1", "202500017")
+
+    # The document changed; Twinfield refuses the update: the earlier draft still stands.
+    postings.mark_attempts(store, "r2", [_attempt(content_hash="h2")])
+    postings.record_rejected(store, [(("invoice", "inv-1"), "Periode is gesloten")])
+    after = postings.postings(store)[("invoice", "inv-1")]
+    assert (after.status, after.content_hash, after.attempts, after.last_error) == (
+        "posted", "h1", 2, "Periode is gesloten")
+
+    # A first write refused: nothing in Twinfield.
+    postings.mark_attempts(store, "r2", [_attempt("inv-2", number="F2025-0013")])
+    postings.record_rejected(store, [(("invoice", "inv-2"), "Relatie bestaat niet")])
+    assert postings.postings(store)[("invoice", "inv-2")].status == "rejected"
+    assert [p.focus_id for p in postings.posted_in_run(store, "r1")] == ["inv-1"]
+
+
+def test_booked_numbers_are_unique_per_office_and_daybook(store):
+    postings.mark_attempts(store, "r1", [_attempt("inv-1")])
+    with pytest.raises(Exception, match="(?i)unique"):
+        postings.mark_attempts(store, "r1", [_attempt("inv-2")])
+
+
+def test_unknown_outcome_resolved_as_final_is_never_written_again(store):
+    postings.mark_attempts(store, "r1", [_attempt()])
+    postings.record_found(store, [(("invoice", "inv-1"), "202500017", "final")])
+    p = postings.postings(store)[("invoice", "inv-1")]
+    assert (p.status, p.twinfield_number, p.content_hash) == ("final", "202500017", "h1")
+
+
+def test_reconciliation_covers_invoices_until_fully_paid(store):
+    postings.mark_attempts(store, "r1", [_attempt()])
+    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "202500017", "temporary")])
+    assert [p.focus_id for p in postings.to_reconcile(store)] == ["inv-1"]
+    postings.record_matches(store, [MatchUpdate(("invoice", "inv-1"), "final", "available", Decimal("40.00"),
+                                                Decimal("81.00"), None)])
+    p = postings.to_reconcile(store)[0]
+    assert (p.status, p.paid_amount, p.open_amount) == ("final", Decimal("40.00"), Decimal("81.00"))
+
+    assert payments.claim(store, "r1", "inv-1", paid_total=Decimal("121"), amount=Decimal("81"), currency="EUR",
+                          paid_at=dt.date(2025, 4, 2)) == "new"
+    payments.mark_registered(store, "inv-1", Decimal("121.00"))
+    assert postings.to_reconcile(store) == []
+
+
+def test_a_payment_is_claimed_once(store):
+    kwargs = dict(paid_total=Decimal("40.00"), amount=Decimal("40.00"), currency="EUR", paid_at=dt.date(2025, 4, 1))
+    t0 = dt.datetime(2025, 4, 2, 3, 0, tzinfo=dt.timezone.utc)
+    assert payments.claim(store, "r1", "inv-1", at=t0, **kwargs) == "new"
+    # Another run while r1's attempt may still be in flight: hands off.
+    assert payments.claim(store, "r2", "inv-1", at=t0 + dt.timedelta(minutes=1), **kwargs) == "busy"
+    # A later try of r1 (the first one crashed) takes it over at once and must check Focus first.
+    assert payments.claim(store, "r1", "inv-1", at=t0 + dt.timedelta(minutes=2), **kwargs) == "retry"
+    # Once the lease has run out, another run may take it over.
+    assert payments.claim(store, "r2", "inv-1", at=t0 + dt.timedelta(minutes=30), **kwargs) == "retry"
+    payments.mark_registered(store, "inv-1", Decimal("40"))
+    assert payments.claim(store, "r3", "inv-1", **kwargs) == "done"
+    assert payments.registered_totals(store, ["inv-1", "inv-2"]) == {"inv-1": Decimal("40.00")}
+    assert [p.amount for p in payments.registered_in_run(store, "r2")] == [Decimal("40.00")]
+
+
+def test_a_released_claim_can_be_made_again(store):
+    kwargs = dict(paid_total=Decimal("10.00"), amount=Decimal("10.00"), currency="EUR", paid_at=dt.date(2025, 4, 1))
+    assert payments.claim(store, "r1", "inv-1", **kwargs) == "new"
+    assert len(payments.pending(store)) == 1
+    payments.release(store, "inv-1", Decimal("10.00"))
+    assert payments.pending(store) == []
+    assert payments.claim(store, "r2", "inv-1", **kwargs) == "new"
+
+
+def test_json_amounts_come_back_as_decimals():
+    assert loads('{"a": 1.10}') == {"a": Decimal("1.10")}
