@@ -1,0 +1,171 @@
+"""docker-compose.yaml and the Dockerfile, checked for structure (Docker itself is not available here).
+
+What a `docker compose up` would trip over is checked statically: the services of Airflow's official Celery
+layout, each long-running one with a healthcheck, start order through depends_on conditions that can be met,
+one image built from the Dockerfile, CeleryExecutor on PostgreSQL and Redis, the state store in PostgreSQL,
+connections taken from the environment, and the sandbox only behind its profile.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+    "airflow-init",
+}
+LONG_RUNNING = AIRFLOW_SERVICES - {"airflow-init"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    # PyYAML resolves the anchors and `<<` merge keys, as Compose does.
+    return yaml.safe_load((ROOT / "docker-compose.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def _dockerfile_stages() -> dict[str, str]:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    """Build stage name -> the image it starts from."""
+    return {stage: base for base, stage in re.findall(r"^FROM\s+(\S+)\s+AS\s+(\S+)", text, re.M | re.I)}
+
+
+def test_the_official_celery_layout_is_there(services):
+    assert {"postgres", "redis"} | AIRFLOW_SERVICES <= set(services)
+    commands = {name: services[name].get("command") for name in LONG_RUNNING}
+    assert commands == {
+        "airflow-apiserver": "api-server",
+        "airflow-scheduler": "scheduler",
+        "airflow-dag-processor": "dag-processor",
+        "airflow-triggerer": "triggerer",
+        "airflow-worker": "celery worker",
+    }
+
+
+def test_only_the_sandbox_hides_behind_a_profile(services):
+    assert services["sandbox"]["profiles"] == ["sandbox"]
+    assert [name for name, svc in services.items() if "profiles" in svc] == ["sandbox"]
+
+
+def test_every_airflow_service_runs_the_image_built_from_the_dockerfile(services):
+    stages = _dockerfile_stages()
+    images = {services[name]["image"] for name in AIRFLOW_SERVICES}
+    assert len(images) == 1, "one tag, so the image is built once and shared"
+    for name in AIRFLOW_SERVICES:
+        build = services[name]["build"]
+        assert build["context"] == "." and build["target"] in stages
+    assert services["sandbox"]["build"]["target"] in stages
+
+
+def test_the_image_starts_from_the_airflow_release_the_project_pins():
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    version = re.search(r"^ARG AIRFLOW_VERSION=(\S+)", text, re.M)[1]
+    pin = re.search(r'"apache-airflow==([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"))[1]
+    assert version == pin
+    assert _dockerfile_stages()["airflow"] == "apache/airflow:${AIRFLOW_VERSION}"
+    # pip must not move the image's Airflow while installing the project.
+    installs = re.findall(r"^RUN pip install .*$", text, re.M)
+    assert installs and all('"apache-airflow==${AIRFLOW_VERSION}"' in line for line in installs)
+
+
+def test_dockerfile_copies_only_what_exists_and_is_not_ignored():
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for line in re.findall(r"^COPY\s+(.*)$", (ROOT / "Dockerfile").read_text(encoding="utf-8"), re.M):
+        *sources, _dest = [part for part in line.split() if not part.startswith("--")]
+        for source in sources:
+            assert (ROOT / source).exists(), source
+            assert source.rstrip("/").split("/")[0] not in ignored, source
+
+
+def test_airflow_runs_celery_on_postgres_and_redis(services):
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+        assert "@postgres/" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379" in env[
+            "AIRFLOW__CELERY__BROKER_URL"
+        ]
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+        # Tasks reach the API server by its service name; all components share one JWT secret.
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+        assert env["AIRFLOW__API_AUTH__JWT_SECRET"].startswith("${AIRFLOW_JWT_SECRET:?")
+
+
+def test_the_state_store_is_its_own_postgres_database(compose, services):
+    env = services["airflow-worker"]["environment"]
+    assert env["AIRFLOW_CONN_FOCUS_TWINFIELD_STATE"] == "postgresql://airflow:airflow@postgres:5432/focus_twinfield"
+    (config,) = services["postgres"]["configs"]
+    assert config["target"].startswith("/docker-entrypoint-initdb.d/")
+    assert "CREATE DATABASE focus_twinfield;" in compose["configs"][config["source"]]["content"]
+
+
+def test_service_connections_come_from_the_environment(services):
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        for conn in ("AIRFLOW_CONN_TEAMLEADER_FOCUS_DEFAULT", "AIRFLOW_CONN_TWINFIELD_DEFAULT"):
+            # Required: compose refuses to start without them rather than running with no credentials.
+            assert env[conn].startswith("${" + conn + ":?"), (name, conn)
+
+
+def test_long_running_services_have_healthchecks_and_restart(services):
+    for name in LONG_RUNNING | {"postgres", "redis", "sandbox"}:
+        check = services[name]["healthcheck"]
+        assert check["test"][0] in ("CMD", "CMD-SHELL") and check["interval"] and check["retries"], name
+        assert services[name]["restart"] == "always", name
+
+
+def test_start_order_can_be_met(services):
+    for name, svc in services.items():
+        for dep, spec in svc.get("depends_on", {}).items():
+            assert dep in services, f"{name} waits for unknown service {dep}"
+            assert "profiles" not in services[dep], f"{name} would wait for {dep}, which only starts in a profile"
+            if spec["condition"] == "service_healthy":
+                assert "healthcheck" in services[dep], f"{name} waits for {dep} to be healthy; it has no check"
+            if spec["condition"] == "service_completed_successfully":
+                assert "restart" not in services[dep], f"{dep} must run once and exit"
+    for name in LONG_RUNNING:
+        deps = services[name]["depends_on"]
+        assert deps["postgres"]["condition"] == deps["redis"]["condition"] == "service_healthy", name
+        assert deps["airflow-init"]["condition"] == "service_completed_successfully", name
+    assert services["airflow-worker"]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+
+
+def test_init_migrates_and_creates_the_admin_then_checks_the_provider(services):
+    init = services["airflow-init"]
+    assert init["user"] == "0:0"
+    assert init["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    assert init["environment"]["_AIRFLOW_WWW_USER_CREATE"] == "true"
+    assert "airflow providers get focus-twinfield" in init["command"][-1]
+
+
+def test_volumes_are_declared_and_logs_are_shared(compose, services):
+    declared = set(compose["volumes"])
+    for name, svc in services.items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source in declared, f"{name} mounts undeclared volume {source}"
+    assert all("airflow-logs:/opt/airflow/logs" in services[name]["volumes"] for name in AIRFLOW_SERVICES)
+
+
+def test_several_workers_and_a_single_published_ui(services):
+    assert services["airflow-worker"]["deploy"]["replicas"] == "${AIRFLOW_WORKERS:-2}"
+    published = {name: svc["ports"] for name, svc in services.items() if "ports" in svc}
+    assert published == {"airflow-apiserver": ["8080:8080"], "sandbox": ["127.0.0.1:8765:8765"]}
