@@ -62,6 +62,10 @@ class TokenPair:
     def __repr__(self) -> str:  # never the tokens
         return f"TokenPair(expires_at={self.expires_at.isoformat()}, seed={self.seed_fingerprint[:8]})"
 
+    def fresh_at(self, now: datetime, margin: timedelta) -> bool:
+        """Whether the access token is still valid for at least ``margin`` after ``now``."""
+        return self.expires_at - margin > now
+
 
 Exchange = Callable[[str], TokenGrant]
 """Spends a refresh token at the token endpoint and returns the new grant (raises when refused)."""
@@ -121,7 +125,7 @@ class TokenStore:
             pair is not None
             and pair.seed_fingerprint == seed
             and pair.access_token != rejected
-            and pair.expires_at - self.margin > self._now()
+            and pair.fresh_at(self._now(), self.margin)
         )
 
     def _read(self, conn: Connection) -> TokenPair | None:

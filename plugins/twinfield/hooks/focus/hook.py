@@ -1,0 +1,437 @@
+"""TeamleaderFocusHook: the only code that speaks to Teamleader Focus.
+
+Every call is ``POST <host>/<resource>.<action>`` with a JSON body and a Bearer token. The hook owns:
+
+- one ``requests.Session`` for all calls (connection pool kept warm), made by ``get_conn``;
+- OAuth2 with single-use refresh tokens, through ``twinfield.state.tokens.TokenStore`` (refreshed 5 minutes
+  ahead of expiry and once on a 401; see that module for crash recovery by re-authorising);
+- the rate limit: a sliding-window limiter (``rate_limit_per_minute``, default 200) that also pauses when the
+  server reports X-RateLimit-Remaining 0, and on a 429 waits until X-RateLimit-Reset and sends again;
+- retries of reads on 5xx, timeouts and dropped connections (tenacity, exponential backoff); writes are never
+  resent blindly (see ``register_payment``);
+- typed errors (``twinfield.errors``) from ``errors[].title``, with any secret it knows replaced by ``***``.
+
+Connection: host = API base URL, login = client id, password = client secret; extra: ``refresh_token`` (seeds
+the first refresh only), ``token_url``, ``rate_limit_per_minute``, ``timeout`` (seconds per request).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+import requests
+import tenacity
+from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.log import mask_secret
+from requests.adapters import HTTPAdapter
+
+from twinfield.domain.money import to_decimal
+from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
+from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
+from twinfield.hooks.focus.ratelimit import Clock, SlidingWindowLimiter, parse_reset
+from twinfield.hooks.state import state_store
+from twinfield.state import StateStore
+from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore
+
+DEFAULT_HOST = "https://api.focus.teamleader.eu"
+DEFAULT_TOKEN_URL = "https://focus.teamleader.eu/oauth2/access_token"
+TOKEN_ENDPOINT = "oauth2/access_token"  # its name in errors and stats
+PAGE_SIZE = 100  # the API's maximum
+REFRESH_MARGIN = timedelta(minutes=5)
+DEFAULT_RATE_LIMIT = 200
+DEFAULT_TIMEOUT = 30.0
+
+_TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def dumps(value: Any) -> str:
+    """JSON text with Decimals written as exact numbers (the json module would go through float)."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a finite amount: {value}")
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _loads(content: bytes) -> Any:
+    return json.loads(content, parse_float=Decimal) if content else None
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class TeamleaderFocusHook(HttpHook):
+    """Teamleader Focus API client on the HTTP provider's hook (method POST, JSON bodies).
+
+    :param teamleader_focus_conn_id: the Airflow connection (conn_type ``teamleader_focus``).
+    :param state: the state store that keeps the rotating token pair; default ``state_store()``.
+    :param clock: time and sleep (tests pass a fake one).
+    :param adapter: a ``requests`` transport adapter mounted on the session (default: TCP keep-alive).
+    :param read_attempts: attempts of a read on 5xx, timeouts and dropped connections.
+    :param rate_limit_attempts: sends of one request that may meet a 429 before FocusRateLimited.
+    """
+
+    conn_name_attr = "teamleader_focus_conn_id"
+    default_conn_name = "teamleader_focus_default"
+    conn_type = "teamleader_focus"
+    hook_name = "Teamleader Focus"
+    default_host = DEFAULT_HOST
+
+    def __init__(
+        self,
+        teamleader_focus_conn_id: str = default_conn_name,
+        state: StateStore | None = None,
+        *,
+        clock: Clock | None = None,
+        adapter: HTTPAdapter | None = None,
+        read_attempts: int = 5,
+        rate_limit_attempts: int = 5,
+    ):
+        super().__init__(method="POST", http_conn_id=teamleader_focus_conn_id, adapter=adapter)
+        self.teamleader_focus_conn_id = teamleader_focus_conn_id
+        self.clock = clock or Clock()
+        self.read_attempts = read_attempts
+        self.rate_limit_attempts = rate_limit_attempts
+        self.stats: Counter[str] = Counter()  # HTTP requests sent, per endpoint (retries and refreshes included)
+        self._state = state
+        self._session: requests.Session | None = None
+        self._token: TokenPair | None = None
+        self._session_lock = threading.Lock()
+        self._token_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+
+    # -- connection and session ---------------------------------------------------------------------
+    @cached_property
+    def connection(self):
+        return self.get_connection(self.teamleader_focus_conn_id)
+
+    def _extra(self, name: str, default: Any = None) -> Any:
+        """A connection extra; missing or empty means ``default``."""
+        value = self.connection.extra_dejson.get(name)
+        return default if value in (None, "") else value
+
+    @cached_property
+    def timeout(self) -> float:
+        return float(self._extra("timeout", DEFAULT_TIMEOUT))
+
+    @cached_property
+    def limiter(self) -> SlidingWindowLimiter:
+        return SlidingWindowLimiter(int(self._extra("rate_limit_per_minute", DEFAULT_RATE_LIMIT)), clock=self.clock)
+
+    @cached_property
+    def tokens(self) -> TokenStore:
+        store = self._state or state_store()
+        return TokenStore(store, self.teamleader_focus_conn_id, margin=REFRESH_MARGIN, now=self.clock.now)
+
+    def get_conn(self, headers: dict | None = None, extra_options: dict | None = None) -> requests.Session:
+        """The hook's one session, made on first use (HttpHook would make a new one per call).
+
+        Unlike HttpHook's, it carries no connection extras as headers (they hold the refresh token) and no
+        basic auth: every request gets its Bearer token, the token endpoint gets the client credentials.
+        """
+        with self._session_lock:
+            if self._session is None:
+                self._set_base_url(self.connection)
+                session = requests.Session()
+                session.headers["Accept"] = "application/json"
+                adapter = self.adapter or self.keep_alive_adapter
+                if adapter is not None:
+                    session.mount("http://", adapter)
+                    session.mount("https://", adapter)
+                self.merged_extra = {"timeout": self.timeout, "check_response": False}
+                self._session = session
+            return self._session
+
+    # -- secrets ------------------------------------------------------------------------------------
+    def _secrets(self) -> list[str]:
+        known = [self.connection.password, self._extra("refresh_token")]
+        if self._token is not None:
+            known += [self._token.access_token, self._token.refresh_token]
+        return [s for s in known if s]
+
+    def _redact(self, message: str) -> str:
+        for secret in self._secrets():
+            message = message.replace(secret, "***")
+        return message
+
+    def _error_title(self, response: requests.Response) -> str:
+        """``errors[].title`` (or an OAuth ``error_description``), else the HTTP reason; secrets removed."""
+        try:
+            body = _loads(response.content)
+        except ValueError:
+            body = None
+        title = ""
+        if isinstance(body, dict):
+            titles = [str(e.get("title")) for e in body.get("errors") or [] if isinstance(e, dict) and e.get("title")]
+            title = "; ".join(titles) or str(body.get("error_description") or body.get("error") or "")
+        return self._redact(title or response.reason or f"HTTP {response.status_code}")
+
+    # -- tokens -------------------------------------------------------------------------------------
+    def _access_token(self, rejected: str | None = None) -> str:
+        """A usable access token; ``rejected`` is one the API just refused with 401."""
+        with self._token_lock:
+            pair = self._token
+            if pair is None or pair.access_token == rejected or not pair.fresh_at(self.clock.now(), REFRESH_MARGIN):
+                seed = self._extra("refresh_token")
+                if not seed:
+                    raise FocusAuthError(
+                        0, "the connection has no refresh_token in its extra: authorise the integration first"
+                    )
+                mask_secret(seed)
+                pair = self.tokens.get(seed, self._exchange, rejected=rejected)
+                mask_secret(pair.access_token)
+                mask_secret(pair.refresh_token)
+                self._token = pair
+            return pair.access_token
+
+    def _exchange(self, refresh_token: str) -> TokenGrant:
+        """Spend ``refresh_token`` at the token endpoint (called by TokenStore under the lock)."""
+        url = self._extra("token_url", DEFAULT_TOKEN_URL)
+        form = {
+            "client_id": self.connection.login,
+            "client_secret": self.connection.password,
+            "refresh_token": refresh_token,
+            "grant_type": "refresh_token",
+        }
+
+        def attempt() -> TokenGrant:
+            self._count(TOKEN_ENDPOINT)
+            try:
+                response = self.get_conn().post(url, data=form, timeout=self.timeout)
+            except _TRANSPORT_ERRORS as exc:
+                raise FocusUnavailable(0, type(exc).__name__, TOKEN_ENDPOINT) from None
+            if response.status_code >= 500:
+                raise FocusUnavailable(response.status_code, self._error_title(response), TOKEN_ENDPOINT)
+            if response.status_code != 200:
+                raise FocusAuthError(
+                    response.status_code,
+                    f"token refresh refused ({self._error_title(response)}); if the refresh token was spent "
+                    "or revoked, re-authorise and put the new refresh_token in the connection extra",
+                    TOKEN_ENDPOINT,
+                )
+            body = _loads(response.content)
+            return TokenGrant(body["access_token"], body["refresh_token"], int(body.get("expires_in", 3600)))
+
+        grant = self._retrying(TOKEN_ENDPOINT)(attempt)
+        self.log.info("Teamleader Focus access token refreshed for %s", self.teamleader_focus_conn_id)
+        return grant
+
+    # -- requests -----------------------------------------------------------------------------------
+    def _count(self, endpoint: str) -> None:
+        with self._stats_lock:
+            self.stats[endpoint] += 1
+
+    def _send(self, endpoint: str, body: dict, token: str) -> requests.Response:
+        """One HTTP request within the rate limit; transport failures become FocusUnavailable."""
+        waited = self.limiter.acquire()
+        if waited:
+            self.log.info("Teamleader Focus rate limit: waited %.1f s before %s", waited, endpoint)
+        self._count(endpoint)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        try:
+            response = self.run(endpoint, data=dumps(body), headers=headers)
+        except _TRANSPORT_ERRORS as exc:
+            raise FocusUnavailable(0, type(exc).__name__, endpoint) from None
+        self._obey_rate_headers(response)
+        return response
+
+    def _obey_rate_headers(self, response: requests.Response) -> None:
+        remaining = response.headers.get("X-RateLimit-Remaining")
+        reset = parse_reset(response.headers.get("X-RateLimit-Reset"))
+        if response.status_code == 429:
+            if reset is not None:
+                self.limiter.pause_until(reset)
+            else:
+                self.limiter.pause_for(self.limiter.window)
+        elif remaining is not None and remaining.strip() == "0" and reset is not None:
+            self.limiter.pause_until(reset)
+
+    def _call(self, endpoint: str, body: dict) -> Any:
+        """One request, sent again after a 401 (once, with a refreshed token) and after 429s (until the reset).
+
+        Both answers mean the server did nothing, so this is safe for writes too. 5xx and transport failures
+        raise FocusUnavailable: the caller decides whether to retry.
+        """
+        rejected: str | None = None
+        limited = 0
+        while True:
+            token = self._access_token(rejected=rejected)
+            response = self._send(endpoint, body, token)
+            status = response.status_code
+            if status == 401 and rejected is None:
+                rejected = token
+                continue
+            if status == 429:
+                limited += 1
+                if limited >= self.rate_limit_attempts:
+                    raise FocusRateLimited(status, self._error_title(response), endpoint)
+                self.log.warning("Teamleader Focus answered 429 on %s; waiting for the reset", endpoint)
+                continue
+            if status >= 500:
+                raise FocusUnavailable(status, self._error_title(response), endpoint)
+            if status == 401:
+                raise FocusAuthError(status, self._error_title(response), endpoint)
+            if status >= 400:
+                raise FocusApiError(status, self._error_title(response), endpoint)
+            try:
+                return _loads(response.content)
+            except ValueError:
+                raise FocusApiError(status, "the answer is not JSON", endpoint) from None
+
+    def _retrying(self, endpoint: str) -> tenacity.Retrying:
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            self.log.warning(
+                "Teamleader Focus %s failed (%s); attempt %d of %d in %.1f s",
+                endpoint, state.outcome.exception(), state.attempt_number + 1, self.read_attempts,
+                state.next_action.sleep,
+            )  # fmt: skip
+
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(FocusUnavailable),
+            stop=tenacity.stop_after_attempt(self.read_attempts),
+            wait=tenacity.wait_exponential(multiplier=1, min=1, max=30),
+            sleep=self.clock.sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+
+    def _read(self, endpoint: str, body: dict) -> Any:
+        """A read: retried on 5xx, timeouts and dropped connections."""
+        return self._retrying(endpoint)(self._call, endpoint, body)
+
+    def _pages(self, endpoint: str, body: dict) -> Iterator[dict]:
+        """Every item of a paged list: pages of 100, stopping at the first short page (there is no total)."""
+        number = 1
+        while True:
+            data = self._read(endpoint, {**body, "page": {"size": PAGE_SIZE, "number": number}})["data"]
+            yield from data
+            if len(data) < PAGE_SIZE:
+                return
+            number += 1
+
+    # -- the API the pipeline uses ------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap read (departments.list)."""
+        try:
+            departments = self.departments()
+        except Exception as exc:  # the UI shows the message; our errors carry no secrets
+            return False, self._redact(f"{type(exc).__name__}: {exc}")
+        return True, f"Connected to Teamleader Focus: {len(departments)} department(s)"
+
+    def list_invoices(self, **filters: Any) -> Iterator[dict]:
+        """invoices.list, every page, sorted by invoice number. Filters as in the API (status: str or list)."""
+        body = {"filter": invoice_filter(filters), "sort": [{"field": "invoice_number", "order": "asc"}]}
+        return self._pages("invoices.list", body)
+
+    def list_credit_notes(self, **filters: Any) -> Iterator[dict]:
+        """creditNotes.list, every page (in the API's order: it has no sort). ``credit_note_date_before`` is exclusive."""
+        return self._pages("creditNotes.list", {"filter": credit_note_filter(filters)})
+
+    def invoice_info(self, invoice_id: str) -> dict:
+        return self._read("invoices.info", {"id": invoice_id})["data"]
+
+    def credit_note_info(self, credit_note_id: str) -> dict:
+        """creditNotes.info; the API may answer ``data`` as an array of one."""
+        data = self._read("creditNotes.info", {"id": credit_note_id})["data"]
+        if isinstance(data, list):
+            if not data:
+                raise FocusApiError(404, f"credit note {credit_note_id} not found", "creditNotes.info")
+            return data[0]
+        return data
+
+    def companies(self, ids: Iterable[str]) -> dict[str, dict]:
+        """companies.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
+        return self._by_ids("companies.list", ids)
+
+    def contacts(self, ids: Iterable[str]) -> dict[str, dict]:
+        """contacts.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
+        return self._by_ids("contacts.list", ids)
+
+    def _by_ids(self, endpoint: str, ids: Iterable[str]) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), PAGE_SIZE):
+            body = {"filter": {"ids": chunk}, "page": {"size": PAGE_SIZE, "number": 1}}
+            found.update((item["id"], item) for item in self._read(endpoint, body)["data"])
+        return found
+
+    def tax_rates(self, department_id: str | None = None) -> list[dict]:
+        body = {"filter": {"department_id": department_id}} if department_id else {}
+        return list(self._pages("taxRates.list", body))
+
+    def product_categories(self, department_id: str | None = None) -> list[dict]:
+        """productCategories.list (not paged), each with ``ledgers[]``: department + ledger_account_number."""
+        body = {"filter": {"department_id": department_id}} if department_id else {}
+        return self._read("productCategories.list", body)["data"]
+
+    def departments(self) -> list[dict]:
+        return self._read("departments.list", {})["data"]
+
+    def payment_methods(self) -> list[dict]:
+        return list(self._pages("paymentMethods.list", {}))
+
+    def register_payment(
+        self,
+        invoice_id: str,
+        amount: Decimal,
+        currency: str,
+        paid_at: datetime,
+        payment_method_id: str | None = None,
+    ) -> bool:
+        """Register a payment once. Returns False when the invoice already had it (same amount, currency, paid_at).
+
+        invoices.registerPayment adds a payment on every call. So the invoice's payments[] are read first, and
+        after an answer that leaves the outcome unknown (5xx, timeout, dropped connection) they are read again
+        before sending anything more: a payment that took effect is never sent twice.
+        """
+        if paid_at.tzinfo is None:
+            raise ValueError("paid_at needs a time zone")
+        amount = to_decimal(amount)
+        paid_at = paid_at.replace(microsecond=0)
+        if self._has_payment(invoice_id, amount, currency, paid_at):
+            return False
+        body: dict[str, Any] = {
+            "id": invoice_id,
+            "payment": {"amount": amount, "currency": currency},
+            "paid_at": paid_at.isoformat(),
+        }
+        if payment_method_id:
+            body["payment_method_id"] = payment_method_id
+
+        attempt = 1
+        while True:
+            try:
+                self._call("invoices.registerPayment", body)
+                return True
+            except FocusUnavailable as exc:
+                if attempt >= self.read_attempts:
+                    raise
+                self.log.warning("Teamleader Focus registerPayment outcome unknown (%s); checking the invoice", exc)
+            self.clock.sleep(min(2**attempt, 30))
+            # Raises when the invoice cannot be read: then nothing is sent again.
+            if self._has_payment(invoice_id, amount, currency, paid_at):
+                return True  # it took effect although we never heard so
+            attempt += 1
+
+    def _has_payment(self, invoice_id: str, amount: Decimal, currency: str, paid_at: datetime) -> bool:
+        for payment in self.invoice_info(invoice_id).get("payments") or []:
+            money = payment.get("payment") or {}
+            if (
+                to_decimal(money.get("amount")) == amount
+                and money.get("currency") == currency
+                and datetime.fromisoformat(payment["paid_at"]) == paid_at
+            ):
+                return True
+        return False

@@ -1,0 +1,83 @@
+"""Time and the request budget of the Focus hook: a sliding-window limiter that also obeys the server's hints."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+
+
+class Clock:
+    """Time as the hook sees it. Tests pass a fake one, so that nothing really sleeps."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def parse_reset(value: str | None) -> datetime | None:
+    """X-RateLimit-Reset: an ISO datetime (e.g. ``2021-06-15T10:51:23.035+0100``), not a number of seconds."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class SlidingWindowLimiter:
+    """At most ``limit`` requests in any ``window`` seconds, shared by all threads of one hook.
+
+    ``pause_until`` holds every request back until a moment the server named (X-RateLimit-Reset when
+    X-RateLimit-Remaining reached 0, or on a 429). Waiting happens outside the lock.
+    """
+
+    # The server's reset comes from its clock; never wait longer than a window (plus a little) on its word.
+    MAX_PAUSE_SLACK = 5.0
+
+    def __init__(self, limit: int, window: float = 60.0, clock: Clock | None = None):
+        if limit < 1:
+            raise ValueError("rate limit must be at least 1 request per window")
+        self.limit = limit
+        self.window = window
+        self.clock = clock or Clock()
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Wait until one more request fits, record it, and return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self.clock.monotonic()
+                while self._sent and self._sent[0] <= now - self.window:
+                    self._sent.popleft()
+                wait = self._paused_until - now
+                if wait <= 0 and len(self._sent) >= self.limit:
+                    wait = self._sent[0] + self.window - now
+                if wait <= 0:
+                    self._sent.append(now)
+                    return waited
+            self.clock.sleep(wait)
+            waited += wait
+
+    def pause_until(self, moment: datetime) -> float:
+        """Send nothing before ``moment`` (a wall-clock time from the server); returns the pause in seconds."""
+        seconds = (moment - self.clock.now()).total_seconds()
+        seconds = min(max(seconds, 0.0), self.window + self.MAX_PAUSE_SLACK)
+        with self._lock:
+            self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
+        return seconds
+
+    def pause_for(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (a 429 without a usable reset header)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
