@@ -1,0 +1,118 @@
+"""What every stage operator shares: connections, the state store, the configuration, the run log.
+
+A stage is a subclass with a ``stage`` name and a ``sync(run)`` method; ``execute`` makes the hooks (lazily,
+through ``StageRun``), records the stage in the run log with the API calls it made, and returns the stage's
+small summary as XCom.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from twinfield.domain.config import ConfigError, SyncConfig, load_config
+from twinfield.hooks.focus import TeamleaderFocusHook
+from twinfield.hooks.state import DEFAULT_CONN_ID as STATE_CONN_ID
+from twinfield.hooks.state import state_store
+from twinfield.hooks.twinfield import TwinfieldHook
+from twinfield.state import StateStore, runs
+
+CONFIG_ENV = "FOCUS_TWINFIELD_CONFIG"
+
+
+def default_config_path() -> str:
+    """$FOCUS_TWINFIELD_CONFIG, else include/mappings/sync.yaml beside the dags folder."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return explicit
+    dags = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER") or str(Path.cwd() / "dags")
+    return str(Path(dags).resolve().parent / "include" / "mappings" / "sync.yaml")
+
+
+class StageRun:
+    """One execution of a stage: the run's id, params, state store, and hooks made on first use."""
+
+    def __init__(self, operator: "SyncStageOperator", context: Any, store: StateStore):
+        self.operator = operator
+        self.context = context
+        self.store = store
+        self.run_id: str = context["run_id"]
+        self.params: dict = dict(context.get("params") or {})
+        self.dry_run: bool = bool(self.params.get("dry_run", False))
+        self.log = operator.log
+
+    @cached_property
+    def config(self) -> SyncConfig:
+        try:
+            return load_config(self.operator.config_path)
+        except ConfigError as exc:  # not transient: fail without retrying
+            raise AirflowFailException(f"sync configuration: {exc}") from None
+
+    @cached_property
+    def focus(self) -> TeamleaderFocusHook:
+        return TeamleaderFocusHook(self.operator.focus_conn_id, state=self.store)
+
+    @cached_property
+    def twinfield(self) -> TwinfieldHook:
+        return TwinfieldHook(self.operator.twinfield_conn_id)
+
+    def api_calls(self) -> dict[str, dict[str, int]]:
+        """Requests made by this stage, per service and endpoint."""
+        calls: dict[str, dict[str, int]] = {}
+        for service in ("focus", "twinfield"):
+            hook = self.__dict__.get(service)
+            if hook is not None:
+                calls[service] = dict(Counter(hook.stats))
+        return calls
+
+
+class SyncStageOperator(BaseOperator):
+    """Base of the sync stages. Keyword-only arguments, all templated.
+
+    :param focus_conn_id: Teamleader Focus connection.
+    :param twinfield_conn_id: Twinfield connection.
+    :param state_conn_id: connection of the state store (default: a SQLite file in AIRFLOW_HOME).
+    :param config_path: the bookkeeper's sync configuration (YAML).
+    :param max_workers: parallel Focus reads (the hooks are thread-safe and keep to the rate limits).
+    """
+
+    stage: ClassVar[str]
+    template_fields = ("focus_conn_id", "twinfield_conn_id", "state_conn_id", "config_path")
+    ui_color = "#e8f1fb"
+
+    def __init__(
+        self,
+        *,
+        focus_conn_id: str = TeamleaderFocusHook.default_conn_name,
+        twinfield_conn_id: str = TwinfieldHook.default_conn_name,
+        state_conn_id: str = STATE_CONN_ID,
+        config_path: str | None = None,
+        max_workers: int = 4,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.focus_conn_id = focus_conn_id
+        self.twinfield_conn_id = twinfield_conn_id
+        self.state_conn_id = state_conn_id
+        self.config_path = config_path or default_config_path()
+        self.max_workers = max_workers
+
+    def execute(self, context: Any) -> dict:
+        store = state_store(self.state_conn_id)
+        run = StageRun(self, context, store)
+        runs.stage_started(store, run.run_id, self.stage)
+        summary = self.sync(run)
+        calls = run.api_calls()
+        runs.stage_finished(store, run.run_id, self.stage, summary, calls)
+        totals = {service: sum(per_endpoint.values()) for service, per_endpoint in calls.items()}
+        self.log.info("%s: %s; API calls %s", self.stage, summary, totals or "none")
+        return summary
+
+    def sync(self, run: StageRun) -> dict:
+        raise NotImplementedError
