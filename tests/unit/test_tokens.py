@@ -189,3 +189,32 @@ def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(tmp_path)
         p.join(timeout=30)
     assert calls_file.read_text().splitlines() == ["seed"]
     assert answers[0] == answers[1] == ("at-from-child", "rt-from-child")
+
+
+# -- where the store lives (twinfield.hooks.state) ----------------------------------------------------
+def test_state_store_defaults_to_a_sqlite_file_in_airflow_home(tmp_path, monkeypatch):
+    from twinfield.hooks.state import state_store
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("AIRFLOW_CONN_FOCUS_TWINFIELD_STATE", raising=False)
+    store = state_store()
+    assert store.url == f"sqlite:///{tmp_path / 'focus_twinfield_state.db'}"
+    assert TokenStore(store, "focus").load() is None  # the schema is there
+    assert (tmp_path / "focus_twinfield_state.db").exists()
+
+
+def test_state_store_url_from_the_connection(tmp_path, monkeypatch):
+    import json
+
+    from twinfield.hooks.state import state_store, state_store_url
+
+    explicit = f"sqlite:///{tmp_path / 'explicit.db'}"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_FOCUS_TWINFIELD_STATE",
+        json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": explicit}}),
+    )
+    assert state_store().url == explicit
+    monkeypatch.setenv("AIRFLOW_CONN_FOCUS_TWINFIELD_STATE", "postgresql://sync:pw@db:5432/state")
+    assert state_store_url() == "postgresql://sync:pw@db:5432/state"
+    monkeypatch.setenv("AIRFLOW_CONN_MY_STATE", f"sqlite:///{tmp_path / 'uri.db'}")
+    assert state_store_url("my_state") == f"sqlite:///{tmp_path / 'uri.db'}"

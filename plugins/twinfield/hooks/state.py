@@ -17,7 +17,7 @@ def state_store_url(conn_id: str = DEFAULT_CONN_ID) -> str:
     """The SQLAlchemy URL of the state store.
 
     The connection's extra ``sqlalchemy_url`` wins, else the connection's URI (``postgres://`` becomes
-    ``postgresql://``; a ``sqlite`` connection's host is the file path). Without such a connection: a SQLite
+    ``postgresql://``; a ``sqlite`` connection names the file path). Without such a connection: a SQLite
     file ``$AIRFLOW_HOME/focus_twinfield_state.db``.
     """
     try:
@@ -28,8 +28,8 @@ def state_store_url(conn_id: str = DEFAULT_CONN_ID) -> str:
     explicit = conn.extra_dejson.get("sqlalchemy_url")
     if explicit:
         return explicit
-    if conn.conn_type == "sqlite":
-        return f"sqlite:///{conn.host}"
+    if conn.conn_type == "sqlite":  # the file path: in host (JSON form) or schema (URI form sqlite:////path)
+        return f"sqlite:///{conn.host or conn.schema}"
     uri = conn.get_uri()
     if uri.startswith("postgres://"):
         uri = "postgresql://" + uri[len("postgres://") :]
