@@ -167,7 +167,7 @@ def test_reconciliation_covers_invoices_until_fully_paid(store):
 
     assert payments.claim(store, "r1", "inv-1", paid_total=Decimal("121"), amount=Decimal("81"), currency="EUR",
                           paid_at=dt.date(2025, 4, 2)) == "new"
-    payments.mark_registered(store, "inv-1", Decimal("121.00"))
+    payments.mark_registered(store, "inv-1", Decimal("121.00"), Decimal("81.00"))
     assert postings.to_reconcile(store) == []
 
 
@@ -181,7 +181,7 @@ def test_a_payment_is_claimed_once(store):
     assert payments.claim(store, "r1", "inv-1", at=t0 + dt.timedelta(minutes=2), **kwargs) == "retry"
     # Once the lease has run out, another run may take it over.
     assert payments.claim(store, "r2", "inv-1", at=t0 + dt.timedelta(minutes=30), **kwargs) == "retry"
-    payments.mark_registered(store, "inv-1", Decimal("40"))
+    payments.mark_registered(store, "inv-1", Decimal("40"), Decimal("40"))
     assert payments.claim(store, "r3", "inv-1", **kwargs) == "done"
     assert payments.registered_totals(store, ["inv-1", "inv-2"]) == {"inv-1": Decimal("40.00")}
     assert [p.amount for p in payments.registered_in_run(store, "r2")] == [Decimal("40.00")]

@@ -102,14 +102,16 @@ def claim(
     return "retry" if taken == 1 else "busy"
 
 
-def mark_registered(store: StateStore, invoice_id: str, paid_total: Decimal) -> None:
+def mark_registered(store: StateStore, invoice_id: str, paid_total: Decimal, amount: Decimal) -> None:
+    """The invoice now shows ``paid_total`` paid in Focus; ``amount`` is what this payment added (0.00 when
+    Focus already showed it paid)."""
     with store.begin() as conn:
         conn.execute(
             text(
-                "UPDATE payments SET status = 'registered', registered_at = :at"
+                "UPDATE payments SET status = 'registered', registered_at = :at, amount = :amount"
                 " WHERE focus_invoice_id = :inv AND paid_total = :total"
             ),
-            {"inv": invoice_id, "total": format_amount(paid_total), "at": now()},
+            {"inv": invoice_id, "total": format_amount(paid_total), "amount": format_amount(amount), "at": now()},
         )
 
 

@@ -260,3 +260,16 @@ def posted_in_run(store: StateStore, run_id: str) -> list[Posting]:
             {"r": run_id},
         )
         return [_posting(r) for r in rows]
+
+
+def refused_in_run(store: StateStore, run_id: str) -> list[Posting]:
+    """Documents whose write in this run Twinfield refused (``last_error`` holds its messages)."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            text(
+                f"SELECT {_COLUMNS} FROM postings WHERE attempt_run_id = :r AND last_error IS NOT NULL"
+                " ORDER BY kind DESC, invoice_number"
+            ),
+            {"r": run_id},
+        )
+        return [_posting(r) for r in rows]

@@ -1,0 +1,147 @@
+"""Stage 4: post the valid documents to Twinfield as draft sales transactions, each exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from twinfield.domain.twinfield_model import SalesTransaction
+from twinfield.operators.base import StageRun, SyncStageOperator
+from twinfield.operators.plan import Action, after_check, decide
+from twinfield.state import documents, postings
+from twinfield.state.documents import ValidationOutcome
+from twinfield.state.postings import Attempt, Posting
+
+MAX_PER_REQUEST = 25  # Twinfield's cap on children of one ProcessXml request
+
+
+def target_of(tx: SalesTransaction) -> tuple[str, str, str]:
+    return (tx.office, tx.daybook, tx.invoice_number)
+
+
+def attempt_for(outcome: ValidationOutcome) -> Attempt:
+    tx = outcome.transaction
+    total = next(line for line in tx.lines if line.type == "total")
+    return Attempt(outcome.kind, outcome.focus_id, outcome.focus_number, outcome.content_hash, tx, total.dim2,
+                   total.value)
+
+
+class LoadDraftsOperator(SyncStageOperator):
+    """Writes each valid document that Twinfield does not hold yet (or holds as an outdated draft) as a draft
+    (``destiny="temporary"``) sales transaction, in requests of at most 25.
+
+    Before every request the attempt is recorded ('pending'); after it, each document's Twinfield number or
+    Twinfield's reasons for refusing it. Documents whose earlier outcome is unknown, or that changed, are
+    first looked up in Twinfield by invoice number (see ``twinfield.operators.plan``).
+
+    :param batch_size: documents per request (at most 25).
+    """
+
+    stage = "load_drafts"
+
+    def __init__(self, *, batch_size: int = MAX_PER_REQUEST, **kwargs: Any):
+        super().__init__(**kwargs)
+        if not 1 <= batch_size <= MAX_PER_REQUEST:
+            raise ValueError(f"batch_size must be 1..{MAX_PER_REQUEST}, got {batch_size}")
+        self.batch_size = batch_size
+
+    def sync(self, run: StageRun) -> dict:
+        outcomes = documents.validation_outcomes(run.store, run.run_id, valid=True)
+        known = postings.postings(run.store, [(o.kind, o.focus_id) for o in outcomes])
+        counts: Counter[str] = Counter()
+        to_post: list[Attempt] = []
+        to_move: list[tuple[Posting, Attempt]] = []
+        to_check: list[tuple[Posting, ValidationOutcome]] = []
+        updates: set[tuple[str, str]] = set()  # documents Twinfield already holds a draft of
+
+        def route(action: Action, outcome: ValidationOutcome, posting: Posting | None) -> None:
+            counts[action.value] += 1
+            if posting is not None and posting.twinfield_number and action in (Action.POST, Action.MOVE):
+                updates.add(posting.key)
+            if action is Action.POST:
+                to_post.append(attempt_for(outcome))
+            elif action is Action.MOVE:
+                to_move.append((posting, attempt_for(outcome)))
+
+        for outcome in outcomes:
+            posting = known.get((outcome.kind, outcome.focus_id))
+            action = decide(posting, outcome.content_hash, target_of(outcome.transaction))
+            if action is Action.CHECK:
+                to_check.append((posting, outcome))
+            else:
+                route(action, outcome, posting)
+
+        held = self._held_in_twinfield(run, [posting for posting, _ in to_check])
+        finals = []
+        for posting, outcome in to_check:
+            number, head_status = held.get(posting.key, (None, None))
+            if head_status == "final":
+                finals.append((posting.key, number, head_status))
+            route(after_check(posting, head_status, outcome.content_hash, target_of(outcome.transaction)),
+                  outcome, posting)
+        counts["checked"] = len(to_check)
+
+        summary: dict[str, Any] = {
+            "valid": len(outcomes),
+            "already_booked": counts[Action.SKIP.value],
+            "changed_after_final": counts[Action.KEEP_FINAL.value],
+            "final_elsewhere": counts[Action.HOLD_FINAL_ELSEWHERE.value],
+            "checked_in_twinfield": counts["checked"],
+            "to_post": len(to_post) + len(to_move),
+        }
+        if run.dry_run:
+            summary["would_post"] = summary.pop("to_post")
+            return summary
+        postings.record_found(run.store, finals)
+        for posting, attempt in to_move:
+            run.twinfield.delete_draft(posting.office, posting.daybook, held[posting.key][0],
+                                       f"moved to {attempt.transaction.office}/{attempt.transaction.daybook}")
+            postings.record_deleted(run.store, posting.key)
+            to_post.append(attempt)
+        posted, rejected = self._post(run, to_post)
+        summary.update(
+            booked=len(posted - updates),
+            updated_drafts=len(posted & updates),
+            moved=len(to_move),
+            rejected_by_twinfield=len(rejected),
+        )
+        return summary
+
+    def _held_in_twinfield(self, run: StageRun, to_check: list[Posting]) -> dict[tuple[str, str], tuple[str, str]]:
+        """What Twinfield holds at each posting's target: key -> (Twinfield number, head status)."""
+        by_book: dict[tuple[str, str], list[Posting]] = defaultdict(list)
+        for posting in to_check:
+            by_book[(posting.office, posting.daybook)].append(posting)
+        held = {}
+        for (office, daybook), group in by_book.items():
+            numbers = sorted({p.invoice_number for p in group})
+            statuses = run.twinfield.match_statuses(office, daybook, invoice_numbers=numbers)
+            found = {s.invoice_number: s for s in statuses}
+            for posting in group:
+                status = found.get(posting.invoice_number)
+                if status is not None:
+                    held[posting.key] = (status.number, status.status)
+        return held
+
+    def _post(self, run: StageRun, to_post: list[Attempt]) -> tuple[set, set]:
+        """Write the documents in requests of ``batch_size``; returns the keys (posted, refused)."""
+        posted: set[tuple[str, str]] = set()
+        rejected: set[tuple[str, str]] = set()
+        for start in range(0, len(to_post), self.batch_size):
+            batch = to_post[start : start + self.batch_size]
+            postings.mark_attempts(run.store, run.run_id, batch)
+            results = run.twinfield.post_sales_transactions([a.transaction for a in batch])
+            ok, refused = [], []
+            for attempt, result in zip(batch, results, strict=True):
+                if result.ok:
+                    ok.append((attempt.key, result.number, result.location or "temporary"))
+                else:
+                    message = " // ".join(result.error_messages) or "refused without a message"
+                    refused.append((attempt.key, message))
+            postings.record_posted(run.store, run.run_id, ok)
+            postings.record_rejected(run.store, refused)
+            posted.update(key for key, _, _ in ok)
+            rejected.update(key for key, _ in refused)
+            self.log.info("Sent %d of %d documents to Twinfield (%d refused)", len(posted) + len(rejected),
+                          len(to_post), len(rejected))
+        return posted, rejected

@@ -1,0 +1,79 @@
+"""Stage 6: register in Focus what Twinfield shows paid, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+from twinfield.domain.focus_model import parse_invoice
+from twinfield.errors import FocusApiError, FocusUnavailable
+from twinfield.operators.base import StageRun, SyncStageOperator
+from twinfield.state import payments, postings
+from twinfield.state.postings import Posting
+
+
+def paid_at(posting: Posting, today: dt.date) -> dt.datetime:
+    """When it was paid: the match date (fully paid), else the day the partial payment was seen; noon UTC, so
+    the day is the same in every European time zone."""
+    day = posting.match_date or today
+    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.timezone.utc)
+
+
+class UpdatePaymentsOperator(SyncStageOperator):
+    """For each invoice that Twinfield shows paid (matched) or partly paid beyond what was registered so far,
+    registers the difference in Focus with invoices.registerPayment: amount, date, currency and the
+    configured payment method.
+
+    Each payment is claimed in the state store first (invoice + the running total it brings the invoice to)
+    and the Focus invoice is read just before registering: whatever Focus already shows paid is not
+    registered again, so neither a crash nor a re-run registers a payment twice. Twinfield going back to
+    unpaid never changes Focus. Credit notes are reported, not paid.
+    """
+
+    stage = "update_payments"
+
+    def sync(self, run: StageRun) -> dict:
+        candidates = [p for p in postings.to_reconcile(run.store) if p.paid_amount]
+        registered = payments.registered_totals(run.store, [p.focus_id for p in candidates])
+        due = [
+            p for p in candidates if min(p.paid_amount, p.total) > registered.get(p.focus_id, Decimal(0))
+        ]
+        summary: dict[str, Any] = {"paid_in_twinfield": len(candidates), "to_register": len(due)}
+        if run.dry_run:
+            summary["would_register"] = [
+                {"invoice": p.focus_number, "amount": str(min(p.paid_amount, p.total) - registered.get(p.focus_id, 0))}
+                for p in due[:50]
+            ]
+            return summary
+        today = dt.datetime.now(dt.timezone.utc).date()
+        method = run.config.payment_method_id
+
+        def register(posting: Posting) -> str:
+            target = min(posting.paid_amount, posting.total)
+            claim = payments.claim(run.store, run.run_id, posting.focus_id, paid_total=target,
+                                   amount=target - registered.get(posting.focus_id, Decimal(0)),
+                                   currency=posting.currency, paid_at=paid_at(posting, today).date())
+            if claim in ("done", "busy"):
+                return claim
+            try:
+                invoice = parse_invoice(run.focus.invoice_info(posting.focus_id))
+                amount = target - invoice.paid_amount
+                if amount > 0:
+                    run.focus.register_payment(posting.focus_id, amount, posting.currency,
+                                               paid_at(posting, today), payment_method_id=method)
+            except FocusUnavailable:
+                raise  # outcome unknown: the claim stays pending, a retry checks Focus first
+            except FocusApiError as exc:
+                payments.release(run.store, posting.focus_id, target)
+                self.log.warning("Focus refused the payment of invoice %s: %s", posting.focus_number, exc.title)
+                return "refused"
+            payments.mark_registered(run.store, posting.focus_id, target, max(amount, Decimal(0)))
+            return "registered" if amount > 0 else "already_paid_in_focus"
+
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="focus-payments") as pool:
+            results = list(pool.map(register, due))
+        for outcome in ("registered", "already_paid_in_focus", "refused", "busy", "done"):
+            summary[outcome] = results.count(outcome)
+        return summary
