@@ -555,8 +555,10 @@ def test_register_payment_sends_exact_amounts(hook, fake):
 
 def test_register_payment_skips_a_payment_already_there(hook, fake):
     payments = PaymentsFake(fake)
+    # The same moment as Focus may write it back, in another offset.
     payments.payments.append({"paid_at": "2026-02-03T11:15:30+01:00", "payment": {"amount": 99.9, "currency": "EUR"}})
-    assert hook.register_payment("inv-1", Decimal("99.90"), "EUR", datetime(2026, 2, 3, 10, 15, 30, tzinfo=UTC)) is False
+    paid_at = datetime(2026, 2, 3, 10, 15, 30, tzinfo=UTC)
+    assert hook.register_payment("inv-1", Decimal("99.90"), "EUR", paid_at) is False
     assert fake.calls("invoices.registerPayment") == []
 
 
@@ -619,8 +621,9 @@ def test_stats_count_requests_per_endpoint(hook, fake):
 
 
 def test_reference_data_lists(hook, fake):
+    ledgers = [{"department": {"id": "d1"}, "ledger_account_number": "8000"}]
     fake.handlers["productCategories.list"] = lambda body, req: {
-        "data": [{"id": "pc1", "name": "Hardware", "ledgers": [{"department": {"id": "d1"}, "ledger_account_number": "8000"}]}]
+        "data": [{"id": "pc1", "name": "Hardware", "ledgers": ledgers}]
     }
     fake.handlers["paymentMethods.list"] = paged([{"id": f"pm{i}", "name": "Bank", "status": "active"} for i in range(3)])
     assert hook.product_categories()[0]["ledgers"][0]["ledger_account_number"] == "8000"

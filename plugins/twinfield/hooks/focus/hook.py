@@ -109,6 +109,8 @@ class TeamleaderFocusHook(HttpHook):
         self._state = state
         self._session: requests.Session | None = None
         self._token: TokenPair | None = None
+        self._limiter: SlidingWindowLimiter | None = None
+        self._limiter_lock = threading.Lock()
         self._session_lock = threading.Lock()
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
@@ -127,9 +129,14 @@ class TeamleaderFocusHook(HttpHook):
     def timeout(self) -> float:
         return float(self._extra("timeout", DEFAULT_TIMEOUT))
 
-    @cached_property
+    @property
     def limiter(self) -> SlidingWindowLimiter:
-        return SlidingWindowLimiter(int(self._extra("rate_limit_per_minute", DEFAULT_RATE_LIMIT)), clock=self.clock)
+        """The hook's request budget, shared by its threads (made once, under a lock)."""
+        with self._limiter_lock:
+            if self._limiter is None:
+                limit = int(self._extra("rate_limit_per_minute", DEFAULT_RATE_LIMIT))
+                self._limiter = SlidingWindowLimiter(limit, clock=self.clock)
+            return self._limiter
 
     @cached_property
     def tokens(self) -> TokenStore:
@@ -337,7 +344,10 @@ class TeamleaderFocusHook(HttpHook):
         return self._pages("invoices.list", body)
 
     def list_credit_notes(self, **filters: Any) -> Iterator[dict]:
-        """creditNotes.list, every page (in the API's order: it has no sort). ``credit_note_date_before`` is exclusive."""
+        """creditNotes.list, every page, in the API's order (it has no sort).
+
+        Note: ``credit_note_date_before`` is exclusive, unlike ``invoice_date_before``.
+        """
         return self._pages("creditNotes.list", {"filter": credit_note_filter(filters)})
 
     def invoice_info(self, invoice_id: str) -> dict:
