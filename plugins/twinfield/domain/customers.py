@@ -1,0 +1,154 @@
+"""Which Twinfield customer (DEB) each Focus customer is, and what to create for the ones Twinfield lacks.
+
+``match_customers(focus_customers, twinfield_customers, links) -> list[CustomerDecision]``, for one office
+(customers are per office in Twinfield; call it once per office with that office's customers and links):
+
+1. a stored link (Focus customer -> Twinfield code) wins, if Twinfield still has that code; a link to a code
+   Twinfield no longer lists is *not* silently replaced: the customer is left unresolved for a person;
+2. else the VAT number: normalised (spaces, dots, dashes dropped, upper case, country prefix added from the
+   address when missing, GR -> EL). One Twinfield customer with it -> matched. Several -> the one among
+   them with the same normalised name, else unresolved (a person picks; creating a third would be wrong);
+3. else the exact normalised name (Unicode NFKC, case-folded, dots and commas dropped so "B.V." equals "BV",
+   whitespace collapsed). Legal forms are *not* stripped: "Acme BV", "Acme NV" and "Acme Holding BV" are
+   different legal persons. A name match is refused when both sides have a VAT number and they differ.
+   One match -> matched; several -> create a new customer (which of the namesakes it is cannot be told,
+   and a wrong customer misbooks receivables, while a new one is merely a duplicate the bookkeeper can merge);
+4. else create.
+
+Each Focus customer gets exactly one decision (duplicates in the input are folded), so one run never creates
+two Twinfield customers for one Focus customer; across runs, the stored link (recorded right after creation)
+and the VAT/name match (which finds a customer created just before a crash) keep it so.
+
+``to_twinfield_customer(focus_customer, code=None, payment_days=30, office="") -> Customer``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from twinfield.domain.focus_model import CustomerRef, FocusCustomer
+from twinfield.domain.twinfield_model import Address, Customer
+
+LINKED = "linked"
+MATCHED_VAT = "matched_vat"
+MATCHED_NAME = "matched_name"
+CREATE = "create"
+UNRESOLVED = "unresolved"
+
+
+@dataclass(frozen=True)
+class CustomerDecision:
+    focus: FocusCustomer
+    action: str  # LINKED | MATCHED_VAT | MATCHED_NAME | CREATE | UNRESOLVED
+    code: str | None  # the Twinfield code for LINKED / MATCHED_*; None for CREATE / UNRESOLVED
+    reason: str
+
+    @property
+    def ref(self) -> CustomerRef:
+        return self.focus.ref
+
+
+def normalise_vat(vat_number: str, country: str = "") -> str:
+    """"be 0899.623.035" -> "BE0899623035"; a bare number gets the address's country prefix."""
+    vat = re.sub(r"[\s.\-/]", "", vat_number or "").upper()
+    if not vat:
+        return ""
+    if not re.match(r"^[A-Z]{2}", vat) and country:
+        vat = country.upper() + vat
+    if vat.startswith("GR"):
+        vat = "EL" + vat[2:]
+    return vat
+
+
+def normalise_name(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name or "").casefold()
+    text = re.sub(r"[.,]", "", text)
+    return " ".join(text.split())
+
+
+def _index(customers: Iterable[Customer]):
+    by_code, by_vat, by_name = {}, {}, {}
+    for c in customers:
+        if not c.code:
+            continue
+        by_code[c.code] = c
+        country = c.address.country if c.address else ""
+        vat = normalise_vat(c.vat_number, country)
+        if vat:
+            by_vat.setdefault(vat, []).append(c)
+        name = normalise_name(c.name)
+        if name:
+            by_name.setdefault(name, []).append(c)
+    return by_code, by_vat, by_name
+
+
+def match_customers(focus_customers: Iterable[FocusCustomer], twinfield_customers: Iterable[Customer],
+                    links: Mapping[CustomerRef, str]) -> list[CustomerDecision]:
+    by_code, by_vat, by_name = _index(twinfield_customers)
+    decisions: dict[CustomerRef, CustomerDecision] = {}
+    for fc in focus_customers:
+        if fc.ref not in decisions:
+            decisions[fc.ref] = _decide(fc, links.get(fc.ref), by_code, by_vat, by_name)
+    return list(decisions.values())
+
+
+def _decide(fc: FocusCustomer, linked: str | None, by_code, by_vat, by_name) -> CustomerDecision:
+    if linked is not None:
+        if linked in by_code:
+            return CustomerDecision(fc, LINKED, linked, f"linked earlier to Twinfield customer {linked}")
+        return CustomerDecision(fc, UNRESOLVED, None, f"linked earlier to Twinfield customer {linked}, which "
+                                "Twinfield no longer lists: restore it or remove the link")
+    name = normalise_name(fc.name)
+    vat = normalise_vat(fc.vat_number, fc.country)
+    if vat and vat in by_vat:
+        found = by_vat[vat]
+        if len(found) == 1:
+            return CustomerDecision(fc, MATCHED_VAT, found[0].code, f"same VAT number {vat}")
+        named = [c for c in found if normalise_name(c.name) == name]
+        if len(named) == 1:
+            return CustomerDecision(fc, MATCHED_VAT, named[0].code, f"same VAT number {vat} and name")
+        codes = ", ".join(sorted(c.code for c in found))
+        return CustomerDecision(fc, UNRESOLVED, None, f"several Twinfield customers have VAT number {vat} "
+                                f"({codes}): link one by hand")
+    candidates = [c for c in by_name.get(name, []) if not _vat_conflict(vat, c)]
+    if len(candidates) == 1:
+        return CustomerDecision(fc, MATCHED_NAME, candidates[0].code, f"same name '{fc.name}'")
+    if len(candidates) > 1:
+        codes = ", ".join(sorted(c.code for c in candidates))
+        return CustomerDecision(fc, CREATE, None, f"several Twinfield customers are named '{fc.name}' ({codes}); "
+                                "none can be told to be this one, so a new one is created")
+    return CustomerDecision(fc, CREATE, None, "no Twinfield customer with this VAT number or name")
+
+
+def _vat_conflict(vat: str, customer: Customer) -> bool:
+    theirs = normalise_vat(customer.vat_number, customer.address.country if customer.address else "")
+    return bool(vat and theirs and vat != theirs)
+
+
+def to_twinfield_customer(focus_customer: FocusCustomer, code: str | None = None, payment_days: int = 30,
+                          office: str = "") -> Customer:
+    """The Twinfield DEB customer for a Focus company or contact (``code`` None: Twinfield assigns one).
+
+    Due days: the customer's own Focus payment term when it is "days after invoice date", else ``payment_days``.
+    """
+    fc = focus_customer
+    address = Address(
+        name=fc.addressee or fc.name,
+        street=fc.street,
+        postcode=fc.postcode,
+        city=fc.city,
+        country=fc.country.upper(),
+        email=fc.email,
+    )
+    return Customer(
+        code=code,
+        name=fc.name,
+        vat_number=normalise_vat(fc.vat_number, fc.country),
+        due_days=fc.payment_days if fc.payment_days is not None else payment_days,
+        address=address,
+        iban=re.sub(r"\s", "", fc.iban).upper(),
+        office=office,
+    )

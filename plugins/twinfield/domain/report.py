@@ -1,0 +1,236 @@
+"""What a run did, for the state store (``to_dict``/``from_dict``), XCom (``to_summary``) and people
+(``to_markdown``).
+
+The stages fill one ``RunReport``: ``add_found``, ``add_validation`` (held back with every reason and the
+Focus link; waiting drafts; VAT proposals), ``add_booked`` (Focus number -> Twinfield number: the report
+says which is which), ``already_booked``, customer counts, ``add_payment``, ``add_credit_note``,
+``count_calls``. Plain values only, so a stage can store its part and the report task can merge them
+(``merge``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+from twinfield.domain.focus_model import CREDIT_NOTE, FocusDocument
+from twinfield.domain.money import format_amount
+
+
+@dataclass(frozen=True)
+class HeldBackEntry:
+    kind: str
+    focus_id: str
+    focus_number: str
+    web_url: str
+    reasons: tuple[str, ...]
+    office: str = ""
+
+
+@dataclass(frozen=True)
+class BookedEntry:
+    kind: str
+    focus_id: str
+    focus_number: str
+    twinfield_number: str  # the invoice number it carries in Twinfield ("2026-12", "CN2026-3")
+    office: str
+    amount: str  # tax-inclusive, as text ("121.00"), so the report stays JSON
+    currency: str
+    updated: bool = False  # an earlier draft was replaced because the Focus document changed
+
+
+@dataclass(frozen=True)
+class PaymentEntry:
+    focus_number: str
+    amount: str
+    currency: str
+    paid_at: str  # ISO date
+
+
+@dataclass(frozen=True)
+class CreditNoteEntry:
+    focus_number: str
+    twinfield_number: str
+    credited_invoice: str  # Focus invoice number (or id) it credits, "" when standalone
+    amount: str
+    currency: str
+
+
+_ENTRY_LISTS = {"held_back": HeldBackEntry, "waiting": HeldBackEntry, "booked": BookedEntry,
+                "payments": PaymentEntry, "credit_notes": CreditNoteEntry}
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    dry_run: bool = False
+    window: str = ""  # e.g. "2026-03-01 .. 2026-03-02" or "since 2026-01-01"
+    found: dict[str, int] = field(default_factory=dict)  # {"invoice": n, "credit_note": m}
+    booked: list[BookedEntry] = field(default_factory=list)
+    already_booked: int = 0
+    held_back: list[HeldBackEntry] = field(default_factory=list)
+    waiting: list[HeldBackEntry] = field(default_factory=list)  # drafts / not sent: picked up later
+    causes: list[dict] = field(default_factory=list)  # ValidationResult.causes()
+    customers_matched: int = 0
+    customers_created: int = 0
+    customers_unresolved: list[str] = field(default_factory=list)
+    payments: list[PaymentEntry] = field(default_factory=list)
+    credit_notes: list[CreditNoteEntry] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)  # {"focus": n, "twinfield": m}
+    vat_proposals: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    # --- filling ---------------------------------------------------------------------------------
+
+    def add_found(self, documents: list[FocusDocument]) -> None:
+        for doc in documents:
+            self.found[doc.kind] = self.found.get(doc.kind, 0) + 1
+
+    def add_validation(self, result) -> None:
+        """Held-back and waiting documents, causes and VAT proposals of a ``ValidationResult``."""
+        for held in result.held_back:
+            entry = HeldBackEntry(held.document.kind, held.document.id, held.document.number or "",
+                                  held.document.web_url or "", tuple(held.reasons), held.office or "")
+            (self.waiting if held.waiting else self.held_back).append(entry)
+        self.causes.extend(result.causes())
+        self.vat_proposals.extend(p.as_text() for p in result.vat_proposals)
+
+    def add_booked(self, doc: FocusDocument, twinfield_number: str, office: str, updated: bool = False) -> None:
+        self.booked.append(BookedEntry(doc.kind, doc.id, doc.number or "", twinfield_number, office,
+                                       format_amount(doc.total_incl), doc.currency, updated))
+
+    def add_payment(self, focus_number: str, amount: Decimal, currency: str, paid_at: dt.date) -> None:
+        self.payments.append(PaymentEntry(focus_number, format_amount(amount), currency, paid_at.isoformat()))
+
+    def add_credit_note(self, doc: FocusDocument, twinfield_number: str, credited_invoice: str = "") -> None:
+        self.credit_notes.append(CreditNoteEntry(doc.number or doc.id, twinfield_number, credited_invoice,
+                                                 format_amount(doc.total_incl), doc.currency))
+
+    def count_calls(self, service: str, calls: int) -> None:
+        self.api_calls[service] = self.api_calls.get(service, 0) + calls
+
+    def merge(self, other: "RunReport") -> None:
+        """Add another stage's part of the same run."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, list):
+                mine.extend(theirs)
+            elif isinstance(mine, dict):
+                for key, value in theirs.items():
+                    mine[key] = mine.get(key, 0) + value
+            elif isinstance(mine, int) and not isinstance(mine, bool):
+                setattr(self, f.name, mine + theirs)
+            elif isinstance(mine, bool):
+                setattr(self, f.name, mine or theirs)
+            elif not mine:
+                setattr(self, f.name, theirs)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    @property
+    def updated_drafts(self) -> int:
+        return sum(1 for b in self.booked if b.updated)
+
+    def to_summary(self) -> dict[str, Any]:
+        """A small dict for XCom: counts only."""
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "found": sum(self.found.values()),
+            "booked": len(self.booked) - self.updated_drafts,
+            "updated_drafts": self.updated_drafts,
+            "already_booked": self.already_booked,
+            "held_back": len(self.held_back),
+            "waiting": len(self.waiting),
+            "customers_matched": self.customers_matched,
+            "customers_created": self.customers_created,
+            "customers_unresolved": len(self.customers_unresolved),
+            "payments_registered": len(self.payments),
+            "credit_notes": len(self.credit_notes),
+            "vat_proposals": len(self.vat_proposals),
+            "api_calls": dict(self.api_calls),
+            "errors": len(self.errors),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunReport":
+        values = dict(data)
+        for name, entry_type in _ENTRY_LISTS.items():
+            values[name] = [entry_type(**{**e, **({"reasons": tuple(e["reasons"])} if "reasons" in e else {})})
+                            for e in values.get(name, [])]
+        return cls(**values)
+
+    def to_markdown(self) -> str:
+        s = self.to_summary()
+        mode = " (dry run: nothing was written)" if self.dry_run else ""
+        found = ", ".join(f"{n} {_kind(k)}s" for k, n in sorted(self.found.items())) or "nothing"
+        out = [
+            f"# Focus -> Twinfield sync, run {self.run_id}{mode}",
+            "",
+            f"Window: {self.window or '-'}. Found: {found}.",
+            "",
+            "| stage | count |",
+            "|---|---:|",
+            f"| documents found | {s['found']} |",
+            f"| booked as new drafts | {s['booked']} |",
+            f"| drafts updated (changed in Focus) | {s['updated_drafts']} |",
+            f"| skipped, already booked | {s['already_booked']} |",
+            f"| held back (to fix) | {s['held_back']} |",
+            f"| waiting in Focus (draft / not sent) | {s['waiting']} |",
+            f"| customers matched | {s['customers_matched']} |",
+            f"| customers created | {s['customers_created']} |",
+            f"| customers needing a person | {s['customers_unresolved']} |",
+            f"| payments registered in Focus | {s['payments_registered']} |",
+            f"| credit notes booked | {s['credit_notes']} |",
+            *[f"| API calls to {svc} | {n} |" for svc, n in sorted(self.api_calls.items())],
+        ]
+        if self.held_back:
+            out += ["", "## Held back", "", "| document | office | reasons |", "|---|---|---|"]
+            for h in self.held_back:
+                out.append(f"| {_link(h)} | {h.office or '-'} | {'<br>'.join(_cell(r) for r in h.reasons)} |")
+        if self.causes:
+            out += ["", "## What to fix first", "", "| what | documents held back |", "|---|---:|"]
+            out += [f"| {_cell(c['subject'])} | {c['documents']} |" for c in self.causes]
+        if self.vat_proposals:
+            out += ["", "## VAT codes to review", ""] + [f"- {_cell(p)}" for p in self.vat_proposals]
+        if self.customers_unresolved:
+            out += ["", "## Customers needing a person", ""] + [f"- {_cell(c)}" for c in self.customers_unresolved]
+        if self.booked:
+            out += ["", "## Booked", "", "| Focus | Twinfield invoice number | office | amount | |",
+                    "|---|---|---|---:|---|"]
+            for b in self.booked:
+                out.append(f"| {_kind(b.kind)} {_cell(b.focus_number)} | {b.twinfield_number} | {b.office} | "
+                           f"{b.amount} {b.currency} | {'updated' if b.updated else 'new'} |")
+        if self.credit_notes:
+            out += ["", "## Credit notes (booked, not paid from here)", "",
+                    "| Focus credit note | Twinfield invoice number | credits invoice | amount |", "|---|---|---|---:|"]
+            out += [f"| {_cell(c.focus_number)} | {c.twinfield_number} | {_cell(c.credited_invoice) or '-'} | "
+                    f"{c.amount} {c.currency} |" for c in self.credit_notes]
+        if self.payments:
+            out += ["", "## Payments registered in Focus", "", "| invoice | amount | paid on |", "|---|---:|---|"]
+            out += [f"| {_cell(p.focus_number)} | {p.amount} {p.currency} | {p.paid_at} |" for p in self.payments]
+        if self.waiting:
+            out += ["", "## Waiting in Focus", ""]
+            out += [f"- {_link(w)}: {_cell('; '.join(w.reasons))}" for w in self.waiting]
+        if self.errors:
+            out += ["", "## Errors", ""] + [f"- {_cell(e)}" for e in self.errors]
+        return "\n".join(out) + "\n"
+
+
+def _kind(kind: str) -> str:
+    return "credit note" if kind == CREDIT_NOTE else "invoice"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _link(entry: HeldBackEntry) -> str:
+    label = _cell(f"{_kind(entry.kind)} {entry.focus_number or entry.focus_id}")
+    return f"[{label}]({entry.web_url})" if entry.web_url else label
