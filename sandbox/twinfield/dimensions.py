@@ -1,0 +1,147 @@
+"""``<dimension>`` requests (customers, type DEB) and how dimensions are rendered for replies and reads.
+
+Upsert rules: ``office`` and ``type`` are required and must exist / be DEB (other types are not writable in
+the sandbox: error on ``type``); ``code`` given -> that customer is created or updated, ``code`` omitted -> the
+next free number (1000 up); ``name`` is required on create and cannot be emptied; ``financials/duedays`` must be
+a whole number of days (0-999). Elements that are absent keep their stored value; ``addresses`` or ``banks``,
+when present, replace the stored ones. The reply is the stored dimension (as a read returns it) with
+``result="1"``, or the request echoed with messages (see xmltools.mark).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from lxml import etree
+
+from sandbox import chart
+from sandbox.twinfield.office import Account, Customer, Office, World, now
+from sandbox.twinfield.xmltools import child_text, mark, sub
+
+ADDRESS_FIELDS = ("name", "contact", "country", "city", "postcode", "telephone", "telefax", "email",
+                  "field1", "field2", "field3", "field4", "field5", "field6")
+BANK_FIELDS = ("ascription", "accountnumber", "bankname", "biccode", "city", "country", "iban", "natbiccode",
+               "postcode", "state")
+TYPE_NAMES = {"DEB": "Debiteuren", "BAS": "Balans", "PNL": "Winst & verlies"}
+
+
+def process(world: World, request: etree._Element) -> etree._Element:
+    reply = copy.deepcopy(request)
+    office = world.office(child_text(request, "office"))
+    if office is None:
+        target = reply.find("office")
+        mark(target if target is not None else reply, "error",
+             f"Administratie '{child_text(request, 'office')}' bestaat niet of u heeft er geen toegang toe.", reply)
+        return reply
+    dimtype = child_text(request, "type")
+    if dimtype != "DEB":
+        target = reply.find("type")
+        mark(target if target is not None else reply, "error",
+             f"Dimensietype '{dimtype}' kan niet via deze koppeling worden aangemaakt of gewijzigd (alleen DEB).", reply)
+        return reply
+    code = child_text(request, "code")
+    existing = office.customers.get(code) if code else None
+    name = child_text(request, "name")
+    if not name and (existing is None or request.find("name") is not None):
+        target = reply.find("name")
+        mark(target if target is not None else reply, "error", "Naam is verplicht.", reply)
+    duedays_text = child_text(request, "financials/duedays")
+    if duedays_text and not (duedays_text.isdigit() and int(duedays_text) <= 999):
+        mark(reply.find("financials/duedays"), "error", f"Betalingstermijn '{duedays_text}' is ongeldig.", reply)
+    if reply.get("result") == "0":
+        return reply
+
+    customer = existing or Customer(code or office.next_customer_code(), name)
+    _apply(customer, request)
+    customer.touched += 1
+    customer.modified = now()
+    office.customers[customer.code] = customer
+    return render_customer(office, customer)
+
+
+def _apply(customer: Customer, request: etree._Element) -> None:
+    for field in ("name", "shortname", "vatnumber", "website", "cocnumber"):
+        if request.find(field) is not None:
+            setattr(customer, field, child_text(request, field))
+    if child_text(request, "financials/duedays"):
+        customer.duedays = int(child_text(request, "financials/duedays"))
+    if request.find("financials/vatcode") is not None:
+        customer.vatcode = child_text(request, "financials/vatcode")
+    if request.find("addresses") is not None:
+        customer.addresses = [
+            {"type": element.get("type", "invoice"), "default": element.get("default", "false"),
+             **{field: child_text(element, field) for field in ADDRESS_FIELDS}}
+            for element in request.findall("addresses/address")
+        ]
+    if request.find("banks") is not None:
+        customer.banks = [
+            {"default": element.get("default", "false"), **{field: child_text(element, field) for field in BANK_FIELDS}}
+            for element in request.findall("banks/bank")
+        ]
+
+
+def render_customer(office: Office, customer: Customer) -> etree._Element:
+    """A DEB dimension in the shape of Twinfield's customer read (customerGetResponse)."""
+    root = etree.Element("dimension", status=customer.status, result="1")
+    sub(root, "office", office.code, name=office.name, shortname=office.shortname)
+    sub(root, "type", "DEB", name=TYPE_NAMES["DEB"], shortname=TYPE_NAMES["DEB"])
+    sub(root, "name", customer.name)
+    sub(root, "shortname", customer.shortname)
+    sub(root, "website", customer.website)
+    sub(root, "cocnumber", customer.cocnumber)
+    sub(root, "vatnumber", customer.vatnumber)
+    financials = sub(root, "financials")
+    for tag, value in (("matchtype", "customersupplier"), ("duedays", customer.duedays), ("payavailable", "false"),
+                       ("meansofpayment", "none"), ("level", "2"), ("accounttype", "inherit"),
+                       ("subanalyse", "false"), ("ebilling", "false"), ("relationsreference", ""),
+                       ("substitutionlevel", "1"), ("substitutewith", chart.DEBTORS_ACCOUNT),
+                       ("vatobligatory", "false")):
+        sub(financials, tag, value)
+    sub(financials, "vatcode", customer.vatcode, name="", shortname="", type="")
+    validations = sub(financials, "childvalidations")
+    sub(validations, "childvalidation", chart.DEBTORS_ACCOUNT, type="code", level="1")
+    addresses = sub(root, "addresses")
+    for index, address in enumerate(customer.addresses, start=1):
+        element = sub(addresses, "address", id=index, type=address["type"], default=address["default"])
+        for field in ADDRESS_FIELDS:
+            sub(element, field, address.get(field, ""))
+    banks = sub(root, "banks")
+    for index, bank in enumerate(customer.banks, start=1):
+        element = sub(banks, "bank", default=bank["default"], id=-index, destination=index)
+        for field in BANK_FIELDS:
+            sub(element, field, bank.get(field, ""))
+    sub(root, "code", customer.code)
+    sub(root, "uid", customer.uid)
+    in_use = any(t.total_line is not None and t.total_line.dim2 == customer.code for t in office.transactions.values())
+    sub(root, "inuse", "true" if in_use else "false")
+    sub(root, "behaviour", "normal")
+    sub(root, "touched", customer.touched)
+    for tag in ("beginperiod", "beginyear", "endperiod", "endyear"):
+        sub(root, tag, "0")
+    sub(root, "editdimensionname", "true")
+    credit = sub(root, "creditmanagement")
+    sub(credit, "basecreditlimit", "0.00")
+    sub(credit, "sendreminder", "true")
+    sub(credit, "blocked", "false", locked="false", modified="")
+    return root
+
+
+def render_account(office: Office, account: Account) -> etree._Element:
+    """A BAS/PNL general ledger account as a dimension read returns it."""
+    root = etree.Element("dimension", status="active", result="1")
+    sub(root, "office", office.code, name=office.name, shortname=office.shortname)
+    sub(root, "type", account.type, name=TYPE_NAMES[account.type], shortname=TYPE_NAMES[account.type])
+    sub(root, "code", account.code)
+    sub(root, "uid", account.uid)
+    sub(root, "name", account.name)
+    sub(root, "shortname", account.name[:20])
+    in_use = any(line.dim1 == account.code for t in office.transactions.values() for line in t.lines)
+    sub(root, "inuse", "true" if in_use else "false")
+    sub(root, "behaviour", "normal")
+    financials = sub(root, "financials")
+    sub(financials, "matchtype", "customersupplier" if account.is_debtors else "notmatchable")
+    sub(financials, "accounttype", "balance" if account.type == "BAS" else "profitandloss")
+    sub(financials, "subanalyse", "true" if account.is_debtors else "false")
+    sub(financials, "level", "1")
+    sub(financials, "vatcode", "", name="", shortname="", type="")
+    return root

@@ -1,0 +1,227 @@
+"""The emulated Twinfield organisation: offices with their chart, VAT codes, daybooks, customers and transactions.
+
+Everything lives in memory in one ``World`` guarded by one re-entrant lock: FastAPI runs the sync endpoints in a
+thread pool, and a whole ProcessXml request is applied under the lock so that it is atomic, as in Twinfield.
+
+Amounts are Decimal. A line keeps Twinfield's representation: a positive ``value`` plus a ``debitcredit`` side;
+``signed`` is debit-positive. Transaction numbers are per office, daybook and year: ``YYYY`` + a 5-digit
+sequence (``202400001``), like Twinfield's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sandbox import chart
+
+CENT = Decimal("0.01")
+ORGANISATION = "ACME"
+ORGANISATION_NAME = "Acme Groep"
+# The user that the sandbox's bookkeeper acts as, and that the import is attributed to.
+USER_CODE = "API000001"
+USER_NAME = "Sandbox API"
+FIRST_OPEN_YEAR = 2015
+
+
+def money(value: Decimal) -> str:
+    """Twinfield's amount notation: two decimals, dot separator."""
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def round_half_up(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Account:
+    """A general ledger account: dimension type BAS (balance) or PNL (profit and loss)."""
+
+    code: str
+    name: str
+    type: str
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def is_debtors(self) -> bool:
+        return self.code == chart.DEBTORS_ACCOUNT
+
+
+@dataclass
+class VatCode:
+    code: str
+    name: str
+    type: str  # "sales" | "purchase"
+    # Dated percentages, oldest first: (valid from, percentage, VAT account)
+    percentages: list[tuple[dt.date, Decimal, str]]
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created: dt.datetime = field(default_factory=now)
+
+    def percentage_on(self, day: dt.date) -> tuple[Decimal, str] | None:
+        valid = [(pct, account) for start, pct, account in self.percentages if start <= day]
+        return valid[-1] if valid else None
+
+
+@dataclass
+class Daybook:
+    code: str
+    name: str
+    shortname: str
+    type: str  # "sales" | "memorial"
+
+
+@dataclass
+class Customer:
+    """A DEB dimension. ``addresses`` and ``banks`` hold the fields as Twinfield names them."""
+
+    code: str
+    name: str
+    shortname: str = ""
+    vatnumber: str = ""
+    website: str = ""
+    cocnumber: str = ""
+    duedays: int = 30
+    vatcode: str = ""
+    addresses: list[dict] = field(default_factory=list)
+    banks: list[dict] = field(default_factory=list)
+    status: str = "active"
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    touched: int = 0
+    modified: dt.datetime = field(default_factory=now)
+
+
+@dataclass
+class Line:
+    id: int
+    type: str  # "total" | "detail" | "vat"
+    dim1: str
+    debitcredit: str  # "debit" | "credit"
+    value: Decimal
+    dim2: str = ""
+    vatcode: str = ""
+    vatvalue: Decimal | None = None  # detail lines: the VAT booked for this line
+    description: str = ""
+    vatturnover: Decimal | None = None  # vat lines: the turnover the VAT was computed on
+    # Matching, on the total line only.
+    openvalue: Decimal | None = None
+    matchstatus: str = "notmatchable"  # available | matched | notmatchable
+    matchdate: dt.date | None = None
+    matchnumber: int | None = None
+
+    @property
+    def signed(self) -> Decimal:
+        return self.value if self.debitcredit == "debit" else -self.value
+
+    @property
+    def open_signed(self) -> Decimal | None:
+        if self.openvalue is None:
+            return None
+        return self.openvalue if self.debitcredit == "debit" else -self.openvalue
+
+
+@dataclass
+class Transaction:
+    office: str
+    daybook: str
+    number: str
+    status: str  # "temporary" (draft) | "final"
+    date: dt.date
+    period: str  # "YYYY/PP"
+    currency: str
+    lines: list[Line]
+    invoicenumber: str = ""
+    duedate: dt.date | None = None
+    paymentreference: str = ""
+    freetexts: dict[str, str] = field(default_factory=dict)
+    raisewarning: str = "false"
+    autobalancevat: str = "true"
+    modified: dt.datetime = field(default_factory=now)
+
+    @property
+    def total_line(self) -> Line | None:
+        return next((line for line in self.lines if line.type == "total"), None)
+
+
+@dataclass
+class Office:
+    code: str
+    name: str
+    accounts: dict[str, Account]
+    vatcodes: dict[str, VatCode]
+    daybooks: dict[str, Daybook]
+    customers: dict[str, Customer] = field(default_factory=dict)
+    transactions: dict[tuple[str, str], Transaction] = field(default_factory=dict)  # (daybook, number)
+    sequences: dict[tuple[str, int], int] = field(default_factory=dict)  # (daybook, year) -> last sequence
+    # Periods up to and including this "YYYY/PP" are closed for posting; None: none closed.
+    closed_through: str | None = None
+    last_open_year: int = field(default_factory=lambda: now().year + 1)
+    last_matchnumber: int = 0
+
+    @property
+    def shortname(self) -> str:
+        return self.name[:20]
+
+    def next_number(self, daybook: str, year: int) -> str:
+        sequence = self.sequences.get((daybook, year), 0) + 1
+        self.sequences[(daybook, year)] = sequence
+        return f"{year}{sequence:05d}"
+
+    def next_customer_code(self) -> str:
+        numeric = [int(code) for code in self.customers if code.isdigit()]
+        return str(max(numeric, default=999) + 1)
+
+    def find_by_invoicenumber(self, daybook: str, invoicenumber: str) -> Transaction | None:
+        for (book, _), transaction in self.transactions.items():
+            if book == daybook and transaction.invoicenumber == invoicenumber:
+                return transaction
+        return None
+
+    def period_state(self, period: str) -> str:
+        """"open", "closed" or "invalid" for a "YYYY/PP" period."""
+        year, _, number = period.partition("/")
+        if not (len(year) == 4 and year.isdigit() and len(number) == 2 and number.isdigit()):
+            return "invalid"
+        if not (FIRST_OPEN_YEAR <= int(year) <= self.last_open_year and 1 <= int(number) <= 12):
+            return "invalid"
+        if self.closed_through is not None and period <= self.closed_through:
+            return "closed"
+        return "open"
+
+
+def new_office(code: str, name: str) -> Office:
+    accounts = {code_: Account(code_, account_name, dimtype) for code_, account_name, dimtype in chart.LEDGER_ACCOUNTS}
+    vatcodes = {
+        vat_code: VatCode(
+            vat_code,
+            vat_name,
+            vat_type,
+            # Dutch high rate went from 19% to 21% on 2012-10-01; the other codes carry one percentage.
+            [(dt.date(2000, 1, 1), Decimal("19"), account), (dt.date(2012, 10, 1), pct, account)]
+            if pct == Decimal("21")
+            else [(dt.date(2000, 1, 1), pct, account)],
+        )
+        for vat_code, vat_name, vat_type, pct, account in chart.VAT_CODES
+    }
+    daybooks = {
+        chart.SALES_DAYBOOK: Daybook(chart.SALES_DAYBOOK, "Verkoopboek", "Verkoop", "sales"),
+        "MEMO": Daybook("MEMO", "Memoriaal", "Memoriaal", "memorial"),
+    }
+    return Office(code, name, accounts, vatcodes, daybooks)
+
+
+class World:
+    """All offices of the one organisation the sandbox emulates, behind one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.offices: dict[str, Office] = {code: new_office(code, name) for code, name in chart.OFFICES.items()}
+
+    def office(self, code: str) -> Office | None:
+        return self.offices.get(code)
