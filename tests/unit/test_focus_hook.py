@@ -447,16 +447,19 @@ def test_one_session_for_all_calls(hook, fake):
 # -- rate limits -----------------------------------------------------------------------------------
 def test_limiter_holds_the_request_that_would_exceed_the_window():
     clock = FakeClock()
-    limiter = SlidingWindowLimiter(3, window=60, clock=clock)
+    limiter = SlidingWindowLimiter(3, window=60, clock=clock, margin=0.5)
     for _ in range(3):
         assert limiter.acquire() == 0
         clock.t += 10
-    assert limiter.acquire() == pytest.approx(30)  # the first request leaves the window at t=60
-    assert clock.t == pytest.approx(60)
+    # The first request leaves the window at t=60; its slot is reused half a second later (the margin
+    # for the server, which counted it on arrival).
+    assert limiter.acquire() == pytest.approx(30.5)
+    assert clock.t == pytest.approx(60.5)
+    assert limiter.acquire() == pytest.approx(10)  # the second one's slot: 10 + 60 + 0.5
 
 
 def test_limiter_is_thread_safe():
-    limiter = SlidingWindowLimiter(5, window=0.2)
+    limiter = SlidingWindowLimiter(5, window=0.2, margin=0)
     stamps: list[float] = []
     lock = threading.Lock()
 
@@ -485,7 +488,7 @@ def test_the_configured_rate_limit_is_kept(conn_env, store, clock, fake):
         hook.departments()
     times = [sent.at for sent in fake.requests if sent.endpoint == "departments.list"]
     assert all(sum(1 for t in times if start <= t < start + 60) <= 10 for start in times)
-    assert times[10] == pytest.approx(60) and times[20] == pytest.approx(120)
+    assert times[10] == pytest.approx(60.25) and times[20] == pytest.approx(120.5)  # 0.25 s margin
 
 
 def test_remaining_zero_pauses_until_the_reset(hook, fake, clock):
@@ -494,7 +497,7 @@ def test_remaining_zero_pauses_until_the_reset(hook, fake, clock):
     hook.departments()
     assert clock.t == 0
     hook.departments()
-    assert clock.t == pytest.approx(42)
+    assert clock.t == pytest.approx(42.25)  # the reset, plus the limiter's margin
 
 
 def test_429_waits_until_the_reset_then_sends_again(hook, fake, clock):
@@ -504,7 +507,7 @@ def test_429_waits_until_the_reset_then_sends_again(hook, fake, clock):
                                      {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}))  # fmt: skip
     before = clock.t
     assert hook.departments() == [{"id": "d1", "name": "Acme"}]
-    assert clock.t - before == pytest.approx(17.5)
+    assert clock.t - before == pytest.approx(17.75)
     assert hook.stats["departments.list"] == 3
 
 

@@ -82,6 +82,8 @@ class TeamleaderFocusHook(HttpHook):
     :param adapter: a ``requests`` transport adapter mounted on the session (default: TCP keep-alive).
     :param read_attempts: attempts of a read on 5xx, timeouts and dropped connections.
     :param rate_limit_attempts: sends of one request that may meet a 429 before FocusRateLimited.
+    :param rate_window: seconds of the API's sliding window (Focus: a minute); the limit is the connection's
+        ``rate_limit_per_minute`` per window.
     """
 
     conn_name_attr = "teamleader_focus_conn_id"
@@ -99,12 +101,14 @@ class TeamleaderFocusHook(HttpHook):
         adapter: HTTPAdapter | None = None,
         read_attempts: int = 5,
         rate_limit_attempts: int = 5,
+        rate_window: float = 60.0,
     ):
         super().__init__(method="POST", http_conn_id=teamleader_focus_conn_id, adapter=adapter)
         self.teamleader_focus_conn_id = teamleader_focus_conn_id
         self.clock = clock or Clock()
         self.read_attempts = read_attempts
         self.rate_limit_attempts = rate_limit_attempts
+        self.rate_window = rate_window
         self.stats: Counter[str] = Counter()  # HTTP requests sent, per endpoint (retries and refreshes included)
         self._state = state
         self._session: requests.Session | None = None
@@ -135,7 +139,7 @@ class TeamleaderFocusHook(HttpHook):
         with self._limiter_lock:
             if self._limiter is None:
                 limit = int(self._extra("rate_limit_per_minute", DEFAULT_RATE_LIMIT))
-                self._limiter = SlidingWindowLimiter(limit, clock=self.clock)
+                self._limiter = SlidingWindowLimiter(limit, window=self.rate_window, clock=self.clock)
             return self._limiter
 
     @cached_property

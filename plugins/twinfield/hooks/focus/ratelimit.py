@@ -35,6 +35,8 @@ def parse_reset(value: str | None) -> datetime | None:
 class SlidingWindowLimiter:
     """At most ``limit`` requests in any ``window`` seconds, shared by all threads of one hook.
 
+    A request counts from the moment it leaves; the server counts it from its arrival, a little later. So a
+    slot is reused only ``margin`` seconds after its request left the window, lest the server still counts it.
     ``pause_until`` holds every request back until a moment the server named (X-RateLimit-Reset when
     X-RateLimit-Remaining reached 0, or on a 429). Waiting happens outside the lock.
     """
@@ -42,11 +44,12 @@ class SlidingWindowLimiter:
     # The server's reset comes from its clock; never wait longer than a window (plus a little) on its word.
     MAX_PAUSE_SLACK = 5.0
 
-    def __init__(self, limit: int, window: float = 60.0, clock: Clock | None = None):
+    def __init__(self, limit: int, window: float = 60.0, clock: Clock | None = None, margin: float = 0.25):
         if limit < 1:
             raise ValueError("rate limit must be at least 1 request per window")
         self.limit = limit
         self.window = window
+        self.margin = margin
         self.clock = clock or Clock()
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
@@ -58,11 +61,11 @@ class SlidingWindowLimiter:
         while True:
             with self._lock:
                 now = self.clock.monotonic()
-                while self._sent and self._sent[0] <= now - self.window:
+                while self._sent and self._sent[0] <= now - self.window - self.margin:
                     self._sent.popleft()
                 wait = self._paused_until - now
                 if wait <= 0 and len(self._sent) >= self.limit:
-                    wait = self._sent[0] + self.window - now
+                    wait = self._sent[0] + self.window + self.margin - now
                 if wait <= 0:
                     self._sent.append(now)
                     return waited
@@ -71,7 +74,7 @@ class SlidingWindowLimiter:
 
     def pause_until(self, moment: datetime) -> float:
         """Send nothing before ``moment`` (a wall-clock time from the server); returns the pause in seconds."""
-        seconds = (moment - self.clock.now()).total_seconds()
+        seconds = (moment - self.clock.now()).total_seconds() + self.margin
         seconds = min(max(seconds, 0.0), self.window + self.MAX_PAUSE_SLACK)
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
