@@ -289,7 +289,10 @@ def _messages_of(item: etree._Element) -> tuple[Message, ...]:
 
 
 def _item_key(item: etree._Element) -> str:
-    return _text(item, "header/invoicenumber") or _text(item, "code") or _text(item, "name")
+    """What identifies the item: a transaction's invoice number (or number), a dimension's code (or name)."""
+    if item.tag == "transaction":
+        return _text(item, "header/invoicenumber") or _text(item, "header/number") or _text(item, "number")
+    return _text(item, "code") or _text(item, "name")
 
 
 def _item_number(item: etree._Element) -> str | None:

@@ -1,0 +1,6 @@
+"""The Twinfield hook package: ``hook`` (public methods), ``auth`` (OAuth2 / Session), ``limits`` (fair use),
+``soap`` (zeep clients, headers, transport outcomes). Only this package imports zeep."""
+
+from twinfield.hooks.twinfield.hook import TwinfieldHook
+
+__all__ = ["TwinfieldHook"]

@@ -1,0 +1,190 @@
+"""Getting and keeping Twinfield credentials: OAuth2 (refresh-token grant, then the token's cluster) or the
+legacy Session logon. Tokens and session ids are masked in Airflow's logs and kept out of reprs and errors.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+from airflow.sdk.log import mask_secret
+from lxml import etree
+
+from twinfield.errors import TwinfieldAuthError, TwinfieldFault
+from twinfield.hooks.twinfield.soap import (
+    TNS,
+    NotSent,
+    Outcome,
+    Service,
+    check_status,
+    lxml_header,
+    outcome_of,
+)
+
+TOKEN_PATH = "/auth/authentication/connect/token"
+VALIDATION_PATH = "/auth/authentication/connect/accesstokenvalidation"
+EXPIRY_MARGIN = 60.0  # seconds: refresh an access token this long before it expires
+AUTH_FAULT_CODES = {"354"}  # "Access denied. Token invalid."
+AUTH_FAULT_TEXTS = ("token invalid", "not valid anymore", "session is invalid", "session has expired")
+
+
+def is_auth_fault(fault: TwinfieldFault) -> bool:
+    """The fault that says: log on again (expired or revoked token, session ended by another logon)."""
+    text = (fault.message or "").lower()
+    return fault.code in AUTH_FAULT_CODES or any(marker in text for marker in AUTH_FAULT_TEXTS)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a SOAP call needs: the cluster to call, and a token or a session id (never shown in a repr)."""
+
+    cluster: str
+    access_token: str | None = field(default=None, repr=False)
+    session_id: str | None = field(default=None, repr=False)
+    expires_at: float = math.inf  # on the hook's clock
+
+    def header(self, service: Service, office: str | None):
+        """The Header element of ``service`` 's own WSDL (ProcessXml)."""
+        if self.access_token:
+            return service.header(AccessToken=self.access_token, CompanyCode=office)
+        return service.header(SessionID=self.session_id)
+
+    def plain_header(self, office: str | None):
+        """The Header as an lxml element (Finder: its WSDL knows SessionID only)."""
+        if self.access_token:
+            return lxml_header(AccessToken=self.access_token, CompanyCode=office)
+        return lxml_header(SessionID=self.session_id)
+
+
+class OAuth2Login:
+    """Refresh-token grant at ``{host}/auth/authentication/connect/token`` (HTTP Basic client auth, form body),
+    then ``accesstokenvalidation`` for the cluster URL. Twinfield refresh tokens are long-lived; a new one
+    in the reply (if ever) replaces the one we hold, for this hook's lifetime."""
+
+    def __init__(self, session: requests.Session, host: str, client_id: str, client_secret: str,
+                 refresh_token: str, timeout: float, clock: Callable[[], float] = time.monotonic):
+        if not (client_id and client_secret and refresh_token):
+            raise TwinfieldAuthError("MissingCredentials", "oauth2 needs login, password and extra refresh_token")
+        self._session = session
+        self._host = host
+        self._client = (client_id, client_secret)
+        self._refresh_token = refresh_token
+        self._timeout = timeout
+        self._clock = clock
+        mask_secret(client_secret)
+        mask_secret(refresh_token)
+
+    def __call__(self) -> Credentials:
+        started = self._clock()
+        token = self._json(
+            "token",
+            lambda: self._session.post(
+                self._host + TOKEN_PATH,
+                data={"grant_type": "refresh_token", "refresh_token": self._refresh_token},
+                auth=self._client,
+                timeout=self._timeout,
+            ),
+        )
+        access_token = token.get("access_token")
+        if not access_token:
+            raise TwinfieldAuthError("invalid_response", "the token reply has no access_token")
+        mask_secret(access_token)
+        if token.get("refresh_token"):
+            self._refresh_token = token["refresh_token"]
+            mask_secret(self._refresh_token)
+        validation = self._json(
+            "accesstokenvalidation",
+            lambda: self._session.get(self._host + VALIDATION_PATH, params={"token": access_token}, timeout=self._timeout),
+        )
+        cluster = validation.get("twf.clusterUrl")
+        if not cluster:
+            raise TwinfieldAuthError("invalid_response", "the token validation has no twf.clusterUrl")
+        lifetime = float(token.get("expires_in") or 3600)
+        return Credentials(cluster.rstrip("/"), access_token=access_token,
+                           expires_at=started + max(lifetime - EXPIRY_MARGIN, lifetime / 2))
+
+    @staticmethod
+    def _json(step: str, send: Callable[[], requests.Response]) -> dict:
+        # Nothing is written here: a failed token exchange may always be tried again. The failure is raised
+        # outside the except block, so no exception chain keeps requests' message (its URL holds the token).
+        failure = None
+        try:
+            response = send()
+            check_status(response)
+        except requests.RequestException as exc:
+            failure = f"{step}: {outcome_of(exc)}"
+        except Outcome as outcome:
+            failure = f"{step}: {outcome}"
+        if failure is not None:
+            raise NotSent(failure)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200:
+            error = str(body.get("error") or f"HTTP {response.status_code}")
+            raise TwinfieldAuthError(error, f"{step} refused")
+        return body
+
+
+class SessionLogon:
+    """Legacy ``Logon(user, password, organisation)`` on ``{host}/webservices/session.asmx``; the session id
+    comes back in the reply's SOAP header, the cluster in its body. A second logon ends the first session."""
+
+    def __init__(self, service: Callable[[], Service], user: str, password: str, organisation: str):
+        if not (user and password and organisation):
+            raise TwinfieldAuthError("MissingCredentials", "session needs login, password and extra organisation")
+        self._service = service
+        self._user, self._password, self._organisation = user, password, organisation
+        mask_secret(password)
+
+    def __call__(self) -> Credentials:
+        service = self._service()
+        try:
+            with service.client.settings(raw_response=True):
+                response = service.proxy.Logon(user=self._user, password=self._password, organisation=self._organisation)
+        except Outcome as outcome:
+            raise NotSent(f"Logon: {outcome}") from None
+        try:
+            envelope = etree.fromstring(response.content)
+        except etree.XMLSyntaxError:
+            raise NotSent(f"Logon: unreadable reply (HTTP {response.status_code})") from None
+        fault = envelope.find(".//faultstring")
+        if fault is not None:
+            raise TwinfieldAuthError("Fault", (fault.text or "").strip())
+        result = envelope.findtext(f".//{{{TNS}}}LogonResult") or "NoResult"
+        if result != "Ok":
+            raise TwinfieldAuthError(result)
+        session_id = (envelope.findtext(f".//{{{TNS}}}Header/{{{TNS}}}SessionID") or "").strip()
+        cluster = (envelope.findtext(f".//{{{TNS}}}cluster") or "").strip()
+        if not session_id or not cluster:
+            raise TwinfieldAuthError("invalid_response", "Logon answered Ok without a session id or cluster")
+        mask_secret(session_id)
+        return Credentials(cluster.rstrip("/"), session_id=session_id)
+
+
+class Authenticator:
+    """The current credentials, shared by the hook's threads; one logon at a time."""
+
+    def __init__(self, login: Callable[[], Credentials], clock: Callable[[], float] = time.monotonic):
+        self._login = login
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._current: Credentials | None = None
+
+    def current(self) -> Credentials:
+        with self._lock:
+            if self._current is None or self._clock() >= self._current.expires_at:
+                self._current = self._login()
+            return self._current
+
+    def renew(self, stale: Credentials) -> Credentials:
+        """Log on again, unless another thread already replaced ``stale``."""
+        with self._lock:
+            if self._current is None or self._current is stale:
+                self._current = self._login()
+            return self._current

@@ -1,0 +1,523 @@
+"""TwinfieldHook: everything the product asks of Twinfield, over zeep, within Twinfield's fair-use limits.
+
+Costs (Twinfield's credits: a read 1, a write 3), per call:
+- ``list_offices``, ``read_transaction``, ``read_customer``: 1 read.
+- ``list_customers``: one Finder page per 100 customers, plus one ``<read>`` per customer when
+  ``with_details`` (the default): the Finder's DIM rows carry code and name only, and the VAT number, address
+  and payment terms live in the dimension itself. 1,000 customers: 10 + 1,000 credits (two minutes of a
+  500/minute budget). The pipeline keeps its customer links, so it needs this list once, not per invoice.
+- ``list_ledger_accounts``: one Finder page per 100 accounts per dimension type (BAS, PNL).
+- ``list_vat_codes``: one Finder page, plus one ``<read>`` per VAT code (for its type and percentages).
+- ``upsert_customers`` / ``post_sales_transactions``: one write per 25 items.
+- ``match_statuses``: one browse per 100 invoice numbers (or one for a period range).
+A write whose outcome is unknown costs its check (reads) before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import requests
+from airflow.sdk import BaseHook
+from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from twinfield.domain import twinfield_xml as xml
+from twinfield.domain.twinfield_model import (
+    Customer,
+    DebitCredit,
+    ItemResult,
+    LedgerAccount,
+    MatchStatus,
+    Office,
+    PostedTransaction,
+    SalesTransaction,
+    VatCode,
+)
+from twinfield.errors import TwinfieldError, TwinfieldFault, TwinfieldRateLimited, TwinfieldUnavailable
+from twinfield.hooks.twinfield.auth import (
+    Authenticator,
+    Credentials,
+    OAuth2Login,
+    SessionLogon,
+    is_auth_fault,
+)
+from twinfield.hooks.twinfield.limits import FairUse
+from twinfield.hooks.twinfield.soap import (
+    NotSent,
+    OutcomeUnknown,
+    RateLimited,
+    Service,
+    Transport,
+    build_service,
+    call,
+    finder_options,
+    finder_page,
+)
+
+T = TypeVar("T")
+READ, WRITE = "read", "write"
+COST = {READ: 1, WRITE: 3}
+FINDER_PAGE = 100
+BROWSE_INVOICES = 100  # invoice numbers per browse
+ADMINISTRATION_TZ = ZoneInfo("Europe/Amsterdam")
+
+
+class _Renewed(Exception):
+    """Credentials were renewed after an auth fault: send the same request once more."""
+
+
+class TwinfieldHook(BaseHook):
+    """Twinfield through its SOAP services (ProcessXml, Finder; Session for the legacy logon).
+
+    Connection: host = login base URL (https://login.twinfield.com); extra ``auth_mode`` "oauth2" (login =
+    client id, password = client secret, extra ``refresh_token``) or "session" (login = user, password,
+    extra ``organisation``); extra ``office`` (default office), ``credits_per_minute`` (500),
+    ``max_concurrent`` (10), ``timeout`` (seconds, 60).
+
+    Safe to share between the threads of one task. ``clock`` and ``sleep`` exist for tests.
+    """
+
+    conn_name_attr = "twinfield_conn_id"
+    default_conn_name = "twinfield_default"
+    conn_type = "twinfield"
+    hook_name = "Twinfield"
+
+    max_attempts = 6  # per request, for what may be sent again
+    max_write_checks = 3  # unknown write outcomes checked and re-sent, per batch
+
+    def __init__(
+        self,
+        twinfield_conn_id: str = default_conn_name,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        super().__init__()
+        self.twinfield_conn_id = twinfield_conn_id
+        self._clock = clock
+        self._sleep = sleep
+        self._stats_lock = threading.Lock()
+        self.stats: dict[str, Any] = {
+            "requests": {READ: 0, WRITE: 0},
+            "credits": {READ: 0, WRITE: 0},
+            "retries": 0,
+            "rate_limited": 0,
+            "logons": 0,
+        }
+
+    # -- connection ---------------------------------------------------------------------------------------
+    @cached_property
+    def connection(self):
+        return self.get_connection(self.twinfield_conn_id)
+
+    def _get_field(self, name: str, default: Any = None) -> Any:
+        """A connection extra (also as ``extra__twinfield__<name>``); an empty string counts as absent."""
+        extra = self.connection.extra_dejson
+        for key in (name, f"extra__twinfield__{name}"):
+            value = extra.get(key)
+            if value not in (None, ""):
+                return value
+        return default
+
+    @cached_property
+    def host(self) -> str:
+        host = (self.connection.host or "https://login.twinfield.com").rstrip("/")
+        return host if "://" in host else f"https://{host}"
+
+    @cached_property
+    def default_office(self) -> str | None:
+        return self._get_field("office")
+
+    @cached_property
+    def timeout(self) -> float:
+        return float(self._get_field("timeout", 60))
+
+    @cached_property
+    def limits(self) -> FairUse:
+        return FairUse(int(self._get_field("credits_per_minute", 500)), int(self._get_field("max_concurrent", 10)),
+                       clock=self._clock, sleep=self._sleep)
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One HTTP session for every call of this hook (connection reuse), sized for max_concurrent."""
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.limits.max_concurrent)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    @cached_property
+    def _transport(self) -> Transport:
+        return Transport(session=self.session, timeout=self.timeout, operation_timeout=self.timeout)
+
+    @cached_property
+    def _auth(self) -> Authenticator:
+        mode = self._get_field("auth_mode", "oauth2")
+        conn = self.connection
+        if mode == "oauth2":
+            login = OAuth2Login(self.session, self.host, conn.login or "", conn.password or "",
+                                self._get_field("refresh_token") or "", self.timeout, self._clock)
+        elif mode == "session":
+            login = SessionLogon(lambda: self._service(self.host, "session"), conn.login or "", conn.password or "",
+                                 self._get_field("organisation") or "")
+        else:
+            raise TwinfieldError(f"unknown auth_mode {mode!r}: use 'oauth2' or 'session'")
+
+        def counted() -> Credentials:
+            self._count("logons")
+            return login()
+
+        return Authenticator(counted, self._clock)
+
+    def _service(self, base_url: str, name: str) -> Service:
+        return self._retrying(READ)(lambda: build_service(self._transport, base_url, name))
+
+    @cached_property
+    def _processxml(self) -> Service:
+        return self._service(self._auth.current().cluster, "processxml")
+
+    @cached_property
+    def _finder(self) -> Service:
+        return self._service(self._auth.current().cluster, "finder")
+
+    def _office(self, office: str | None) -> str:
+        office = office or self.default_office
+        if not office:
+            raise TwinfieldError("no office: pass one or set the connection extra 'office'")
+        return office
+
+    # -- one request, within the limits --------------------------------------------------------------------
+    def _count(self, what: str, kind: str | None = None, amount: int = 1) -> None:
+        with self._stats_lock:
+            if kind is None:
+                self.stats[what] += amount
+            else:
+                self.stats[what][kind] += amount
+
+    def _retrying(self, kind: str) -> Retrying:
+        def may_resend(exc: BaseException) -> bool:
+            if isinstance(exc, OutcomeUnknown):
+                return kind == READ
+            return isinstance(exc, (RateLimited, NotSent, _Renewed))
+
+        backoff = wait_exponential(multiplier=0.5, max=30)
+
+        def wait(state) -> float:
+            exc = state.outcome.exception()
+            if isinstance(exc, (RateLimited, _Renewed)):
+                return 0.0  # a 429 pauses the shared limiter instead, so every thread waits
+            return backoff(state)
+
+        def before_sleep(state) -> None:
+            self._count("retries")
+
+        return Retrying(stop=stop_after_attempt(self.max_attempts), wait=wait, retry=retry_if_exception(may_resend),
+                        sleep=self._sleep, before_sleep=before_sleep, reraise=True)
+
+    def _request(self, kind: str, send: Callable[[Credentials], T]) -> T:
+        """Send one request: within the credit budget and concurrency cap; once more after renewing the
+        credentials on an auth fault; again after a 429 and, for reads only, after 5xx/timeouts/drops.
+        A write whose outcome is unknown raises OutcomeUnknown: the caller checks before resending."""
+        renewed = False
+
+        def attempt() -> T:
+            nonlocal renewed
+            credentials = self._auth.current()
+            with self.limits.slot(COST[kind]):
+                self._count("requests", kind)
+                self._count("credits", kind, COST[kind])
+                try:
+                    return send(credentials)
+                except RateLimited as limited:
+                    self._count("rate_limited")
+                    self.limits.pause(limited.retry_after)
+                    raise
+                except TwinfieldFault as fault:
+                    if renewed or not is_auth_fault(fault):
+                        raise
+            renewed = True
+            self._auth.renew(credentials)
+            raise _Renewed()
+
+        try:
+            return self._retrying(kind)(attempt)
+        except RateLimited as limited:
+            raise TwinfieldRateLimited(f"Twinfield still rate-limits after {self.max_attempts} attempts: {limited}") from None
+        except NotSent as exc:
+            raise TwinfieldUnavailable(f"Twinfield unreachable: {exc}") from None
+        except OutcomeUnknown as exc:
+            if kind == WRITE:
+                raise
+            raise TwinfieldUnavailable(f"Twinfield did not answer after {self.max_attempts} attempts: {exc}") from None
+
+    def _process_xml(self, kind: str, request: str, office: str | None) -> str:
+        def send(credentials: Credentials) -> str:
+            service = self._processxml
+            header = credentials.header(service, office)
+            reply = call(service.proxy.ProcessXmlString, xmlRequest=request, _soapheaders=[header])
+            return reply or ""
+
+        return self._request(kind, send)
+
+    def _read(self, request: str, office: str | None) -> str:
+        return self._process_xml(READ, request, office)
+
+    def _search(self, finder_type: str, options: dict[str, str], office: str | None,
+                pattern: str = "*", field: int = 0) -> list[dict[str, str]]:
+        """Every row of a Finder search, page by page (firstRow counts from 1)."""
+        records: list[dict[str, str]] = []
+        first = 1
+        while True:
+            def send(credentials: Credentials, first: int = first):
+                return finder_page(call(self._finder.proxy.Search, type=finder_type, pattern=pattern, field=field,
+                                        firstRow=first, maxRows=FINDER_PAGE, options=finder_options(options),
+                                        _soapheaders=[credentials.plain_header(office)]))
+
+            page = self._request(READ, send)
+            records += xml.finder_records(page.columns, page.items)
+            if not page.items or len(records) >= page.total:
+                return records
+            first += len(page.items)
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap read: the offices this login can see."""
+        try:
+            offices = self.list_offices()
+        except (TwinfieldError, ValueError) as exc:
+            return False, str(exc)
+        return True, f"Connected to Twinfield: {len(offices)} office(s) available"
+
+    def list_offices(self) -> list[Office]:
+        return xml.parse_offices(self._read(xml.list_offices_xml(), self.default_office))
+
+    def list_customers(self, office: str | None = None, with_details: bool = True) -> list[Customer]:
+        """DEB customers of ``office``: Finder DIM (code, name), then each one read for its VAT number,
+        address, IBAN and payment terms (``with_details=False`` skips those reads; see the module's costs)."""
+        office = self._office(office)
+        rows = self._search("DIM", {"dimtype": "DEB", "office": office}, office)
+        if not with_details:
+            return [Customer(code=r.get("code", ""), name=r.get("name", ""), office=office) for r in rows]
+        customers = []
+        for row in rows:
+            customer = self.read_customer(row.get("code", ""), office)
+            customers.append(customer or Customer(code=row.get("code", ""), name=row.get("name", ""), office=office))
+        return customers
+
+    def read_customer(self, code: str, office: str | None = None) -> Customer | None:
+        office = self._office(office)
+        return xml.parse_customer(self._read(xml.read_dimension_xml(office, "DEB", code), office))
+
+    def find_customers(self, name: str, office: str | None = None) -> list[Customer]:
+        """Customers whose name is ``name`` (Finder on the name field, then a read of each candidate)."""
+        office = self._office(office)
+        rows = self._search("DIM", {"dimtype": "DEB", "office": office}, office, pattern=name, field=2)
+        found = [self.read_customer(r.get("code", ""), office) for r in rows if r.get("name", "") == name]
+        return [c for c in found if c is not None]
+
+    def list_ledger_accounts(self, office: str | None = None) -> list[LedgerAccount]:
+        office = self._office(office)
+        return [
+            LedgerAccount(code=r.get("code", ""), name=r.get("name", ""), dimtype=dimtype)
+            for dimtype in ("BAS", "PNL")
+            for r in self._search("DIM", {"dimtype": dimtype, "office": office}, office)
+        ]
+
+    def list_vat_codes(self, office: str | None = None) -> list[VatCode]:
+        """VAT codes with their type and dated percentages (the current one as of today in the Netherlands)."""
+        office = self._office(office)
+        today = dt.datetime.now(ADMINISTRATION_TZ).date()
+        codes = []
+        for row in self._search("VAT", {"office": office}, office):
+            vat = xml.parse_vat_code(self._read(xml.read_vat_xml(office, row.get("code", "")), office), today)
+            if vat is not None:
+                codes.append(vat)
+        return codes
+
+    def read_transaction(self, office: str, daybook: str, number: str) -> PostedTransaction | None:
+        """A transaction as Twinfield holds it, with its location and its total line's match state;
+        None when Twinfield has no such transaction."""
+        return xml.parse_transaction(self._read(xml.read_transaction_xml(office, daybook, number), office))
+
+    def match_statuses(
+        self,
+        office: str | None = None,
+        daybook: str = "VRK",
+        invoice_numbers: Collection[str] | None = None,
+        from_period: str | None = None,
+        to_period: str | None = None,
+    ) -> list[MatchStatus]:
+        """Payment state of total lines (browse 100), drafts included: of the given invoice numbers (one
+        browse per 100 of them, by invoice-number range, the rows then filtered to exactly these), or of
+        every invoice of the daybook in the period range."""
+        office = self._office(office)
+        periods = (from_period or "0000/00", to_period or "9999/99") if (from_period or to_period) else None
+        if invoice_numbers is None:
+            return [xml.match_status_from_row(r) for r in self._browse_matches(office, daybook, None, periods)]
+        wanted = sorted(set(invoice_numbers))
+        statuses = []
+        for start in range(0, len(wanted), BROWSE_INVOICES):
+            group = wanted[start : start + BROWSE_INVOICES]
+            statuses += self._match_group(office, daybook, group, periods)
+        return statuses
+
+    def _match_group(self, office: str, daybook: str, group: list[str], periods) -> list[MatchStatus]:
+        try:
+            rows = self._browse_matches(office, daybook, (group[0], group[-1]), periods)
+        except _Truncated:
+            if len(group) == 1:
+                raise TwinfieldError(f"browse of invoice {group[0]} came back incomplete") from None
+            half = len(group) // 2
+            return self._match_group(office, daybook, group[:half], periods) + self._match_group(
+                office, daybook, group[half:], periods)
+        wanted = set(group)
+        return [xml.match_status_from_row(r) for r in rows if r.values.get("fin.trs.line.invnumber") in wanted]
+
+    def _browse_matches(self, office, daybook, invoice_range, periods) -> tuple[xml.BrowseRow, ...]:
+        reply = self._read(xml.match_status_browse_xml(office, daybook, invoice_range, periods), office)
+        root = xml.parse(reply)
+        if root.tag != "browse" or root.get("result") == "0":
+            messages = "; ".join(m.text for m in xml.browse_messages(reply)) or f"<{root.tag}> reply"
+            raise TwinfieldFault(None, f"browse refused: {messages}")
+        result = xml.parse_browse(reply)
+        if not result.complete:
+            if invoice_range is None:
+                raise TwinfieldError(f"browse answered {len(result.rows)} of {result.total} rows: narrow the period range")
+            raise _Truncated()
+        return result.rows
+
+    # -- writes ----------------------------------------------------------------------------------------------------
+    def _write_checked(
+        self,
+        items: Sequence[T],
+        build: Callable[[Sequence[T]], str],
+        office: str,
+        in_effect: Callable[[Sequence[T]], dict[int, ItemResult]],
+    ) -> list[ItemResult]:
+        """Send ``items`` (at most 25) as one write. When its outcome is unknown, ask ``in_effect`` which
+        of them took effect (by position) and send only the others; give up after max_write_checks."""
+        results: dict[int, ItemResult] = {}
+        pending = list(range(len(items)))
+        for _ in range(self.max_write_checks):
+            try:
+                reply = self._process_xml(WRITE, build([items[i] for i in pending]), office)
+            except OutcomeUnknown as unknown:
+                self.log.warning("Twinfield write outcome unknown (%s): checking what took effect", unknown)
+                applied = in_effect([items[i] for i in pending])
+                results.update({pending[pos]: result for pos, result in applied.items()})
+                pending = [i for pos, i in enumerate(pending) if pos not in applied]
+                if not pending:
+                    break
+                continue
+            for i, result in zip(pending, xml.parse_item_results(reply, len(pending))):
+                results[i] = result
+            pending = []
+            break
+        if pending:
+            raise TwinfieldUnavailable(
+                f"Twinfield did not confirm {len(pending)} write(s) after {self.max_write_checks} checked attempts"
+            )
+        return [replace(results[i], index=i) for i in range(len(items))]
+
+    def _batched(self, items: Sequence[T], office_of: Callable[[T], str],
+                 write: Callable[[Sequence[T], str], list[ItemResult]]) -> list[ItemResult]:
+        """Items per office in batches of 25; results in input order, ``index`` = position in ``items``."""
+        by_office: dict[str, list[int]] = defaultdict(list)
+        for i, item in enumerate(items):
+            by_office[office_of(item)].append(i)
+        results: list[ItemResult | None] = [None] * len(items)
+        for office, indices in by_office.items():
+            for batch in xml.chunked(indices):
+                for i, result in zip(batch, write([items[i] for i in batch], office)):
+                    results[i] = replace(result, index=i)
+        return results
+
+    def upsert_customers(self, customers: Sequence[Customer], office: str | None = None) -> list[ItemResult]:
+        """Create or update DEB customers; ``code=None`` lets Twinfield number it. ``ItemResult.number`` is the
+        customer's code. Rejections are returned per customer, not raised."""
+        default = self._office(office) if any(not c.office for c in customers) else office
+
+        def write(batch: Sequence[Customer], office: str) -> list[ItemResult]:
+            return self._write_checked(batch, lambda b: xml.customers_xml(b, office), office,
+                                       lambda b: self._customers_in_effect(b, office))
+
+        return self._batched(customers, lambda c: c.office or default, write)
+
+    def _customers_in_effect(self, customers: Sequence[Customer], office: str) -> dict[int, ItemResult]:
+        """Which customers Twinfield now holds as sent: by code, or by name and VAT number when Twinfield
+        was to number them."""
+        applied = {}
+        for pos, customer in enumerate(customers):
+            candidates = [self.read_customer(customer.code, office)] if customer.code else self.find_customers(
+                customer.name, office)
+            for found in candidates:
+                if found is not None and found.name == customer.name and found.vat_number == customer.vat_number:
+                    applied[pos] = ItemResult(pos, True, key=found.code or "", number=found.code)
+                    break
+        return applied
+
+    def post_sales_transactions(self, transactions: Sequence[SalesTransaction]) -> list[ItemResult]:
+        """Post drafts (destiny temporary), 25 per request; the same daybook and invoice number updates the
+        draft. ``ItemResult.number`` is Twinfield's transaction number; rejections are returned, not raised."""
+
+        def write(batch: Sequence[SalesTransaction], office: str) -> list[ItemResult]:
+            return self._write_checked(batch, xml.sales_transactions_xml, office,
+                                       lambda b: self._transactions_in_effect(b, office))
+
+        return self._batched(transactions, lambda t: t.office, write)
+
+    def _transactions_in_effect(self, transactions: Sequence[SalesTransaction], office: str) -> dict[int, ItemResult]:
+        """Which transactions Twinfield now holds as sent: same daybook, invoice number, customer and total."""
+        applied = {}
+        by_daybook: dict[str, list[int]] = defaultdict(list)
+        for pos, tx in enumerate(transactions):
+            by_daybook[tx.daybook].append(pos)
+        for daybook, positions in by_daybook.items():
+            numbers = [transactions[p].invoice_number for p in positions]
+            found = defaultdict(list)
+            for status in self.match_statuses(office, daybook, numbers):
+                found[status.invoice_number].append(status)
+            for pos in positions:
+                tx = transactions[pos]
+                total = _signed_total(tx)
+                customer = next((ln.dim2 for ln in tx.lines if ln.type == "total"), None)
+                for status in found[tx.invoice_number]:
+                    if status.value == total and status.customer_code == customer:
+                        applied[pos] = ItemResult(pos, True, key=tx.invoice_number, number=status.number,
+                                                  location=status.status)
+                        break
+        return applied
+
+    def delete_draft(self, office: str, daybook: str, number: str, reason: str) -> ItemResult:
+        """Delete a draft (Twinfield refuses final transactions: returned as a failed ItemResult)."""
+
+        def gone(_: Sequence[str]) -> dict[int, ItemResult]:
+            if self.read_transaction(office, daybook, number) is None:
+                return {0: ItemResult(0, True, key=str(number), number=str(number))}
+            return {}
+
+        [result] = self._write_checked([number], lambda _: xml.delete_transaction_xml(office, daybook, number, reason),
+                                       office, gone)
+        return replace(result, key=str(number))
+
+
+class _Truncated(Exception):
+    """A browse answered fewer rows than it counted."""
+
+
+def _signed_total(tx: SalesTransaction) -> Decimal:
+    return sum(
+        (ln.value if ln.debitcredit is DebitCredit.DEBIT else -ln.value for ln in tx.lines if ln.type == "total"),
+        Decimal("0"),
+    )
+
