@@ -54,7 +54,7 @@ def load_dag(dag_id: str = "focus_twinfield_sync"):
     """The DAG as the dag processor would load it from the dags folder (import errors raise)."""
     from airflow.dag_processing.dagbag import DagBag  # noqa: PLC0415
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER), include_examples=False)
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     return bag.get_dag(dag_id)

@@ -8,7 +8,6 @@ small summary as XCom.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,6 +44,7 @@ class StageRun:
         self.run_id: str = context["run_id"]
         self.params: dict = dict(context.get("params") or {})
         self.dry_run: bool = bool(self.params.get("dry_run", False))
+        self.details: dict[str, Any] = {}  # kept in the run log for the report, not returned as XCom
         self.log = operator.log
 
     @cached_property
@@ -62,14 +62,26 @@ class StageRun:
     def twinfield(self) -> TwinfieldHook:
         return TwinfieldHook(self.operator.twinfield_conn_id)
 
-    def api_calls(self) -> dict[str, dict[str, int]]:
-        """Requests made by this stage, per service and endpoint."""
-        calls: dict[str, dict[str, int]] = {}
-        for service in ("focus", "twinfield"):
-            hook = self.__dict__.get(service)
+    def api_calls(self) -> dict[str, dict]:
+        """Requests made by this stage per service: ``requests`` in all and the hook's own breakdown."""
+        calls: dict[str, dict] = {}
+        for service, count in REQUESTS.items():
+            hook = self.__dict__.get(service)  # only hooks this stage made
             if hook is not None:
-                calls[service] = dict(Counter(hook.stats))
+                stats = json_safe(hook.stats)
+                calls[service] = {"requests": count(stats), "detail": stats}
         return calls
+
+
+def json_safe(stats: Any) -> Any:
+    return {key: json_safe(value) for key, value in stats.items()} if isinstance(stats, dict) else stats
+
+
+# How many HTTP requests a hook's ``stats`` add up to: Focus counts per endpoint, Twinfield per read/write.
+REQUESTS = {
+    "focus": lambda stats: sum(stats.values()),
+    "twinfield": lambda stats: sum(stats["requests"].values()),
+}
 
 
 class SyncStageOperator(BaseOperator):
@@ -109,9 +121,9 @@ class SyncStageOperator(BaseOperator):
         runs.stage_started(store, run.run_id, self.stage)
         summary = self.sync(run)
         calls = run.api_calls()
-        runs.stage_finished(store, run.run_id, self.stage, summary, calls)
-        totals = {service: sum(per_endpoint.values()) for service, per_endpoint in calls.items()}
-        self.log.info("%s: %s; API calls %s", self.stage, summary, totals or "none")
+        runs.stage_finished(store, run.run_id, self.stage, {**summary, **run.details}, calls)
+        totals = {service: per_service["requests"] for service, per_service in calls.items()}
+        self.log.info("%s: %s; API requests %s", self.stage, summary, totals or "none")
         return summary
 
     def sync(self, run: StageRun) -> dict:

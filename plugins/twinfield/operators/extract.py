@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from twinfield.domain.focus_model import (
-    CREDIT_NOTE,
-    INVOICE,
-    MalformedFocusData,
-    content_hash,
-    parse_credit_note,
-    parse_departments,
-    parse_invoice,
-)
+from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, MalformedFocusData, content_hash, parse_departments
 from twinfield.operators.base import StageRun, SyncStageOperator
+from twinfield.operators.documents import PARSERS
 from twinfield.operators.window import Window, window_for
 from twinfield.state import documents, runs
 from twinfield.state.documents import StagedDocument
@@ -37,16 +30,14 @@ class Source:
     date_after_filter: str
     number_filter: str | None  # the list filter on one full number, when Focus has one
     extra_filters: dict
-    parse: Callable[..., Any]
     optional: bool  # left out when the run or the configuration excludes credit notes
-    may_be_unsent: bool  # Focus keeps a "sent" flag (only_sent then leaves unsent ones out)
 
 
 SOURCES = (
     Source(INVOICE, "list_invoices", "invoice_info", "invoice_number", "invoice_date_after", "invoice_number",
-           {"status": ["outstanding", "matched"]}, parse_invoice, optional=False, may_be_unsent=True),
+           {"status": ["outstanding", "matched"]}, optional=False),
     Source(CREDIT_NOTE, "list_credit_notes", "credit_note_info", "credit_note_number", "credit_note_date_after",
-           None, {}, parse_credit_note, optional=True, may_be_unsent=False),
+           None, {}, optional=True),
 )
 
 
@@ -54,13 +45,14 @@ def _hash(source: Source, raw: dict) -> str:
     """The content hash of what would be booked; a document Focus sent malformed hashes by its raw JSON
     (validate reports what is wrong with it)."""
     try:
-        return content_hash(source.parse(raw))
+        return content_hash(PARSERS[source.kind](raw))
     except MalformedFocusData:
         return "raw:" + hashlib.sha256(dumps(raw).encode()).hexdigest()
 
 
 class ExtractOperator(SyncStageOperator):
-    """Lists the window's documents in Focus, reads the details of new or changed ones (a few in parallel),
+    """Lists the window's booked documents of the synced departments in Focus (sent or not: validate says
+    which wait), reads the details of new or changed ones (a few in parallel),
     and stages them for the run. Documents whose ``updated_at`` did not change are taken from an earlier
     run's copy, without another info call."""
 
@@ -97,13 +89,10 @@ class ExtractOperator(SyncStageOperator):
         for source in SOURCES:
             if source.optional and not with_credit_notes:
                 continue
-            only_sent = config.only_sent and source.may_be_unsent
             items = [
                 item
                 for item in self._listed(run, source, window)
-                if (item.get("department") or {}).get("id") in synced
-                and window.takes(item.get("updated_at"))
-                and (item.get("sent") or not only_sent)
+                if (item.get("department") or {}).get("id") in synced and window.takes(item.get("updated_at"))
             ]
             docs, read = self._details(run, source, items)
             staged.extend(docs)

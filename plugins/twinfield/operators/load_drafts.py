@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from twinfield.domain.money import format_amount
 from twinfield.domain.twinfield_model import SalesTransaction
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.plan import Action, after_check, decide
@@ -91,18 +92,31 @@ class LoadDraftsOperator(SyncStageOperator):
         }
         if run.dry_run:
             summary["would_post"] = summary.pop("to_post")
+            run.details["would_post"] = [
+                {"kind": a.kind, "focus_id": a.focus_id, "focus_number": a.focus_number, "office": a.transaction.office,
+                 "invoice_number": a.transaction.invoice_number, "amount": format_amount(a.total),
+                 "currency": a.transaction.currency, "updated": a.key in updates}
+                for a in to_post + [attempt for _, attempt in to_move]
+            ]
             return summary
         postings.record_found(run.store, finals)
+        not_moved = []
         for posting, attempt in to_move:
-            run.twinfield.delete_draft(posting.office, posting.daybook, held[posting.key][0],
-                                       f"moved to {attempt.transaction.office}/{attempt.transaction.daybook}")
-            postings.record_deleted(run.store, posting.key)
-            to_post.append(attempt)
+            deleted = run.twinfield.delete_draft(posting.office, posting.daybook, held[posting.key][0],
+                                                 f"moved to {attempt.transaction.office}/{attempt.transaction.daybook}")
+            if deleted.ok:
+                postings.record_deleted(run.store, posting.key)
+                to_post.append(attempt)
+            else:
+                not_moved.append((posting.key, "the earlier draft could not be deleted to move it: "
+                                  + (" // ".join(deleted.error_messages) or "no reason given")))
+        postings.record_rejected(run.store, not_moved)
         posted, rejected = self._post(run, to_post)
+        run.details["updated"] = sorted(focus_id for _, focus_id in posted & updates)
         summary.update(
             booked=len(posted - updates),
             updated_drafts=len(posted & updates),
-            moved=len(to_move),
+            moved=len(to_move) - len(not_moved),
             rejected_by_twinfield=len(rejected),
         )
         return summary

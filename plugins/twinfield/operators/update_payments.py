@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from twinfield.domain.focus_model import parse_invoice
+from twinfield.domain.money import format_amount
 from twinfield.errors import FocusApiError, FocusUnavailable
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import payments, postings
@@ -41,13 +42,14 @@ class UpdatePaymentsOperator(SyncStageOperator):
             p for p in candidates if min(p.paid_amount, p.total) > registered.get(p.focus_id, Decimal(0))
         ]
         summary: dict[str, Any] = {"paid_in_twinfield": len(candidates), "to_register": len(due)}
+        today = dt.datetime.now(dt.timezone.utc).date()
         if run.dry_run:
-            summary["would_register"] = [
-                {"invoice": p.focus_number, "amount": str(min(p.paid_amount, p.total) - registered.get(p.focus_id, 0))}
-                for p in due[:50]
+            run.details["would_register"] = [
+                {"focus_number": p.focus_number, "currency": p.currency, "paid_at": paid_at(p, today).date().isoformat(),
+                 "amount": format_amount(min(p.paid_amount, p.total) - registered.get(p.focus_id, Decimal(0)))}
+                for p in due
             ]
             return summary
-        today = dt.datetime.now(dt.timezone.utc).date()
         method = run.config.payment_method_id
 
         def register(posting: Posting) -> str:

@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS validation_results (
     focus_link TEXT NOT NULL,
     valid INTEGER NOT NULL,
     reasons_json TEXT NOT NULL DEFAULT '[]',
-    warnings_json TEXT NOT NULL DEFAULT '[]',
+    waiting INTEGER NOT NULL DEFAULT 0,  -- held back only until Focus books or sends it: nothing to fix
     transaction_json TEXT,        -- the SalesTransaction to post (valid documents only)
     content_hash TEXT NOT NULL,
     PRIMARY KEY (run_id, kind, focus_id)

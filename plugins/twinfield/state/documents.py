@@ -30,7 +30,7 @@ class ValidationOutcome:
     focus_link: str
     content_hash: str
     reasons: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    waiting: bool = False  # held back only until Focus books or sends it
     transaction: SalesTransaction | None = field(default=None)
 
     @property
@@ -125,7 +125,7 @@ def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[Valida
             "focus_link": o.focus_link,
             "valid": int(o.valid),
             "reasons": dumps(list(o.reasons)),
-            "warnings": dumps(list(o.warnings)),
+            "waiting": int(o.waiting),
             "tx": transaction_to_json(o.transaction) if o.transaction is not None else None,
             "hash": o.content_hash,
         }
@@ -137,8 +137,8 @@ def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[Valida
             conn.execute(
                 text(
                     "INSERT INTO validation_results (run_id, kind, focus_id, focus_number, focus_link, valid,"
-                    " reasons_json, warnings_json, transaction_json, content_hash) VALUES (:run_id, :kind,"
-                    " :focus_id, :focus_number, :focus_link, :valid, :reasons, :warnings, :tx, :hash)"
+                    " reasons_json, waiting, transaction_json, content_hash) VALUES (:run_id, :kind,"
+                    " :focus_id, :focus_number, :focus_link, :valid, :reasons, :waiting, :tx, :hash)"
                 ),
                 rows,
             )
@@ -147,7 +147,7 @@ def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[Valida
 
 def validation_outcomes(store: StateStore, run_id: str, *, valid: bool | None = None) -> list[ValidationOutcome]:
     sql = (
-        "SELECT kind, focus_id, focus_number, focus_link, valid, reasons_json, warnings_json, transaction_json,"
+        "SELECT kind, focus_id, focus_number, focus_link, valid, reasons_json, waiting, transaction_json,"
         " content_hash FROM validation_results WHERE run_id = :r"
     )
     if valid is not None:
@@ -163,7 +163,7 @@ def validation_outcomes(store: StateStore, run_id: str, *, valid: bool | None = 
             focus_link=r.focus_link,
             content_hash=r.content_hash,
             reasons=tuple(loads(r.reasons_json)),
-            warnings=tuple(loads(r.warnings_json)),
+            waiting=bool(r.waiting),
             transaction=transaction_from_json(r.transaction_json) if r.transaction_json else None,
         )
         for r in rows

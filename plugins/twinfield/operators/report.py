@@ -1,0 +1,141 @@
+"""Stage 7: the run's report, from the state store: stored there, logged, written as a file, and summed up
+as XCom."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE
+from twinfield.domain.money import format_amount
+from twinfield.domain.report import BookedEntry, CreditNoteEntry, HeldBackEntry, PaymentEntry, RunReport
+from twinfield.operators.base import StageRun, SyncStageOperator
+from twinfield.state import documents, payments, postings, runs
+from twinfield.state.encoding import dumps
+
+
+def report_folder() -> Path:
+    """Where report files go: $AIRFLOW_HOME/reports (default ~/airflow/reports)."""
+    return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow") / "reports"
+
+
+def file_name(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+
+
+class ReportOperator(SyncStageOperator):
+    """Puts together what every stage of the run did (documents found, booked, already booked, held back
+    with every reason and its Focus link, customers matched and created, payments registered, credit notes,
+    API calls per service) and publishes it: in the state store (Markdown and JSON), in the task log as a
+    Markdown table, as ``<reports_dir>/<run_id>.md`` (and ``.json``) for people, and as a small XCom summary.
+
+    :param reports_dir: folder of the report files (default ``$AIRFLOW_HOME/reports``).
+    """
+
+    stage = "report"
+    template_fields = (*SyncStageOperator.template_fields, "reports_dir")
+
+    def __init__(self, *, reports_dir: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.reports_dir = reports_dir
+
+    def sync(self, run: StageRun) -> dict:
+        report = build_report(run.store, run.run_id)
+        markdown = report.to_markdown()
+        runs.save_report(run.store, run.run_id, markdown, report.to_dict())
+        runs.finish_run(run.store, run.run_id)
+        folder = Path(self.reports_dir) if self.reports_dir else report_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{file_name(run.run_id)}.md"
+        path.write_text(markdown, encoding="utf-8")
+        path.with_suffix(".json").write_text(dumps(report.to_dict()), encoding="utf-8")
+        self.log.info("Report of run %s (also in %s):\n%s", run.run_id, path, markdown)
+        return {**report.to_summary(), "report_file": str(path)}
+
+
+def build_report(store, run_id: str) -> RunReport:
+    """The RunReport of a run, from what its stages left in the state store."""
+    meta = runs.get_run(store, run_id)
+    log = {entry.stage: entry for entry in runs.stage_log(store, run_id)}
+    summary = {stage: entry.summary for stage, entry in log.items()}
+    dry_run = bool(meta and meta.dry_run)
+    report = RunReport(run_id=run_id, dry_run=dry_run, window=summary.get("extract", {}).get("window", ""))
+
+    for doc in documents.staged(store, run_id):
+        report.found[doc.kind] = report.found.get(doc.kind, 0) + 1
+    for outcome in documents.validation_outcomes(store, run_id, valid=False):
+        entry = HeldBackEntry(outcome.kind, outcome.focus_id, outcome.focus_number, outcome.focus_link,
+                              outcome.reasons)
+        (report.waiting if outcome.waiting else report.held_back).append(entry)
+    links = {(o.kind, o.focus_id): o.focus_link for o in documents.validation_outcomes(store, run_id, valid=True)}
+    for posting in postings.refused_in_run(store, run_id):
+        report.held_back.append(HeldBackEntry(posting.kind, posting.focus_id, posting.focus_number,
+                                              links.get(posting.key, ""), (f"Twinfield refused it: {posting.last_error}",),
+                                              posting.office))
+    validate = summary.get("validate", {})
+    report.causes = validate.get("causes", [])
+    report.vat_proposals = [f"office {p['office']}: Focus tax rate {p['tax_rate']} -> "
+                            f"{'propose ' + p['code'] if p['code'] else 'no proposal'}: {p['reason']}"
+                            for p in validate.get("vat_proposals", [])]
+
+    resolve = summary.get("resolve_customers", {})
+    report.customers_matched = resolve.get("matched_vat_number", 0) + resolve.get("matched_name", 0)
+    report.customers_created = resolve.get("created", 0)
+    report.customers_unresolved = [f"{p['customer']} in {p['office']}: {p['reason']}"
+                                   for p in resolve.get("customer_problems", [])]
+
+    load = summary.get("load_drafts", {})
+    report.already_booked = load.get("already_booked", 0)
+    if load.get("changed_after_final"):
+        report.errors.append(f"{load['changed_after_final']} document(s) changed in Focus after they were made final "
+                             "in Twinfield: not booked again; correct them in Twinfield by hand")
+    if load.get("final_elsewhere"):
+        report.errors.append(f"{load['final_elsewhere']} document(s) now route to another office or number, but are "
+                             "final where they were booked: not moved")
+    _add_booked(report, store, run_id, load, dry_run)
+    _add_payments(report, store, run_id, summary.get("update_payments", {}), dry_run)
+
+    for entry in log.values():
+        for service, calls in entry.api_calls.items():
+            report.count_calls(service, calls["requests"])
+    return report
+
+
+def _add_booked(report: RunReport, store, run_id: str, load: dict, dry_run: bool) -> None:
+    if dry_run:
+        booked = [BookedEntry(w["kind"], w["focus_id"], w["focus_number"], w["invoice_number"], w["office"],
+                              w["amount"], w["currency"], w["updated"]) for w in load.get("would_post", [])]
+    else:
+        updated = set(load.get("updated", []))
+        booked = [BookedEntry(p.kind, p.focus_id, p.focus_number, p.invoice_number, p.office, format_amount(p.total),
+                              p.currency, p.focus_id in updated) for p in postings.posted_in_run(store, run_id)]
+    credited = _credited_invoices(store, run_id)
+    report.booked = sorted(booked, key=lambda b: (b.kind != INVOICE, b.twinfield_number))
+    for entry in report.booked:
+        if entry.kind == CREDIT_NOTE:
+            report.credit_notes.append(CreditNoteEntry(entry.focus_number, entry.twinfield_number,
+                                                       credited.get(entry.focus_id, ""), entry.amount, entry.currency))
+
+
+def _credited_invoices(store, run_id: str) -> dict[str, str]:
+    """Credit note id -> number (else id) of the Focus invoice it credits."""
+    staged = list(documents.staged(store, run_id))
+    invoice_of = {d.focus_id: (d.raw.get("invoice") or {}).get("id") for d in staged if d.kind == CREDIT_NOTE}
+    known = postings.postings(store, [(INVOICE, i) for i in invoice_of.values() if i])
+    numbers = {focus_id: p.focus_number for (_, focus_id), p in known.items()}
+    numbers.update({d.focus_id: d.focus_number for d in staged if d.kind == INVOICE})
+    return {note: numbers.get(invoice, invoice) for note, invoice in invoice_of.items() if invoice}
+
+
+def _add_payments(report: RunReport, store, run_id: str, pay: dict, dry_run: bool) -> None:
+    if dry_run:
+        report.payments = [PaymentEntry(w["focus_number"], w["amount"], w["currency"], w["paid_at"])
+                           for w in pay.get("would_register", [])]
+        return
+    registered = [p for p in payments.registered_in_run(store, run_id) if p.amount > 0]
+    numbers = {key[1]: p.focus_number for key, p in
+               postings.postings(store, [(INVOICE, p.focus_invoice_id) for p in registered]).items()}
+    report.payments = [PaymentEntry(numbers.get(p.focus_invoice_id, p.focus_invoice_id), format_amount(p.amount),
+                                    p.currency, p.paid_at.isoformat()) for p in registered]

@@ -1,0 +1,127 @@
+"""Stage 2: a Twinfield customer for every invoicee, matched where one exists, created where not."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from twinfield.domain.customers import CREATE, MATCHED_NAME, MATCHED_VAT, UNRESOLVED, match_customers, to_twinfield_customer
+from twinfield.domain.focus_model import CustomerRef, FocusCustomer, FocusDocument, parse_customer, parse_departments
+from twinfield.operators.base import StageRun, SyncStageOperator
+from twinfield.operators.documents import parsed
+from twinfield.state import customers, documents
+from twinfield.state.customers import CustomerLink
+
+FIRST_CODE = 1000  # new customers are numbered from here up (above every numeric code in the office)
+MATCHED_BY = {MATCHED_VAT: "vat_number", MATCHED_NAME: "name"}
+
+
+class ResolveCustomersOperator(SyncStageOperator):
+    """Links each Focus customer (company or contact) of the run's documents to a Twinfield DEB customer in
+    the office its department books into: a stored link, else the same VAT number, else the same name
+    (``twinfield.domain.customers``); the rest are created in Twinfield in batches.
+
+    A new customer's code is reserved in the state store before it is sent; sending that code again only
+    updates it, so a re-run after a crash never creates a second Twinfield customer for one Focus customer.
+    """
+
+    stage = "resolve_customers"
+
+    def sync(self, run: StageRun) -> dict:
+        config = run.config
+        docs = [doc for _, doc in parsed(documents.staged(run.store, run.run_id)) if isinstance(doc, FocusDocument)]
+        departments = parse_departments(run.focus.departments())
+        wanted: dict[str, set[CustomerRef]] = defaultdict(set)  # office -> customers
+        for doc in docs:
+            route = config.route_for(doc.department_id, departments)
+            if route is not None:
+                wanted[route.office].add(doc.customer)
+
+        summary: dict[str, Any] = {"customers": sum(len(refs) for refs in wanted.values()), "linked_before": 0,
+                                   "matched_vat_number": 0, "matched_name": 0, "created": 0, "unresolved": 0,
+                                   "refused_by_twinfield": 0}
+        problems: list[dict] = []
+        for office, refs in sorted(wanted.items()):
+            links = customers.links(run.store, office)
+            summary["linked_before"] += sum(1 for ref in refs if _key(ref) in links and links[_key(ref)].status == "linked")
+            pending = [links[_key(ref)] for ref in refs if _key(ref) in links and links[_key(ref)].status == "pending"]
+            new = sorted(ref for ref in refs if _key(ref) not in links)
+            if not new and not pending:
+                continue
+            focus_customers = self._focus_customers(run, new + [CustomerRef(*link.focus_key) for link in pending])
+            taken = {link.twinfield_code for link in links.values()}
+            twinfield_customers = run.twinfield.list_customers(office)
+            decisions = match_customers(
+                [focus_customers[ref] for ref in new if ref in focus_customers],
+                [c for c in twinfield_customers if c.code not in taken],
+                {},
+            )
+            for ref in new:
+                if ref not in focus_customers:
+                    problems.append({"customer": str(ref), "office": office, "reason": "Focus does not know it"})
+            to_create = [d.focus for d in decisions if d.action == CREATE]
+            for d in decisions:
+                if d.action == UNRESOLVED:
+                    problems.append({"customer": f"{d.focus.name} ({d.ref})", "office": office, "reason": d.reason})
+            summary["unresolved"] += sum(d.action == UNRESOLVED for d in decisions)
+            if run.dry_run:
+                summary["matched_vat_number"] += sum(d.action == MATCHED_VAT for d in decisions)
+                summary["matched_name"] += sum(d.action == MATCHED_NAME for d in decisions)
+                summary["created"] += len(to_create) + len(pending)
+                continue
+            matches = [
+                CustomerLink(d.ref.type, d.ref.id, office, d.code, MATCHED_BY[d.action], "linked", run.run_id)
+                for d in decisions
+                if d.action in MATCHED_BY
+            ]
+            recorded = customers.link_existing(run.store, run.run_id, matches)
+            summary["matched_vat_number"] += sum(link.matched_by == "vat_number" for link in recorded)
+            summary["matched_name"] += sum(link.matched_by == "name" for link in recorded)
+            lost = {link.focus_key for link in matches} - {link.focus_key for link in recorded}
+            to_create += [focus_customers[CustomerRef(*key)] for key in sorted(lost)]  # code taken meanwhile
+
+            reserved = customers.reserve_codes(
+                run.store, run.run_id, office, [(fc.ref.type, fc.ref.id) for fc in to_create],
+                taken={c.code for c in twinfield_customers if c.code}, first_code=FIRST_CODE,
+            )
+            created, refused = self._create(run, office, focus_customers, pending + reserved)
+            summary["created"] += len(created)
+            summary["refused_by_twinfield"] += len(refused)
+            problems += [{"customer": name, "office": office, "reason": reason} for name, reason in refused]
+        run.details["customer_problems"] = problems
+        return summary
+
+    @staticmethod
+    def _focus_customers(run: StageRun, refs: list[CustomerRef]) -> dict[CustomerRef, FocusCustomer]:
+        """Companies and contacts from Focus, 100 per call."""
+        found: dict[CustomerRef, FocusCustomer] = {}
+        for customer_type, read in (("company", run.focus.companies), ("contact", run.focus.contacts)):
+            ids = [ref.id for ref in refs if ref.type == customer_type]
+            if ids:
+                for focus_id, raw in read(ids).items():
+                    found[CustomerRef(customer_type, focus_id)] = parse_customer(customer_type, raw)
+        return found
+
+    def _create(self, run: StageRun, office: str, focus_customers: dict[CustomerRef, FocusCustomer],
+                reserved: list[CustomerLink]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Send the reserved customers to Twinfield; confirm the accepted codes, free the refused ones."""
+        sendable = [link for link in reserved if CustomerRef(*link.focus_key) in focus_customers]
+        new = [
+            to_twinfield_customer(focus_customers[CustomerRef(*link.focus_key)], code=link.twinfield_code,
+                                  payment_days=run.config.default_payment_days, office=office)
+            for link in sendable
+        ]
+        results = run.twinfield.upsert_customers(new, office) if new else []
+        created = [link.twinfield_code for link, result in zip(sendable, results, strict=True) if result.ok]
+        refused = [
+            (customer.name, " // ".join(result.error_messages) or "refused without a message", link.twinfield_code)
+            for link, customer, result in zip(sendable, new, results, strict=True)
+            if not result.ok
+        ]
+        customers.confirm(run.store, office, created)
+        customers.forget_pending(run.store, office, [code for _, _, code in refused])
+        return created, [(name, reason) for name, reason, _ in refused]
+
+
+def _key(ref: CustomerRef) -> tuple[str, str]:
+    return (ref.type, ref.id)

@@ -1,0 +1,96 @@
+"""Stage 3: which staged documents can be booked, their transactions, and every reason for the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twinfield.domain.focus_model import (
+    CustomerRef,
+    FocusDocument,
+    parse_departments,
+    parse_product_categories,
+    parse_tax_rates,
+)
+from twinfield.domain.validation import validate
+from twinfield.operators.base import StageRun, SyncStageOperator
+from twinfield.operators.documents import parsed
+from twinfield.state import customers, documents
+from twinfield.state.documents import ValidationOutcome
+
+NEW_CUSTOMER = "(new)"  # the code a dry run books a customer under that it would create
+
+
+class _NewCustomersToo(dict):
+    """Customer codes for a dry run: every customer without a link counts as one to be created."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: Any) -> str:
+        return NEW_CUSTOMER
+
+
+class ValidateOperator(SyncStageOperator):
+    """Checks every staged document against the configuration, Focus's reference data and what Twinfield has
+    (ledger accounts and VAT codes are read from Twinfield on every run), builds the transaction of each
+    valid one, and records every reason a document is held back, with its Focus link."""
+
+    stage = "validate"
+
+    def sync(self, run: StageRun) -> dict:
+        config = run.config
+        staged = list(parsed(documents.staged(run.store, run.run_id)))
+        focus, twinfield = run.focus, run.twinfield
+        departments = parse_departments(focus.departments())
+        offices = sorted({route.office for route in config.departments})
+        synced = [d for d in departments if config.route_for(d, departments) is not None]
+        tax_rates = parse_tax_rates([rate for d in synced for rate in focus.tax_rates(d)])
+        categories = parse_product_categories(focus.product_categories())
+        codes: dict[tuple[str, CustomerRef], str] = _NewCustomersToo() if run.dry_run else {}
+        for office in offices:
+            for (customer_type, focus_id), link in customers.links(run.store, office).items():
+                if link.status == "linked":
+                    codes[(office, CustomerRef(customer_type, focus_id))] = link.twinfield_code
+
+        readable = [doc for _, doc in staged if isinstance(doc, FocusDocument)]
+        result = validate(
+            readable,
+            config,
+            ledger_accounts={office: twinfield.list_ledger_accounts(office) for office in offices},
+            vat_codes={office: twinfield.list_vat_codes(office) for office in offices},
+            categories=categories,
+            tax_rates=tax_rates,
+            departments=departments,
+            customer_codes=codes,
+        )
+        by_id = {(s.kind, s.focus_id): s for s, _ in staged}
+        outcomes = [
+            ValidationOutcome(v.document.kind, v.document.id, v.document.number or "", v.document.web_url or "",
+                              by_id[(v.document.kind, v.document.id)].content_hash, transaction=v.transaction)
+            for v in result.valid
+        ]
+        outcomes += [
+            ValidationOutcome(h.document.kind, h.document.id, h.document.number or "", h.document.web_url or "",
+                              by_id[(h.document.kind, h.document.id)].content_hash,
+                              reasons=tuple(h.reasons), waiting=h.waiting)
+            for h in result.held_back
+        ]
+        outcomes += [
+            ValidationOutcome(s.kind, s.focus_id, s.focus_number, s.raw.get("web_url") or "", s.content_hash,
+                              reasons=(f"Focus answered with data this sync cannot read: {problem}",))
+            for s, problem in staged
+            if not isinstance(problem, FocusDocument)
+        ]
+        documents.replace_validation(run.store, run.run_id, outcomes)
+        run.details["causes"] = result.causes()
+        run.details["vat_proposals"] = [
+            {"office": p.office, "tax_rate": p.tax_rate_label, "code": p.code, "reason": p.reason}
+            for p in result.vat_proposals
+        ]
+        return {
+            "documents": len(outcomes),
+            "valid": len(result.valid),
+            "held_back": len(outcomes) - len(result.valid) - len(result.waiting),
+            "waiting_in_focus": len(result.waiting),
+            "vat_proposals": len(result.vat_proposals),
+        }
