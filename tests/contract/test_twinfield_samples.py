@@ -140,8 +140,10 @@ def test_sales_transaction_request_has_the_samples_shape(samples):
     assert [line.attrib for line in ours.iter("line")] == [line.attrib for line in sample.iter("line")]
 
 
-def test_customer_request_uses_the_samples_elements(samples):
+def test_customer_request_uses_elements_of_the_samples(samples):
+    """Every element we send is one Twinfield sends in a customer request or answers in a customer read."""
     sample_paths = set(paths(etree.fromstring(read(samples, "customerSendRequest.xml"))))
+    sample_paths |= {"/dimension" + p for p in paths(etree.fromstring(read(samples, "customerGetResponse.xml")))}
     customer = Customer(None, "Customer 0", vat_number="NL099887766B01", due_days=30,
                         address=Address("Customer 0", "Streetname part 1 - 1", "1000", "Place", "NL", "info@example.com"),
                         iban="NL02ABNA0123456789")

@@ -150,14 +150,17 @@ def read_transaction_xml(office: str, daybook: str, number: str) -> str:
 
 # -- requests: dimensions, VAT, offices ---------------------------------------------------------------
 def customer_element(customer: Customer, office: str) -> etree._Element:
-    """A DEB ``<dimension>``; without a code Twinfield numbers it. The VAT number sits in the invoice
-    address (field4), where Twinfield keeps it for relations; street is field2."""
+    """A DEB ``<dimension>``; without a code Twinfield numbers it. The VAT number goes both in
+    ``<vatnumber>`` and in the invoice address's field4 (where older administrations keep it); the street
+    is field2."""
     el = etree.Element("dimension")
     _sub(el, "office", customer.office or office)
     _sub(el, "type", "DEB")
     if customer.code:
         _sub(el, "code", customer.code)
     _sub(el, "name", customer.name)
+    if customer.vat_number:
+        _sub(el, "vatnumber", customer.vat_number)
     if customer.due_days is not None:
         financials = _sub(el, "financials")
         _sub(financials, "duedays", str(customer.due_days))
