@@ -502,13 +502,12 @@ class _Generator:
             quantity = source["quantity"]
             if not full and quantity > 1:
                 quantity = quantity / 2
-            lines.append({
-                **{k: source[k] for k in ("product", "product_category", "description", "extended_description",
-                                          "unit", "tax", "discount")},
-                "quantity": quantity,
-                "unit_price": {"amount": source["unit_price"]["amount"], "currency": currency, "tax": "excluding"},
-                "total": None,
-            })
+            line = {k: source[k] for k in ("product", "product_category", "description", "unit", "tax", "discount")}
+            if source["extended_description"] is not None:  # a string here per the spec, never null
+                line["extended_description"] = source["extended_description"]
+            line.update(quantity=quantity, total=None,
+                        unit_price={"amount": source["unit_price"]["amount"], "currency": currency, "tax": "excluding"})
+            lines.append(line)
         grouped_lines = [{"section": {"title": ""}, "line_items": lines}]
         total = price_lines(grouped_lines, self.rates, currency)
         credited = total["tax_inclusive"]["amount"]

@@ -1,0 +1,188 @@
+"""The Focus sandbox answers in the shapes of Teamleader's openapi.yaml, for every call the hook makes.
+
+Each answer is validated against the 200-response schema of its path (OpenAPI 3.0, nullable honoured), and
+must not carry fields the schema does not declare. The YAML's anchors and aliases are its only references;
+PyYAML resolves them while loading.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from openapi_schema_validator import OAS30Validator
+
+from sandbox.focus import FocusSandbox
+from sandbox.focus.data import generate
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(scope="module")
+def spec(reference):
+    with open(reference / "teamleader-focus" / "openapi.yaml", encoding="utf-8") as f:
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@pytest.fixture(scope="module")
+def focus():
+    return FocusSandbox(generate(seed=7, invoices=300), "contract-client", "contract-secret", "contract-rt",
+                        rate_limit_per_minute=1_000_000)
+
+
+@pytest.fixture(scope="module")
+def call(focus):
+    root = FastAPI()
+    root.mount("/focus", focus.app())
+    client = TestClient(root)
+    token = client.post("/focus/oauth2/access_token", data={
+        "grant_type": "refresh_token", "refresh_token": "contract-rt",
+        "client_id": "contract-client", "client_secret": "contract-secret"}).json()["access_token"]
+
+    def _call(method: str, body: dict | None = None):
+        response = client.post(f"/focus/{method}", json=body or {}, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return _call
+
+
+def response_schema(spec: dict, method: str) -> dict:
+    schema = spec["paths"][f"/{method}"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    return null_as_intended(schema)
+
+
+def null_as_intended(node):
+    """The spec marks optional values ``nullable: true`` but then constrains them in ways a strict OpenAPI
+    3.0 validator applies to null too: ``{nullable: true, allOf: [{type: object, ...}]}`` for a nullable
+    reference, and an ``enum`` without null. Its intent is "this, or null"; make the schema say exactly
+    that, and nothing looser."""
+    if isinstance(node, list):
+        return [null_as_intended(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {key: null_as_intended(value) for key, value in node.items()}
+    if not copied.get("nullable"):
+        return copied
+    if "enum" in copied and None not in copied["enum"]:
+        copied["enum"] = [*copied["enum"], None]
+    if any(key in copied for key in ("allOf", "oneOf", "anyOf")):
+        del copied["nullable"]
+        return {"anyOf": [{"enum": [None]}, copied]}
+    return copied
+
+
+def declared(schema: dict) -> tuple[dict, list]:
+    """(properties, item schemas) a schema declares, through allOf/oneOf/anyOf."""
+    properties = dict(schema.get("properties") or {})
+    items = [schema["items"]] if "items" in schema else []
+    for key in ("allOf", "oneOf", "anyOf"):
+        for sub in schema.get(key, []):
+            sub_properties, sub_items = declared(sub)
+            for name, sub_schema in sub_properties.items():
+                properties[name] = {"allOf": [properties[name], sub_schema]} if name in properties else sub_schema
+            items += sub_items
+    return properties, items
+
+
+def undeclared_fields(instance, schema: dict, path: str = "") -> list[str]:
+    properties, items = declared(schema)
+    found = []
+    if isinstance(instance, dict) and properties:
+        for key, value in instance.items():
+            if key not in properties:
+                found.append(f"{path}.{key}")
+            else:
+                found += undeclared_fields(value, properties[key], f"{path}.{key}")
+    elif isinstance(instance, list):
+        for i, value in enumerate(instance):
+            for item_schema in items:
+                found += undeclared_fields(value, item_schema, f"{path}[{i}]")
+    return found
+
+
+def check(spec: dict, method: str, answer: dict) -> None:
+    schema = response_schema(spec, method)
+    errors = sorted(OAS30Validator(schema).iter_errors(answer), key=lambda e: list(e.path))
+    assert not errors, f"{method}: " + "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+    extra = undeclared_fields(answer, schema)
+    assert not extra, f"{method} answers fields openapi.yaml does not declare: {extra[:10]}"
+
+
+def test_the_checker_catches_wrong_types_nulls_and_undeclared_fields(spec):
+    """The contract checks must be able to fail: a string amount, a null status, an invented field."""
+    schema = response_schema(spec, "invoices.list")
+    good = {"data": [{"id": "x", "status": "outstanding", "total": {"payable": {"amount": 1.5, "currency": "EUR"}}}]}
+    assert not list(OAS30Validator(schema).iter_errors(good))
+    bad_amount = json.loads(json.dumps(good))
+    bad_amount["data"][0]["total"]["payable"]["amount"] = "1.50"
+    assert list(OAS30Validator(schema).iter_errors(bad_amount))
+    null_status = json.loads(json.dumps(good))
+    null_status["data"][0]["status"] = None
+    assert list(OAS30Validator(schema).iter_errors(null_status))
+    invented = json.loads(json.dumps(good))
+    invented["data"][0]["lines"] = []
+    assert undeclared_fields(invented, schema) == [".data[0].lines"]
+
+
+def test_invoices_list_every_page_and_filter_shape(spec, call):
+    page, seen = 1, 0
+    while True:
+        answer = call("invoices.list", {"page": {"size": 100, "number": page}, "includes": "late_fees"})
+        check(spec, "invoices.list", answer)
+        seen += len(answer["data"])
+        if len(answer["data"]) < 100:
+            break
+        page += 1
+    assert seen == 300
+    filtered = call("invoices.list", {"filter": {"status": ["matched"], "invoice_date_after": "2000-01-01"}})
+    check(spec, "invoices.list", filtered)
+
+
+def test_invoices_info_for_every_invoice(spec, call, focus):
+    for invoice in focus.data.invoices:
+        check(spec, "invoices.info", call("invoices.info", {"id": invoice["id"]}))
+    check(spec, "invoices.info", call("invoices.info", {"id": focus.data.invoices[0]["id"], "includes": "late_fees"}))
+
+
+def test_invoices_info_after_a_registered_payment(spec, call, focus):
+    invoice = next(i for i in focus.data.invoices if i["status"] == "outstanding" and not i["payments"])
+    focus.add_payment(invoice["id"], invoice["total"]["due"]["amount"])
+    answer = call("invoices.info", {"id": invoice["id"]})
+    check(spec, "invoices.info", answer)
+    assert answer["data"]["status"] == "matched"
+
+
+def test_credit_notes_list_and_info(spec, call, focus):
+    answer = call("creditNotes.list", {"page": {"size": 100}})
+    check(spec, "creditNotes.list", answer)
+    assert answer["data"]
+    focus.set_credit_note_info_shape("array")
+    try:
+        for note in focus.data.credit_notes:
+            check(spec, "creditNotes.info", call("creditNotes.info", {"id": note["id"]}))
+    finally:
+        focus.set_credit_note_info_shape("mixed")
+
+
+def test_companies_and_contacts(spec, call, focus):
+    for method, records in (("companies", focus.data.companies), ("contacts", focus.data.contacts)):
+        ids = [r["id"] for r in records]
+        for start in range(0, len(ids), 100):
+            check(spec, f"{method}.list", call(f"{method}.list", {"filter": {"ids": ids[start:start + 100]},
+                                                                "page": {"size": 100}}))
+        for record_id in ids:
+            check(spec, f"{method}.info", call(f"{method}.info", {"id": record_id}))
+    company_id = focus.data.companies[0]["id"]
+    check(spec, "companies.info", call("companies.info", {"id": company_id, "includes": "related_contacts"}))
+
+
+@pytest.mark.parametrize("method", ["taxRates.list", "productCategories.list", "departments.list",
+                                    "paymentMethods.list"])
+def test_account_settings(spec, call, method):
+    answer = call(method, {})
+    check(spec, method, answer)
+    assert answer["data"]
