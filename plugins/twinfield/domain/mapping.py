@@ -129,7 +129,7 @@ def _spread_taxes(doc: FocusDocument, lines: list[tuple[FocusLine, str, VatChoic
         summary[tax.rate.normalize()] = (taxable + tax.taxable, amount + tax.tax)
     for rate, (taxable, amount) in summary.items():
         if rate not in by_rate and (taxable or amount):
-            problems.append(f"Focus's VAT summary has {cents(taxable)} taxed at {rate * 100:g}% "
+            problems.append(f"Focus's VAT summary has {cents(taxable)} taxed at {_pct(rate)} "
                             f"({cents(amount)} VAT), but no line carries that rate")
     booked: list[_Booked] = []
     for rate, items in by_rate.items():
@@ -143,12 +143,16 @@ def _spread_taxes(doc: FocusDocument, lines: list[tuple[FocusLine, str, VatChoic
             nets = allocate(taxable, weights)
             vats = allocate(amount, weights)
         except ValueError as exc:
-            problems.append(f"VAT at {rate * 100:g}%: {exc}")
+            problems.append(f"VAT at {_pct(rate)}: {exc}")
             continue
         for (line, account, choice), net, vat in zip(items, nets, vats):
             booked.append(_Booked(line, account, choice.code, net, vat))
     booked.sort(key=lambda b: b.line.number)
     return booked
+
+
+def _pct(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
 
 
 def _detail_lines(booked: list[_Booked], config: SyncConfig, natural: DebitCredit) -> list[TransactionLine]:
@@ -213,6 +217,8 @@ def build_transaction(doc: FocusDocument, customer_code: str, config: SyncConfig
             problems.append(f"{where}: no Twinfield VAT code")
         if account is not None and choice is not None:
             lines.append((line, account, choice))
+    if problems:  # spreading VAT over only the lines that could be mapped would only add confusion
+        raise MappingError(doc, problems)
     booked = _spread_taxes(doc, lines, problems)
     if problems:
         raise MappingError(doc, problems)

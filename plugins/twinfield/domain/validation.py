@@ -69,8 +69,7 @@ WAITING_CODES = frozenset({DRAFT, NOT_SENT})
 class Problem:
     code: str
     message: str
-    line: int | None = None
-    subject: str = ""  # what to fix, shared by every document it holds back ("ledger 8999 in NLA001")
+    subject: str  # what to fix, shared by every document it holds back ("ledger 8999 in NLA001")
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,8 @@ class ValidationResult:
 
     def causes(self) -> list[dict]:
         """What to fix first: each distinct subject with the number of documents it holds back."""
-        rows = [(p.code, p.subject or p.code, h.document.id) for h in self.to_fix for p in h.problems]
+        rows = [(p.code, p.subject, h.document.id) for h in self.to_fix for p in h.problems
+                if p.code not in WAITING_CODES]
         if not rows:
             return []
         frame = pd.DataFrame(rows, columns=["code", "subject", "document"])
@@ -158,7 +158,8 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
                 transaction = build_transaction(doc, customer, config, route, ledger_for_category,
                                                 resolver.vat_for_tax_rate(office))
             except MappingError as exc:
-                found = [Problem(NOT_MAPPABLE, text) for text in exc.problems]
+                found = [Problem(NOT_MAPPABLE, text, subject="documents that cannot be mapped")
+                         for text in exc.problems]
             else:
                 result.valid.append(ValidDocument(doc, office, customer, transaction, content_hash(doc)))
                 continue
@@ -172,9 +173,10 @@ def _document_problems(doc: FocusDocument, config: SyncConfig, route, department
     found: list[Problem] = []
     draft = doc.kind == INVOICE and doc.status == "draft"
     if draft:
-        found.append(Problem(DRAFT, "it is still a draft in Focus"))
+        found.append(Problem(DRAFT, "it is still a draft in Focus", subject="drafts in Focus"))
     elif config.only_sent and not doc.sent:
-        found.append(Problem(NOT_SENT, "it has not been sent to the customer yet (only_sent is on)"))
+        found.append(Problem(NOT_SENT, "it has not been sent to the customer yet (only_sent is on)",
+                             subject="invoices not sent yet"))
     department = departments.get(doc.department_id)
     dep_name = department.name if department else doc.department_id
     if route is None:
@@ -193,12 +195,12 @@ def _document_problems(doc: FocusDocument, config: SyncConfig, route, department
             try:
                 numbering.booked_number(doc, config.numbering, route.number_prefix)
             except numbering.NumberingError as exc:
-                found.append(Problem(NO_NUMBER, exc.problem))
-    if doc.date is None:
-        found.append(Problem(NO_DATE, "it has no date in Focus"))
+                found.append(Problem(NO_NUMBER, exc.problem, subject="Focus numbers that cannot be booked"))
+    if doc.date is None and not draft:  # Focus dates an invoice when it is booked
+        found.append(Problem(NO_DATE, "it has no date in Focus", subject="documents without a date"))
     if doc.withheld_tax:
         found.append(Problem(WITHHELD_TAX, f"it withholds {cents(doc.withheld_tax)} tax, which this sync does "
-                             f"not book"))
+                             f"not book", subject="withheld taxes"))
     return found
 
 
@@ -354,7 +356,8 @@ def _sum_problems(documents: list[FocusDocument], table: pd.DataFrame):
             found.append(_sums(f"its tax-exclusive total {cents(doc.total_excl)} plus VAT {cents(tax)} is not its "
                                f"tax-inclusive total {cents(doc.total_incl)}"))
         if not any(not books_nothing(ln) for ln in doc.lines) and not doc.total_incl:
-            found.append(Problem(NOTHING_TO_BOOK, "all its amounts are zero: there is nothing to book"))
+            found.append(Problem(NOTHING_TO_BOOK, "all its amounts are zero: there is nothing to book",
+                                 subject="documents with nothing to book"))
         if i not in unrated:  # with a line of unknown rate, the per-rate comparison would only mislead
             summary: dict[Decimal, tuple[Decimal, Decimal]] = {}
             for t in doc.taxes:
