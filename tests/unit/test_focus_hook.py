@@ -488,7 +488,7 @@ def test_the_configured_rate_limit_is_kept(conn_env, store, clock, fake):
         hook.departments()
     times = [sent.at for sent in fake.requests if sent.endpoint == "departments.list"]
     assert all(sum(1 for t in times if start <= t < start + 60) <= 10 for start in times)
-    assert times[10] == pytest.approx(60.25) and times[20] == pytest.approx(120.5)  # 0.25 s margin
+    assert times[10] == pytest.approx(61) and times[20] == pytest.approx(122)  # a 1-second margin per window
 
 
 def test_remaining_zero_pauses_until_the_reset(hook, fake, clock):
@@ -497,7 +497,7 @@ def test_remaining_zero_pauses_until_the_reset(hook, fake, clock):
     hook.departments()
     assert clock.t == 0
     hook.departments()
-    assert clock.t == pytest.approx(42.25)  # the reset, plus the limiter's margin
+    assert clock.t == pytest.approx(43)  # the reset, plus the limiter's 1-second margin
 
 
 def test_429_waits_until_the_reset_then_sends_again(hook, fake, clock):
@@ -507,7 +507,7 @@ def test_429_waits_until_the_reset_then_sends_again(hook, fake, clock):
                                      {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}))  # fmt: skip
     before = clock.t
     assert hook.departments() == [{"id": "d1", "name": "Acme"}]
-    assert clock.t - before == pytest.approx(17.75)
+    assert clock.t - before == pytest.approx(18.5)
     assert hook.stats["departments.list"] == 3
 
 

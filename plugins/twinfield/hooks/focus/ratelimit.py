@@ -44,7 +44,7 @@ class SlidingWindowLimiter:
     # The server's reset comes from its clock; never wait longer than a window (plus a little) on its word.
     MAX_PAUSE_SLACK = 5.0
 
-    def __init__(self, limit: int, window: float = 60.0, clock: Clock | None = None, margin: float = 0.25):
+    def __init__(self, limit: int, window: float = 60.0, clock: Clock | None = None, margin: float = 1.0):
         if limit < 1:
             raise ValueError("rate limit must be at least 1 request per window")
         self.limit = limit

@@ -1,0 +1,302 @@
+"""TeamleaderFocusHook against the running Focus sandbox (sandbox/focus, served on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from twinfield.errors import FocusAuthError, FocusUnavailable
+from twinfield.hooks.focus import TeamleaderFocusHook
+from twinfield.state import StateStore
+
+pytestmark = pytest.mark.integration
+
+CONN_ENV = "AIRFLOW_CONN_TEAMLEADER_FOCUS_DEFAULT"
+
+
+def connection(sb, refresh_token: str | None = None, **extra) -> str:
+    """The sandbox's Focus connection (JSON), with its own refresh token and extras."""
+    conn = json.loads(sb.connections()[CONN_ENV])
+    conn["extra"]["refresh_token"] = refresh_token or sb.focus.grant_refresh_token()
+    conn["extra"].update(extra)
+    return json.dumps(conn)
+
+
+@pytest.fixture
+def connect(monkeypatch, tmp_path):
+    """A hook on a sandbox, with a fresh refresh token (as if just authorised) and its own state store."""
+
+    def _connect(sb, *, refresh_token: str | None = None, store: StateStore | None = None, **kwargs):
+        extra = {k: kwargs.pop(k) for k in ("rate_limit_per_minute", "timeout") if k in kwargs}
+        monkeypatch.setenv(CONN_ENV, connection(sb, refresh_token, **extra))
+        store = store or StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+        return TeamleaderFocusHook(state=store, **kwargs)
+
+    return _connect
+
+
+@pytest.fixture
+def short_window(monkeypatch):
+    """A sliding window of a few seconds on the sandbox's side (the hook takes its window as a parameter),
+    so that rate-limit tests need not wait whole minutes."""
+    import sandbox.focus.ratelimit as sandbox_ratelimit
+
+    def _set(seconds: float) -> float:
+        monkeypatch.setattr(sandbox_ratelimit, "WINDOW_SECONDS", seconds)
+        return seconds
+
+    return _set
+
+
+def test_test_connection(sandbox, connect):
+    hook = connect(sandbox)
+    ok, message = hook.test_connection()
+    assert ok, message
+    assert "department" in message
+
+
+def test_full_paging_of_3000_invoices_without_loss_or_duplicates(make_sandbox, connect):
+    sb = make_sandbox(invoices=3000, focus_rate_limit=100_000)
+    hook = connect(sb)
+    listed = list(hook.list_invoices())
+    ids = [i["id"] for i in listed]
+    assert len(ids) == len(set(ids)) == 3000
+    assert set(ids) == {i["id"] for i in sb.data.invoices}
+    assert hook.stats["invoices.list"] == 31  # 30 full pages and an empty one
+    numbered = [i["invoice_number"] for i in listed if i["invoice_number"]]
+    keys = [tuple(int(p) for p in n.replace(" ", "").split("/")) for n in numbered]
+    assert keys == sorted(keys)
+
+    outstanding = list(hook.list_invoices(status=["outstanding"]))
+    assert {i["id"] for i in outstanding} == {i["id"] for i in sb.data.invoices if i["status"] == "outstanding"}
+
+    notes = [n["id"] for n in hook.list_credit_notes()]
+    assert len(notes) == len(set(notes)) == len(sb.data.credit_notes)
+
+
+def test_details_customers_and_reference_lists(sandbox, connect):
+    hook = connect(sandbox)
+    invoice = next(i for i in sandbox.data.invoices if i["status"] == "outstanding")
+    info = hook.invoice_info(invoice["id"])
+    assert info["id"] == invoice["id"]
+    assert isinstance(info["total"]["payable"]["amount"], Decimal)
+    note = hook.credit_note_info(sandbox.data.credit_notes[0]["id"])
+    assert note["id"] == sandbox.data.credit_notes[0]["id"]
+
+    company_ids = [c["id"] for c in sandbox.data.companies][:150]
+    assert set(hook.companies(company_ids + ["00000000-0000-0000-0000-000000000000"])) == set(company_ids)
+    contact_ids = [c["id"] for c in sandbox.data.contacts]
+    assert set(hook.contacts(contact_ids)) == set(contact_ids)
+
+    departments = hook.departments()
+    assert departments
+    assert all(r["department"]["id"] == departments[0]["id"] for r in hook.tax_rates(departments[0]["id"]))
+    assert any(c["ledgers"] for c in hook.product_categories())
+    assert hook.payment_methods()
+
+
+# -- tokens ----------------------------------------------------------------------------------------
+def test_token_rotation_and_a_reused_refresh_token_refused(sandbox, connect, tmp_path):
+    seed = sandbox.focus.grant_refresh_token()
+    hook = connect(sandbox, refresh_token=seed)
+    hook.departments()
+    grants = sandbox.focus.tokens.grants
+    refreshed = grants["refresh_token"]
+
+    sandbox.focus.expire_access_tokens()  # every access token dies: the next call gets a 401
+    hook.departments()
+    assert grants["refresh_token"] == refreshed + 1
+    assert hook.stats["departments.list"] == 3  # ok, 401, ok after the refresh
+
+    # Another state store (another deployment) starting from the same, already spent, seed is refused.
+    refused = grants["invalid_grant"]
+    other = connect(sandbox, refresh_token=seed, store=StateStore(f"sqlite:///{tmp_path / 'other.db'}"))
+    with pytest.raises(FocusAuthError, match="re-authorise") as err:
+        other.departments()
+    assert err.value.status == 400
+    assert grants["invalid_grant"] == refused + 1
+    assert seed not in str(err.value)
+
+    # Re-authorising (a new refresh token in the connection) restarts that store's chain.
+    again = connect(sandbox, store=StateStore(f"sqlite:///{tmp_path / 'other.db'}"))
+    assert again.departments()
+
+
+def _refresh_in_process(conn_json: str, url: str, start_at: float, out) -> None:
+    """A task in its own process: its own hook, the shared state store."""
+    import os
+
+    os.environ[CONN_ENV] = conn_json
+    from twinfield.hooks.focus import TeamleaderFocusHook
+    from twinfield.state import StateStore
+
+    hook = TeamleaderFocusHook(state=StateStore(url))
+    time.sleep(max(0.0, start_at - time.time()))
+    hook.departments()
+    out.put(hook._token.access_token)
+
+
+def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(sandbox, tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    StateStore(url).ensure_schema()
+    conn_json = connection(sandbox)
+    before = dict(sandbox.focus.tokens.grants)
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    start_at = time.time() + 8  # after both have imported Airflow
+    procs = [ctx.Process(target=_refresh_in_process, args=(conn_json, url, start_at, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    tokens = [out.get(timeout=90) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    grants = sandbox.focus.tokens.grants
+    assert grants["refresh_token"] - before.get("refresh_token", 0) == 1
+    assert grants["invalid_grant"] == before.get("invalid_grant", 0)
+    assert tokens[0] == tokens[1]
+    assert sandbox.focus.tokens.access_valid(tokens[0])
+
+
+def test_two_threads_refreshing_at_once_spend_the_refresh_token_once(sandbox, connect, tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = connect(sandbox, store=StateStore(url))
+    second = TeamleaderFocusHook(state=StateStore(url))  # same connection, its own engine
+    before = sandbox.focus.tokens.grants["refresh_token"]
+    barrier = threading.Barrier(2)
+
+    def task(hook):
+        barrier.wait()
+        hook.departments()
+
+    threads = [threading.Thread(target=task, args=(h,)) for h in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sandbox.focus.tokens.grants["refresh_token"] == before + 1
+    assert first._token.access_token == second._token.access_token
+
+
+# -- rate limits -----------------------------------------------------------------------------------
+def test_no_429_in_a_normal_run_with_a_low_limit_on_both_sides(make_sandbox, connect, short_window):
+    window = short_window(4.0)
+    sb = make_sandbox(invoices=50, focus_rate_limit=10)
+    hook = connect(sb, rate_limit_per_minute=10, rate_window=window)
+    started = time.monotonic()
+
+    def worker():
+        for _ in range(8):
+            hook.departments()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert hook.stats["departments.list"] == 32
+    assert sb.focus.rate_limited == 0
+    assert time.monotonic() - started >= 3 * window  # 32 requests at 10 per window
+
+
+def test_the_servers_headers_keep_a_hook_with_a_higher_limit_out_of_429s(make_sandbox, connect, short_window):
+    window = short_window(4.0)
+    sb = make_sandbox(invoices=50, focus_rate_limit=10)
+    hook = connect(sb, rate_limit_per_minute=200, rate_window=window)  # the connection overstates the budget
+    for _ in range(25):
+        hook.departments()
+    assert sb.focus.rate_limited == 0  # X-RateLimit-Remaining 0 paused it until X-RateLimit-Reset
+
+
+def test_recovers_from_a_429(make_sandbox, connect, short_window):
+    window = short_window(4.0)
+    sb = make_sandbox(invoices=50, focus_rate_limit=100)
+    hook = connect(sb, rate_window=window)
+    for _ in range(6):
+        hook.departments()
+    sb.focus.set_rate_limit(per_minute=3)  # someone else used the budget: the window is over-full
+    started = time.monotonic()
+    assert hook.departments()
+    assert sb.focus.rate_limited >= 1
+    assert time.monotonic() - started < 2 * window
+
+
+# -- faults ----------------------------------------------------------------------------------------
+def test_5xx_and_dropped_connections_while_paging_lose_nothing(make_sandbox, connect):
+    sb = make_sandbox(invoices=450, focus_rate_limit=100_000)
+    hook = connect(sb)
+    hook.departments()
+    sb.focus.faults.inject("500", count=1, path_contains="invoices.list")
+    sb.focus.faults.inject("503", count=1, path_contains="invoices.list")
+    sb.focus.faults.inject("drop", count=1, path_contains="invoices.list")
+    ids = [i["id"] for i in hook.list_invoices()]
+    assert len(ids) == len(set(ids)) == 450
+    assert hook.stats["invoices.list"] == 5 + 3
+
+
+def test_a_slow_answer_times_out_and_is_read_again(make_sandbox, connect):
+    sb = make_sandbox(invoices=50, focus_rate_limit=100_000)
+    hook = connect(sb, timeout=1)
+    hook.departments()
+    sb.focus.faults.inject("slow", count=1, path_contains="departments.list", seconds=3)
+    assert hook.departments()
+    assert hook.stats["departments.list"] == 3
+
+
+def test_a_read_that_keeps_failing_raises_focus_unavailable(make_sandbox, connect):
+    sb = make_sandbox(invoices=50, focus_rate_limit=100_000)
+    hook = connect(sb, read_attempts=2)
+    hook.departments()
+    sb.focus.faults.inject("503", count=2, path_contains="departments.list")
+    with pytest.raises(FocusUnavailable) as err:
+        hook.departments()
+    assert err.value.status == 503
+
+
+# -- payments --------------------------------------------------------------------------------------
+def _unpaid_invoice(sb) -> dict:
+    return next(i for i in sb.data.invoices if i["status"] == "outstanding" and not i["payments"])
+
+
+@pytest.mark.parametrize("kind", ["drop", "500", "slow"])
+def test_a_payment_is_never_registered_twice_when_the_answer_is_lost(make_sandbox, connect, kind):
+    sb = make_sandbox(invoices=50, focus_rate_limit=100_000)
+    hook = connect(sb, timeout=1)
+    invoice = _unpaid_invoice(sb)
+    paid_at = datetime(2026, 2, 3, 10, 15, 30, tzinfo=UTC)
+    amount = Decimal("12.34")
+    sb.focus.faults.inject(kind, count=1, path_contains="registerPayment", after_apply=True, seconds=3)
+    assert hook.register_payment(invoice["id"], amount, invoice["currency"], paid_at) is True
+    assert hook.register_payment(invoice["id"], amount, invoice["currency"], paid_at) is False
+    payments = sb.focus.payments(invoice["id"])
+    assert [(p["amount"], p["via"]) for p in payments] == [(amount, "api")]
+    assert hook.stats["invoices.registerPayment"] == 1
+
+
+def test_a_payment_refused_before_it_applied_is_sent_again(make_sandbox, connect):
+    sb = make_sandbox(invoices=50, focus_rate_limit=100_000)
+    hook = connect(sb)
+    invoice = _unpaid_invoice(sb)
+    paid_at = datetime(2026, 2, 3, 10, 15, 30, tzinfo=UTC)
+    sb.focus.faults.inject("503", count=1, path_contains="registerPayment")
+    assert hook.register_payment(invoice["id"], Decimal("1.00"), invoice["currency"], paid_at) is True
+    assert len(sb.focus.payments(invoice["id"])) == 1
+    assert hook.stats["invoices.registerPayment"] == 2
+    info = hook.invoice_info(invoice["id"])
+    assert info["payments"][0]["payment"]["amount"] == Decimal("1.00")
+
+
+def test_full_payment_marks_the_invoice_matched(make_sandbox, connect):
+    sb = make_sandbox(invoices=50, focus_rate_limit=100_000)
+    hook = connect(sb)
+    invoice = _unpaid_invoice(sb)
+    due = hook.invoice_info(invoice["id"])["total"]["due"]["amount"]
+    hook.register_payment(invoice["id"], due, invoice["currency"], datetime(2026, 2, 3, tzinfo=UTC))
+    info = hook.invoice_info(invoice["id"])
+    assert info["status"] == "matched" and info["paid"] is True
