@@ -7,6 +7,7 @@ percentage discount lowers each rate's taxable amount. Nothing here reads the sa
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -142,6 +143,7 @@ def invoice(lines: list[dict], *, id: str = "inv-1", number: str | None = "2026 
             name: str = "Jansen & Zonen B.V.", vat: str | None = "NL123456789B01", discount: str | None = None,
             sections: list[tuple[str, int]] | None = None) -> dict:
     """An invoices.info answer. ``sections``: (title, number of lines) to split the lines into groups."""
+    lines = copy.deepcopy(lines)
     groups, start = [], 0
     for title, count in sections or [("", len(lines))]:
         groups.append({"section": {"title": title}, "line_items": lines[start:start + count]})
@@ -176,6 +178,7 @@ def credit_note(lines: list[dict], *, id: str = "cn-1", number: str = "2026/3", 
                 department: str = DEP_NL, date: str = "2026-03-10", currency: str = "EUR",
                 customer: tuple[str, str] = ("company", "cust-1"), name: str = "Jansen & Zonen B.V.") -> dict:
     """A creditNotes.info answer, array-shaped as Focus sometimes sends it."""
+    lines = copy.deepcopy(lines)
     return {"data": [{
         "id": id,
         "department": {"type": "department", "id": department},
