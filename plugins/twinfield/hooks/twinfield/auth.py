@@ -138,12 +138,13 @@ class SessionLogon:
     def __init__(self, service: Callable[[], Service], user: str, password: str, organisation: str):
         if not (user and password and organisation):
             raise TwinfieldAuthError("MissingCredentials", "session needs login, password and extra organisation")
-        self._service = service
+        self._make_service = service
+        self._service: Service | None = None  # built on the first logon (called under the Authenticator's lock)
         self._user, self._password, self._organisation = user, password, organisation
         mask_secret(password)
 
     def __call__(self) -> Credentials:
-        service = self._service()
+        service = self._service = self._service or self._make_service()
         try:
             with service.client.settings(raw_response=True):
                 response = service.proxy.Logon(user=self._user, password=self._password, organisation=self._organisation)

@@ -107,6 +107,8 @@ class TwinfieldHook(BaseHook):
         self._clock = clock
         self._sleep = sleep
         self._stats_lock = threading.Lock()
+        self._made: dict[str, Any] = {}
+        self._made_lock = threading.RLock()
         self.stats: dict[str, Any] = {
             "requests": {READ: 0, WRITE: 0},
             "credits": {READ: 0, WRITE: 0},
@@ -116,6 +118,14 @@ class TwinfieldHook(BaseHook):
         }
 
     # -- connection ---------------------------------------------------------------------------------------
+    def _once(self, name: str, make: Callable[[], T]) -> T:
+        """Build a shared part once, even when threads ask for it at the same time (cached_property alone
+        does not lock on Python 3.12+: two threads could log on twice or keep two limiters)."""
+        with self._made_lock:
+            if name not in self._made:
+                self._made[name] = make()
+            return self._made[name]
+
     @cached_property
     def connection(self):
         return self.get_connection(self.twinfield_conn_id)
@@ -144,32 +154,44 @@ class TwinfieldHook(BaseHook):
 
     @cached_property
     def limits(self) -> FairUse:
-        return FairUse(int(self._get_field("credits_per_minute", 500)), int(self._get_field("max_concurrent", 10)),
-                       clock=self._clock, sleep=self._sleep)
+        return self._once("limits", lambda: FairUse(
+            int(self._get_field("credits_per_minute", 500)), int(self._get_field("max_concurrent", 10)),
+            clock=self._clock, sleep=self._sleep))
 
     @cached_property
     def session(self) -> requests.Session:
         """One HTTP session for every call of this hook (connection reuse), sized for max_concurrent."""
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.limits.max_concurrent)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+
+        def make() -> requests.Session:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.limits.max_concurrent)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            return session
+
+        return self._once("session", make)
 
     @cached_property
     def _transport(self) -> Transport:
-        return Transport(session=self.session, timeout=self.timeout, operation_timeout=self.timeout)
+        return self._once("transport", lambda: Transport(session=self.session, timeout=self.timeout,
+                                                         operation_timeout=self.timeout))
 
     @cached_property
     def _auth(self) -> Authenticator:
+        return self._once("auth", self._make_auth)
+
+    def _make_auth(self) -> Authenticator:
         mode = self._get_field("auth_mode", "oauth2")
         conn = self.connection
         if mode == "oauth2":
             login = OAuth2Login(self.session, self.host, conn.login or "", conn.password or "",
                                 self._get_field("refresh_token") or "", self.timeout, self._clock)
         elif mode == "session":
-            login = SessionLogon(lambda: self._service(self.host, "session"), conn.login or "", conn.password or "",
-                                 self._get_field("organisation") or "")
+            # The transport is made here, not inside a logon: logons run under the Authenticator's lock and
+            # must not wait for the lock of _once (another thread may hold it while waiting for a logon).
+            transport, host = self._transport, self.host
+            login = SessionLogon(lambda: self._retrying(READ)(lambda: build_service(transport, host, "session")),
+                                 conn.login or "", conn.password or "", self._get_field("organisation") or "")
         else:
             raise TwinfieldError(f"unknown auth_mode {mode!r}: use 'oauth2' or 'session'")
 
@@ -184,11 +206,11 @@ class TwinfieldHook(BaseHook):
 
     @cached_property
     def _processxml(self) -> Service:
-        return self._service(self._auth.current().cluster, "processxml")
+        return self._once("processxml", lambda: self._service(self._auth.current().cluster, "processxml"))
 
     @cached_property
     def _finder(self) -> Service:
-        return self._service(self._auth.current().cluster, "finder")
+        return self._once("finder", lambda: self._service(self._auth.current().cluster, "finder"))
 
     def _office(self, office: str | None) -> str:
         office = office or self.default_office

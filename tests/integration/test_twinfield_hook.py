@@ -1,0 +1,318 @@
+"""TwinfieldHook against the running sandbox (tests/conftest.py's session ``sandbox`` on 127.0.0.1): auth,
+reads, drafts, the bookkeeper's matching seen through browse and read, rejections, and the hook's conduct
+under the sandbox's injected faults and fair-use limits.
+
+The sandbox is shared with other tests: every test uses invoice numbers and names of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from sandbox import chart
+from twinfield.domain.twinfield_model import Customer, DebitCredit, SalesTransaction, TransactionLine
+from twinfield.errors import TwinfieldAuthError
+from twinfield.hooks.twinfield import TwinfieldHook
+
+pytestmark = pytest.mark.integration
+D, C = DebitCredit.DEBIT, DebitCredit.CREDIT
+OFFICE, DAYBOOK = chart.DEFAULT_OFFICE, chart.SALES_DAYBOOK
+
+
+@pytest.fixture
+def twinfield(sandbox):
+    """The sandbox's Twinfield, with faults and limits put back after each test."""
+    yield sandbox.twinfield
+    sandbox.twinfield.faults.clear()
+    sandbox.twinfield.limits.configure(credits_per_minute=100_000, max_concurrent=10)
+    sandbox.twinfield.limits.reset()
+
+
+@pytest.fixture
+def make_hook(sandbox, monkeypatch):
+    def make(conn_id: str = "twinfield_it", sleep=None, **extra) -> TwinfieldHook:
+        conn = json.loads(sandbox.connections()["AIRFLOW_CONN_TWINFIELD_DEFAULT"])
+        conn["extra"].update(extra)
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+        return TwinfieldHook(conn_id, sleep=sleep) if sleep else TwinfieldHook(conn_id)
+
+    return make
+
+
+@pytest.fixture
+def hook(make_hook, twinfield):
+    return make_hook()
+
+
+@pytest.fixture
+def tag():
+    return uuid.uuid4().hex[:6].upper()
+
+
+@pytest.fixture(scope="module")
+def customer_code(sandbox):
+    return sandbox.twinfield.customers(OFFICE)[0]["code"]
+
+
+def invoice(number: str, customer: str, net: str = "100.00", vat: str = "21.00", *, credit_note: bool = False,
+            account: str = "8000", vatcode: str = "VH", period: str = "2024/03") -> SalesTransaction:
+    total, detail = (C, D) if credit_note else (D, C)
+    net_value, vat_value = Decimal(net), Decimal(vat)
+    return SalesTransaction(
+        office=OFFICE, daybook=DAYBOOK, currency="EUR", date=dt.date(2024, 3, 5), period=period,
+        invoice_number=number, due_date=dt.date(2024, 4, 4),
+        lines=(TransactionLine("total", chart.DEBTORS_ACCOUNT, net_value + vat_value, total, dim2=customer),
+               TransactionLine("detail", account, net_value, detail, vatcode=vatcode, vat_value=vat_value,
+                               description="Consultancy")),
+    )
+
+
+def stored(twinfield, invoice_number: str) -> list[dict]:
+    return [t for t in twinfield.transactions(OFFICE) if t["invoicenumber"] == invoice_number]
+
+
+# -- auth and reads ----------------------------------------------------------------------------------------------------
+def test_connection_offices_and_reference_data(hook, twinfield):
+    ok, message = hook.test_connection()
+    assert ok, message
+    assert {o.code: o.name for o in hook.list_offices()} == chart.OFFICES
+    accounts = {(a.code, a.dimtype) for a in hook.list_ledger_accounts()}
+    assert accounts == {(code, dimtype) for code, _, dimtype in chart.LEDGER_ACCOUNTS}
+    vat = {v.code: (v.type, v.percentage) for v in hook.list_vat_codes()}
+    assert vat == {code: (kind, pct) for code, _, kind, pct, _ in chart.VAT_CODES}
+
+
+def test_list_customers_with_vat_numbers(hook, twinfield):
+    expected = {c["code"]: c for c in twinfield.customers(OFFICE)}
+    customers = hook.list_customers()
+    assert {c.code for c in customers} == set(expected)
+    for customer in customers:
+        assert customer.name == expected[customer.code]["name"]
+        assert customer.vat_number == (expected[customer.code]["vatnumber"]
+                                       or next((a.get("field4", "") for a in expected[customer.code]["addresses"]), ""))
+    assert any(c.vat_number for c in customers)
+    pages = -(-len(customers) // 100)
+    assert hook.stats["requests"]["read"] == pages + len(customers)
+
+
+def test_expired_token_is_renewed_and_the_call_resent(hook, twinfield):
+    hook.list_offices()
+    twinfield.expire_tokens()
+    assert hook.list_offices()
+    assert hook.stats["logons"] == 2
+
+
+def test_session_logon_and_relogon_after_another_logon_ends_it(make_hook, twinfield, tag):
+    user = f"API-{tag}"
+    twinfield.add_user(user, "pw-" + tag)
+    first = make_hook("twinfield_s1", auth_mode="session", organisation=twinfield.organisation)
+    first.connection.login, first.connection.password = user, "pw-" + tag
+    second = make_hook("twinfield_s2", auth_mode="session", organisation=twinfield.organisation)
+    second.connection.login, second.connection.password = user, "pw-" + tag
+    assert first.list_offices()
+    assert second.list_offices()  # this logon ends the first hook's session
+    assert first.list_offices()
+    assert first.stats["logons"] == 2
+
+
+def test_session_logon_refused_with_its_logon_result(make_hook, twinfield, tag):
+    user = f"BLOCKED-{tag}"
+    twinfield.add_user(user, "pw-" + tag, status="Blocked")
+    hook = make_hook("twinfield_blocked", auth_mode="session", organisation=twinfield.organisation)
+    hook.connection.login, hook.connection.password = user, "pw-" + tag
+    with pytest.raises(TwinfieldAuthError) as raised:
+        hook.list_offices()
+    assert raised.value.result == "Blocked" and "pw-" + tag not in str(raised.value)
+    assert hook.test_connection()[0] is False
+
+
+def test_refresh_token_refused(make_hook, twinfield):
+    hook = make_hook("twinfield_bad", refresh_token="not-a-token")
+    with pytest.raises(TwinfieldAuthError) as raised:
+        hook.list_offices()
+    assert raised.value.result == "invalid_grant" and "not-a-token" not in str(raised.value)
+
+
+# -- drafts -------------------------------------------------------------------------------------------------------------
+def test_post_invoices_and_credit_notes_as_drafts_in_batches_of_25(hook, twinfield, tag, customer_code):
+    documents = [invoice(f"IT{tag}-{i:03d}", customer_code, credit_note=(i % 10 == 9)) for i in range(30)]
+    results = hook.post_sales_transactions(documents)
+    assert [(r.index, r.ok, r.location) for r in results] == [(i, True, "temporary") for i in range(30)]
+    assert hook.stats["requests"]["write"] == 2
+    note = stored(twinfield, f"IT{tag}-009")[0]
+    assert (note["status"], note["value"], note["number"]) == ("temporary", "-121.00", results[9].number)
+    assert [(ln["type"], ln["debitcredit"]) for ln in note["lines"] if ln["type"] != "vat"] == [
+        ("total", "credit"), ("detail", "debit")]
+    assert [ln["vatvalue"] for ln in note["lines"] if ln["type"] == "detail"] == ["21.00"]
+
+
+def test_rejections_are_returned_per_document_with_where(hook, twinfield, tag, customer_code):
+    unbalanced = invoice(f"IT{tag}-UNB", customer_code)
+    unbalanced = SalesTransaction(**{**unbalanced.__dict__, "lines": (
+        unbalanced.lines[0], TransactionLine("detail", "8000", Decimal("50.00"), C, vatcode="VH"))})
+    documents = [
+        invoice(f"IT{tag}-OK", customer_code),
+        invoice(f"IT{tag}-ACC", customer_code, account="8999"),
+        invoice(f"IT{tag}-VAT", customer_code, vatcode="XX"),
+        invoice(f"IT{tag}-CUS", "NO-SUCH-CUSTOMER"),
+        unbalanced,
+    ]
+    ok, account, vatcode, customer, balance = hook.post_sales_transactions(documents)
+    assert ok.ok and not any(r.ok for r in (account, vatcode, customer, balance))
+    assert [(m.element, m.line_id) for m in account.messages if m.type == "error"] == [("dim1", "2")]
+    assert [(m.element, m.line_id) for m in vatcode.messages if m.type == "error"] == [("vatcode", "2")]
+    assert [(m.element, m.line_id) for m in customer.messages if m.type == "error"] == [("dim2", "1")]
+    assert balance.error_messages and all(m.element == "transaction" for m in balance.messages if m.type == "error")
+    assert stored(twinfield, f"IT{tag}-ACC") == []
+
+
+def test_same_invoice_number_updates_the_draft(hook, twinfield, tag, customer_code):
+    [first] = hook.post_sales_transactions([invoice(f"IT{tag}-UPD", customer_code)])
+    [second] = hook.post_sales_transactions([invoice(f"IT{tag}-UPD", customer_code, net="200.00", vat="42.00")])
+    assert first.number == second.number
+    [draft] = stored(twinfield, f"IT{tag}-UPD")
+    assert draft["value"] == "242.00"
+
+
+def test_match_status_read_and_browse_follow_the_bookkeeper(hook, twinfield, tag, customer_code):
+    numbers = [f"IT{tag}-M{i}" for i in range(3)]
+    posted = hook.post_sales_transactions([invoice(n, customer_code) for n in numbers])
+    draft, partly, fully = (r.number for r in posted)
+    for number in (partly, fully):
+        twinfield.finalize(OFFICE, DAYBOOK, number)
+    twinfield.match(OFFICE, DAYBOOK, partly, amount="21.00")
+    twinfield.match(OFFICE, DAYBOOK, fully, date="2024-04-01")
+
+    statuses = {s.invoice_number: s for s in hook.match_statuses(invoice_numbers=numbers + [f"IT{tag}-NONE"])}
+    assert set(statuses) == set(numbers)
+    assert (statuses[numbers[0]].status, statuses[numbers[0]].match_status) == ("temporary", "available")
+    assert (statuses[numbers[1]].status, statuses[numbers[1]].paid_amount) == ("final", Decimal("21.00"))
+    assert statuses[numbers[1]].match_status == "available"
+    assert (statuses[numbers[2]].match_status, statuses[numbers[2]].match_date) == ("matched", dt.date(2024, 4, 1))
+    assert statuses[numbers[2]].open_value == 0
+
+    read = hook.read_transaction(OFFICE, DAYBOOK, fully)
+    assert (read.location, read.match_status, read.open_value, read.match_date) == (
+        "final", "matched", Decimal("0.00"), dt.date(2024, 4, 1))
+    assert read.transaction.invoice_number == numbers[2]
+    assert hook.read_transaction(OFFICE, DAYBOOK, "999999999") is None
+
+    in_period = hook.match_statuses(from_period="2024/03", to_period="2024/03")
+    assert set(numbers) <= {s.invoice_number for s in in_period}
+
+
+def test_delete_draft_but_not_a_final_transaction(hook, twinfield, tag, customer_code):
+    draft, final = hook.post_sales_transactions([invoice(f"IT{tag}-D1", customer_code),
+                                                 invoice(f"IT{tag}-D2", customer_code)])
+    twinfield.finalize(OFFICE, DAYBOOK, final.number)
+    deleted = hook.delete_draft(OFFICE, DAYBOOK, draft.number, "Focus invoice deleted")
+    assert deleted.ok and stored(twinfield, f"IT{tag}-D1") == []
+    refused = hook.delete_draft(OFFICE, DAYBOOK, final.number, "try")
+    assert not refused.ok and refused.error_messages
+    assert stored(twinfield, f"IT{tag}-D2")[0]["status"] == "final"
+
+
+def test_upsert_customers_new_and_existing(hook, twinfield, tag, customer_code):
+    existing = hook.read_customer(customer_code)
+    new, updated = hook.upsert_customers([
+        Customer(None, f"Nieuw {tag} & Co", vat_number=f"NL{tag}B01", due_days=14),
+        Customer(customer_code, existing.name, vat_number=existing.vat_number, due_days=21),
+    ])
+    assert new.ok and new.number and new.number == new.key
+    assert (updated.ok, updated.number) == (True, customer_code)
+    created = hook.read_customer(new.number)
+    assert (created.name, created.vat_number, created.due_days) == (f"Nieuw {tag} & Co", f"NL{tag}B01", 14)
+    assert hook.read_customer(customer_code).due_days == 21
+    rejected = hook.upsert_customers([Customer(None, "")])[0]
+    assert not rejected.ok and [m.element for m in rejected.messages] == ["name"]
+
+
+# -- faults and limits ---------------------------------------------------------------------------------------------------
+def test_reads_ride_out_500_503_drops_and_slow_answers(make_hook, twinfield):
+    hook = make_hook(timeout=1, sleep=lambda s: None)
+    hook.list_offices()
+    for kind in ("500", "503", "drop"):
+        twinfield.faults.inject(kind, path_contains="processxml")
+    twinfield.faults.inject("slow", path_contains="processxml", seconds=2)
+    assert hook.list_offices()
+    assert hook.stats["retries"] == 4
+
+
+@pytest.mark.parametrize("kind", ["500", "drop", "slow"])
+def test_transactions_applied_before_the_fault_are_not_sent_twice(make_hook, twinfield, tag, customer_code, kind):
+    hook = make_hook(timeout=1, sleep=lambda s: None)
+    hook.list_offices()
+    twinfield.faults.inject(kind, path_contains="processxml", after_apply=True, seconds=2)
+    numbers = [f"IT{tag}-F{i}" for i in range(3)]
+    results = hook.post_sales_transactions([invoice(n, customer_code) for n in numbers])
+    assert all(r.ok and r.number for r in results)
+    assert [r.number for r in results] == [stored(twinfield, n)[0]["number"] for n in numbers]
+    assert hook.stats["requests"]["write"] == 1  # checked with a browse, not resent
+
+
+def test_transactions_lost_before_applying_are_sent_again(make_hook, twinfield, tag, customer_code):
+    hook = make_hook(timeout=1, sleep=lambda s: None)
+    hook.list_offices()
+    twinfield.faults.inject("slow", path_contains="processxml", seconds=2)  # times out before applying
+    [result] = hook.post_sales_transactions([invoice(f"IT{tag}-L", customer_code)])
+    assert result.ok and len(stored(twinfield, f"IT{tag}-L")) == 1
+    assert hook.stats["requests"]["write"] == 2
+
+
+def test_new_customer_applied_before_a_drop_is_not_created_twice(make_hook, twinfield, tag):
+    hook = make_hook(sleep=lambda s: None)
+    hook.list_offices()
+    twinfield.faults.inject("drop", path_contains="processxml", after_apply=True)
+    [result] = hook.upsert_customers([Customer(None, f"Eenmalig {tag}", vat_number=f"BE{tag}")])
+    assert result.ok
+    same_name = [c for c in twinfield.customers(OFFICE) if c["name"] == f"Eenmalig {tag}"]
+    assert [c["code"] for c in same_name] == [result.number]
+    assert hook.stats["requests"]["write"] == 1
+
+
+def test_429_for_too_many_concurrent_requests_is_waited_out(make_hook, twinfield):
+    hook = make_hook(max_concurrent=4)
+    hook.list_offices()
+    twinfield.limits.configure(max_concurrent=1)
+    twinfield.faults.inject("slow", path_contains="processxml", seconds=0.5)
+    errors = []
+
+    def read():
+        try:
+            hook.list_offices()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and hook.stats["rate_limited"] >= 1
+
+
+def test_the_hook_holds_back_before_the_credit_budget_is_spent(make_hook, twinfield, tag, customer_code):
+    twinfield.limits.configure(credits_per_minute=10)
+    twinfield.limits.reset()
+    waits = []
+
+    class Held(Exception):
+        pass
+
+    def sleep(seconds):
+        waits.append(seconds)
+        raise Held()
+
+    hook = make_hook(credits_per_minute=10, sleep=sleep)
+    hook.post_sales_transactions([invoice(f"IT{tag}-B{i}", customer_code) for i in range(1)])  # 3 credits
+    for _ in range(7):
+        hook.list_offices()  # 10 credits in this minute
+    with pytest.raises(Held):
+        hook.list_offices()
+    assert hook.stats["rate_limited"] == 0 and 50 < waits[0] <= 60
