@@ -3,9 +3,12 @@
 Upsert rules: ``office`` and ``type`` are required and must exist / be DEB (other types are not writable in
 the sandbox: error on ``type``); ``code`` given -> that customer is created or updated, ``code`` omitted -> the
 next free number (1000 up); ``name`` is required on create and cannot be emptied; ``financials/duedays`` must be
-a whole number of days (0-999). Elements that are absent keep their stored value; ``addresses`` or ``banks``,
-when present, replace the stored ones. The reply is the stored dimension (as a read returns it) with
-``result="1"``, or the request echoed with messages (see xmltools.mark).
+a whole number of days (0-999). Elements that are absent keep their stored value. Each ``address``/``bank``
+updates the stored one with the same ``id`` (else the same address type / the same IBAN or the default bank,
+else a new one is added), field by field: what the request leaves out keeps its stored value. The VAT number
+of a relation sits where Twinfield keeps it, in the invoice address's ``field4``; ``vatnumber`` is stored as
+given. The reply is the stored dimension (as a read returns it) with ``result="1"``, or the request echoed with
+messages (see xmltools.mark).
 """
 
 from __future__ import annotations
@@ -67,17 +70,38 @@ def _apply(customer: Customer, request: etree._Element) -> None:
         customer.duedays = int(child_text(request, "financials/duedays"))
     if request.find("financials/vatcode") is not None:
         customer.vatcode = child_text(request, "financials/vatcode")
-    if request.find("addresses") is not None:
-        customer.addresses = [
-            {"type": element.get("type", "invoice"), "default": element.get("default", "false"),
-             **{field: child_text(element, field) for field in ADDRESS_FIELDS}}
-            for element in request.findall("addresses/address")
-        ]
-    if request.find("banks") is not None:
-        customer.banks = [
-            {"default": element.get("default", "false"), **{field: child_text(element, field) for field in BANK_FIELDS}}
-            for element in request.findall("banks/bank")
-        ]
+    for index, element in enumerate(request.findall("addresses/address")):
+        stored = _stored_entry(customer.addresses, element, index, lambda a: a["type"] == element.get("type", "invoice"))
+        _merge(stored, element, ADDRESS_FIELDS, type=element.get("type", "invoice"))
+    for index, element in enumerate(request.findall("banks/bank")):
+        iban = child_text(element, "iban")
+        stored = _stored_entry(customer.banks, element, index,
+                               lambda b: (iban and b["iban"] == iban) or (b["default"] == "true" == element.get("default")))
+        _merge(stored, element, BANK_FIELDS)
+
+
+def _stored_entry(entries: list[dict], element: etree._Element, index: int, same) -> dict:
+    """The stored address/bank that ``element`` updates: by ``id`` (its position), else the first that is
+    ``same``; a new one (appended) otherwise."""
+    position = element.get("id", "").lstrip("-")
+    if position.isdigit() and 1 <= int(position) <= len(entries):
+        return entries[int(position) - 1]
+    found = next((entry for entry in entries if same(entry)), None)
+    if found is None:
+        found = {"default": "false"}
+        entries.append(found)
+    return found
+
+
+def _merge(stored: dict, element: etree._Element, fields: tuple[str, ...], **attrs: str) -> None:
+    """Set the fields the request gives; absent ones keep their value (Twinfield does not wipe them)."""
+    stored.update(attrs)
+    if element.get("default") is not None:
+        stored["default"] = element.get("default")
+    for field in fields:
+        if element.find(field) is not None:
+            stored[field] = child_text(element, field)
+        stored.setdefault(field, "")
 
 
 def render_customer(office: Office, customer: Customer) -> etree._Element:

@@ -1,12 +1,16 @@
 """Existing customers, so that resolving Focus companies meets every case the pipeline must handle.
 
 In the default office, from the Focus companies (Teamleader companies.info shape):
-- every 4th company that has a VAT number already exists with the same name and VAT number;
+- every 4th company that has a VAT number already exists with the same name and VAT number (in ``vatnumber``
+  and, where Twinfield keeps it, the invoice address's field4), written compactly (``NL 1234.56.789.B01`` in
+  Focus is ``NL123456789B01`` here);
 - three other companies exist under their name only (no VAT number on the Twinfield side);
 and in every office a couple of unrelated customers. Codes are numbered from 1000 up, as Twinfield does.
 """
 
 from __future__ import annotations
+
+import re
 
 from sandbox import chart
 from sandbox.twinfield.office import Customer, World
@@ -27,28 +31,32 @@ def seed(world: World, companies: list[dict]) -> dict[str, str]:
         name_only = [c for c in companies if id(c) not in chosen][2::7][:3]
         for company, with_vat in [(c, True) for c in vat_matched] + [(c, False) for c in name_only]:
             customer = Customer(office.next_customer_code(), company["name"],
-                                vatnumber=company["vat_number"] if with_vat else "")
-            customer.addresses = _addresses(company)
+                                vatnumber=_compact(company["vat_number"]) if with_vat else "")
+            customer.addresses = _addresses(company, customer.vatnumber)
             office.customers[customer.code] = customer
             seeded[company["id"]] = customer.code
         for target in world.offices.values():
             for name, vatnumber, country, city in UNRELATED:
                 customer = Customer(target.next_customer_code(), name, vatnumber=vatnumber)
-                customer.addresses = [_address(name, country, city, "", "", "")]
+                customer.addresses = [_address(name, country, city, "", "", "", vatnumber)]
                 target.customers[customer.code] = customer
     return seeded
 
 
-def _addresses(company: dict) -> list[dict]:
-    for entry in company.get("addresses") or []:
-        address = entry.get("address") or {}
-        email = next((e.get("email", "") for e in company.get("emails") or []), "")
-        return [_address(company["name"], address.get("country", ""), address.get("city", ""),
-                         address.get("postal_code", ""), address.get("line_1", ""), email)]
-    return []
+def _compact(vat_number: str) -> str:
+    """A VAT number as a bookkeeper types it into Twinfield: no spaces, dots or dashes, upper case."""
+    return re.sub(r"[\s.\-]", "", vat_number).upper()
 
 
-def _address(name: str, country: str, city: str, postcode: str, street: str, email: str) -> dict:
+def _addresses(company: dict, vatnumber: str) -> list[dict]:
+    address = next((entry.get("address") or {} for entry in company.get("addresses") or []), {})
+    email = next((entry.get("email", "") for entry in company.get("emails") or []), "")
+    return [_address(company["name"], address.get("country", ""), address.get("city", ""),
+                     address.get("postal_code", ""), address.get("line_1", ""), email, vatnumber)]
+
+
+def _address(name: str, country: str, city: str, postcode: str, street: str, email: str, vatnumber: str) -> dict:
+    """An invoice address; like Twinfield, field2 holds the street and field4 the VAT number."""
     return {"type": "invoice", "default": "true", "name": name, "contact": "", "country": country, "city": city,
             "postcode": postcode, "telephone": "", "telefax": "", "email": email, "field1": "", "field2": street,
-            "field3": "", "field4": "", "field5": "", "field6": ""}
+            "field3": "", "field4": vatnumber, "field5": "", "field6": ""}

@@ -111,7 +111,7 @@ class Services:
         if request.operation == "ProcessXmlDocument":
             holder = request.body.find(f"{{{TWINFIELD}}}xmlRequest")
             document = next((child for child in holder if isinstance(child.tag, str)), None) if holder is not None else None
-            text = etree.tostring(document) if document is not None else b""
+            text = etree.tostring(_without_namespaces(document)) if document is not None else b""
         elif request.operation == "ProcessXmlCompressed":
             try:
                 text = gzip.decompress(base64.b64decode(request.arg("xmlRequest")))
@@ -124,7 +124,7 @@ class Services:
         headers = self.limits.charge(processxml.cost(parsed))
         reply = parsed if isinstance(parsed, str) else processxml.process(self.world, parsed, office)
 
-        body = tw(f"{request.operation}Response")
+        body = tw(f"{request.operation}Response", prefix="tw" if request.operation == "ProcessXmlDocument" else None)
         result = tw(f"{request.operation}Result", None, body)
         if request.operation == "ProcessXmlDocument":
             result.append(etree.fromstring(reply))
@@ -169,3 +169,13 @@ class Services:
                 for value in row:
                     tw("string", value, array)
         return body, headers
+
+
+def _without_namespaces(element: etree._Element) -> etree._Element:
+    """The request document of ProcessXmlDocument by local names: it often arrives in the envelope's namespace."""
+    copy = etree.fromstring(etree.tostring(element))
+    for node in copy.iter():
+        if isinstance(node.tag, str):
+            node.tag = etree.QName(node).localname
+    etree.cleanup_namespaces(copy)
+    return copy

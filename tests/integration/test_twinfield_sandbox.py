@@ -1,0 +1,970 @@
+"""The Twinfield sandbox driven over plain HTTP with hand-built SOAP envelopes (requests + lxml).
+
+Each module gets its own emulator (sandbox.twinfield.standalone) so that token expiry, logons, limits and
+faults never disturb other tests; tests that change those make a fresh one.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import threading
+import time
+import types
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from lxml import etree
+
+from sandbox.twinfield import TwinfieldSandbox
+from sandbox.twinfield.standalone import StandaloneTwinfield
+
+pytestmark = pytest.mark.integration
+
+TW = "http://www.twinfield.com/"
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "test-client", "test-secret", "test-refresh-token"
+TOKEN_PATH = "/auth/authentication/connect/token"
+COMPANIES = [
+    {"id": f"company-{i}", "name": f"Company {i} B.V.", **({"vat_number": f"NL 0000.000{i:02d}.B01"} if i % 3 else {})}
+    for i in range(24)
+]
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+def new_twinfield(**limits) -> TwinfieldSandbox:
+    twinfield = TwinfieldSandbox(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, **limits)
+    twinfield.seed_customers_from_focus(types.SimpleNamespace(companies=COMPANIES))
+    return twinfield
+
+
+def fetch_token(base: str) -> str:
+    response = requests.post(base + TOKEN_PATH, data={"grant_type": "refresh_token", "refresh_token": REFRESH_TOKEN},
+                             auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def envelope(operation: str, args: dict, header: dict | None = None, version: str = SOAP11) -> bytes:
+    root = etree.Element(f"{{{version}}}Envelope", nsmap={"soap": version})
+    if header is not None:
+        head = etree.SubElement(etree.SubElement(root, f"{{{version}}}Header"), f"{{{TW}}}Header", nsmap={None: TW})
+        for name, value in header.items():
+            etree.SubElement(head, f"{{{TW}}}{name}").text = value
+    body = etree.SubElement(etree.SubElement(root, f"{{{version}}}Body"), f"{{{TW}}}{operation}", nsmap={None: TW})
+    for name, value in args.items():
+        element = etree.SubElement(body, f"{{{TW}}}{name}")
+        if isinstance(value, etree._Element):
+            element.append(value)
+        elif isinstance(value, list):
+            element.extend(value)
+        else:
+            element.text = value
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def soap(base: str, service: str, operation: str, args: dict, header: dict | None = None, version: str = SOAP11,
+         timeout: float = 10) -> requests.Response:
+    if version == SOAP11:
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{TW}{operation}"'}
+    else:
+        headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{TW}{operation}"'}
+    return requests.post(f"{base}/webservices/{service}.asmx", data=envelope(operation, args, header, version),
+                         headers=headers, timeout=timeout)
+
+
+def body_of(response: requests.Response, version: str = SOAP11) -> etree._Element:
+    return etree.fromstring(response.content).find(f"{{{version}}}Body")[0]
+
+
+def fault_of(response: requests.Response, version: str = SOAP11) -> tuple[str, str | None]:
+    """(fault text, Twinfield code) of a SOAP fault reply."""
+    assert response.status_code == 500
+    fault = body_of(response, version)
+    assert etree.QName(fault).localname == "Fault"
+    text = fault.findtext("faultstring") if version == SOAP11 else fault.findtext(f"{{{SOAP12}}}Reason/{{{SOAP12}}}Text")
+    detail = fault.find("detail") if version == SOAP11 else fault.find(f"{{{SOAP12}}}Detail")
+    return text, detail.findtext("code")
+
+
+class Api:
+    """ProcessXml and Finder calls with an access token, replies as lxml elements."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.token = fetch_token(base)
+
+    def header(self, office: str = "NLA001") -> dict:
+        return {"AccessToken": self.token, "CompanyCode": office}
+
+    def xml(self, request: str | etree._Element, office: str = "NLA001") -> etree._Element:
+        text = request if isinstance(request, str) else etree.tostring(request, encoding="unicode")
+        response = soap(self.base, "processxml", "ProcessXmlString", {"xmlRequest": text}, self.header(office))
+        assert response.status_code == 200, response.text
+        return etree.fromstring(body_of(response).findtext(f"{{{TW}}}ProcessXmlStringResult").encode())
+
+    def search(self, kind: str, pattern: str = "*", field: int = 0, first: int = 1, rows: int = 100,
+               options: dict | None = None, office: str = "NLA001") -> etree._Element:
+        holder = []
+        for name, value in (options or {}).items():
+            pair = etree.Element(f"{{{TW}}}ArrayOfString")
+            holder.append(pair)
+            etree.SubElement(pair, f"{{{TW}}}string").text = name
+            etree.SubElement(pair, f"{{{TW}}}string").text = value
+        args = {"type": kind, "pattern": pattern, "field": str(field), "firstRow": str(first), "maxRows": str(rows),
+                "options": holder}
+        response = soap(self.base, "finder", "Search", args, self.header(office))
+        assert response.status_code == 200, response.text
+        return body_of(response)
+
+
+def invoice(number: str, customer: str = "1000", lines=(("8020", "100.00", "VH"),), total: str = "121.00",
+            side: str = "debit", date: str = "20240502", period: str = "2024/05", office: str = "NLA001",
+            destiny: str = "temporary", **attrs: str) -> etree._Element:
+    """A sales transaction as the hook sends it; ``lines`` are (account, value, VAT code) detail lines."""
+    transaction = etree.Element("transaction", destiny=destiny, raisewarning="false", **attrs)
+    header = etree.SubElement(transaction, "header")
+    for tag, text in (("office", office), ("code", "VRK"), ("currency", "EUR"), ("date", date), ("period", period),
+                      ("invoicenumber", number)):
+        etree.SubElement(header, tag).text = text
+    container = etree.SubElement(transaction, "lines")
+    flipped = "credit" if side == "debit" else "debit"
+    for position, (kind, dim1, value, side_, vatcode) in enumerate(
+        [("total", "1300", total, side, None)] + [("detail", a, v, flipped, c) for a, v, c in lines], start=1
+    ):
+        line = etree.SubElement(container, "line", type=kind, id=str(position))
+        etree.SubElement(line, "dim1").text = dim1
+        if kind == "total":
+            etree.SubElement(line, "dim2").text = customer
+        etree.SubElement(line, "debitcredit").text = side_
+        etree.SubElement(line, "value").text = value
+        etree.SubElement(line, "description").text = f"Line {position}"
+        if vatcode:
+            etree.SubElement(line, "vatcode").text = vatcode
+    return transaction
+
+
+def batch(*transactions: etree._Element) -> etree._Element:
+    root = etree.Element("transactions")
+    root.extend(transactions)
+    return root
+
+
+def set_text(element: etree._Element, path: str, text: str | None) -> etree._Element:
+    """Set (or with None remove) the text of ``path``; "lines/line[1]/dim2" style paths."""
+    found = element.find(path)
+    if text is None:
+        found.getparent().remove(found)
+    elif found is None:
+        parent_path, _, tag = path.rpartition("/")
+        etree.SubElement(element.find(parent_path) if parent_path else element, tag).text = text
+    else:
+        found.text = text
+    return element
+
+
+def read_transaction(api: Api, daybook: str, number: str, office: str = "NLA001") -> etree._Element:
+    return api.xml(f"<read><type>transaction</type><office>{office}</office><code>{daybook}</code>"
+                   f"<number>{number}</number></read>")
+
+
+def browse(api: Api, *filters: tuple[str, str, str, str], fields=(
+    "fin.trs.head.code", "fin.trs.head.number", "fin.trs.head.status", "fin.trs.line.invnumber", "fin.trs.line.dim2",
+    "fin.trs.line.valuesigned", "fin.trs.line.openvaluesigned", "fin.trs.line.matchstatus", "fin.trs.line.matchdate",
+)) -> etree._Element:
+    """Browse 100 with (field, operator, from, to) filters plus the shown ``fields``."""
+    root = etree.Element("columns", code="100")
+    for field, operator, low, high in filters:
+        column = etree.SubElement(root, "column")
+        for tag, text in (("field", field), ("visible", "false"), ("operator", operator), ("from", low), ("to", high)):
+            etree.SubElement(column, tag).text = text
+    for field in fields:
+        column = etree.SubElement(root, "column")
+        etree.SubElement(column, "field").text = field
+        etree.SubElement(column, "visible").text = "true"
+    return api.xml(root)
+
+
+def rows(reply: etree._Element) -> list[dict[str, str]]:
+    return [{td.get("field"): td.text or "" for td in tr.findall("td")} for tr in reply.findall("tr")]
+
+
+# -- fixtures -----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def served():
+    server = StandaloneTwinfield(new_twinfield(credits_per_minute=100_000, max_concurrent=50)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def api(served) -> Api:
+    return Api(served.url)
+
+
+@pytest.fixture
+def fresh():
+    """An emulator of the test's own, for what changes global state (tokens, limits, faults)."""
+    started = []
+
+    def make(**limits) -> StandaloneTwinfield:
+        server = StandaloneTwinfield(new_twinfield(**limits)).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+# -- OAuth2 ---------------------------------------------------------------------------------------------------
+def test_refresh_grant_gives_a_bearer_token_and_the_same_reusable_refresh_token(served):
+    for _ in range(2):  # Twinfield refresh tokens are long-lived and reusable
+        response = requests.post(served.url + TOKEN_PATH,
+                                 data={"grant_type": "refresh_token", "refresh_token": REFRESH_TOKEN},
+                                 auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+        assert body["refresh_token"] == REFRESH_TOKEN and body["access_token"]
+
+
+@pytest.mark.parametrize(
+    "data, auth, status, error",
+    [
+        ({"grant_type": "refresh_token", "refresh_token": REFRESH_TOKEN}, (CLIENT_ID, "wrong"), 401, "invalid_client"),
+        ({"grant_type": "refresh_token", "refresh_token": "unknown"}, (CLIENT_ID, CLIENT_SECRET), 400, "invalid_grant"),
+        ({"grant_type": "password", "username": "x"}, (CLIENT_ID, CLIENT_SECRET), 400, "unsupported_grant_type"),
+        ({"grant_type": "authorization_code", "code": "made-up", "redirect_uri": "http://x"},
+         (CLIENT_ID, CLIENT_SECRET), 400, "invalid_grant"),
+    ],
+)
+def test_token_endpoint_errors_are_oauth_json(served, data, auth, status, error):
+    response = requests.post(served.url + TOKEN_PATH, data=data, auth=auth, timeout=10)
+    assert response.status_code == status
+    assert response.json()["error"] == error
+
+
+def test_authorization_code_grant_is_auto_approved_and_single_use(served):
+    redirect = "http://127.0.0.1:9/callback"
+    response = requests.get(served.url + "/auth/authentication/connect/authorize", allow_redirects=False, timeout=10,
+                            params={"client_id": CLIENT_ID, "redirect_uri": redirect, "response_type": "code",
+                                    "scope": "openid twf.user twf.organisation offline_access", "state": "xyz"})
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == redirect
+    query = parse_qs(location.query)
+    assert query["state"] == ["xyz"]
+    form = {"grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": redirect}
+    tokens = requests.post(served.url + TOKEN_PATH, data=form, auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+    assert tokens.status_code == 200
+    new_refresh = tokens.json()["refresh_token"]
+    again = requests.post(served.url + TOKEN_PATH, data=form, auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    refreshed = requests.post(served.url + TOKEN_PATH, data={"grant_type": "refresh_token", "refresh_token": new_refresh},
+                              auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+    assert refreshed.status_code == 200
+
+
+def test_authorize_rejects_an_unknown_client(served):
+    response = requests.get(served.url + "/auth/authentication/connect/authorize", allow_redirects=False, timeout=10,
+                            params={"client_id": "nobody", "redirect_uri": "http://x/cb", "response_type": "code"})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client"
+
+
+def test_accesstokenvalidation_gives_the_cluster_url_of_the_sandbox(served, api):
+    response = requests.get(served.url + "/auth/authentication/connect/accesstokenvalidation",
+                            params={"token": api.token}, timeout=10)
+    assert response.status_code == 200
+    claims = response.json()
+    assert claims["twf.clusterUrl"] == served.url
+    assert claims["twf.organisationCode"] == "ACME"
+    assert claims["client_id"] == CLIENT_ID and claims["exp"] > 0
+    invalid = requests.get(served.url + "/auth/authentication/connect/accesstokenvalidation",
+                           params={"token": "not-a-token"}, timeout=10)
+    assert invalid.status_code == 400
+
+
+def test_an_expired_token_gives_the_token_invalid_fault_until_refreshed(fresh):
+    server = fresh()
+    api = Api(server.url)
+    server.twinfield.expire_tokens()
+    response = soap(server.url, "processxml", "ProcessXmlString", {"xmlRequest": "<list><type>offices</type></list>"},
+                    api.header())
+    assert fault_of(response) == ("Access denied. Token invalid.", "354")
+    validation = requests.get(server.url + "/auth/authentication/connect/accesstokenvalidation",
+                              params={"token": api.token}, timeout=10)
+    assert validation.status_code == 400
+    api.token = fetch_token(server.url)  # the refresh token still works
+    assert api.xml("<list><type>offices</type></list>").get("result") == "1"
+
+
+def test_expire_tokens_is_also_a_control_endpoint(fresh):
+    server = fresh()
+    api = Api(server.url)
+    assert requests.post(server.url + "/_sandbox/expire_tokens", timeout=10).status_code == 200
+    response = soap(server.url, "finder", "Search", {"type": "OFF", "pattern": "*", "field": "0", "firstRow": "1",
+                                                     "maxRows": "10"}, api.header())
+    assert fault_of(response)[1] == "354"
+
+
+@pytest.mark.parametrize("header", [None, {"AccessToken": "made-up", "CompanyCode": "NLA001"}, {"CompanyCode": "NLA001"}])
+def test_calls_without_a_valid_token_are_denied(served, header):
+    response = soap(served.url, "processxml", "ProcessXmlString", {"xmlRequest": "<list><type>offices</type></list>"},
+                    header)
+    assert fault_of(response) == ("Access denied. Token invalid.", "354")
+
+
+def test_an_unknown_company_code_is_denied(api):
+    response = soap(api.base, "processxml", "ProcessXmlString", {"xmlRequest": "<list><type>offices</type></list>"},
+                    api.header("NOPE"))
+    assert "No access to company 'NOPE'" in fault_of(response)[0]
+
+
+# -- Session ----------------------------------------------------------------------------------------------------
+def logon(base: str, user: str = "SANDBOX", password: str = "sandbox-password", organisation: str = "ACME"):
+    response = soap(base, "session", "Logon", {"user": user, "password": password, "organisation": organisation})
+    assert response.status_code == 200
+    envelope_ = etree.fromstring(response.content)
+    body = envelope_.find(f"{{{SOAP11}}}Body/{{{TW}}}LogonResponse")
+    session_id = envelope_.findtext(f"{{{SOAP11}}}Header/{{{TW}}}Header/{{{TW}}}SessionID")
+    return body.findtext(f"{{{TW}}}LogonResult"), body.findtext(f"{{{TW}}}cluster"), session_id
+
+
+def test_logon_returns_ok_the_cluster_and_a_session_id_in_the_soap_header(fresh):
+    server = fresh()
+    result, cluster, session_id = logon(server.url)
+    assert (result, cluster) == ("Ok", server.url) and session_id
+    response = soap(server.url, "processxml", "ProcessXmlString", {"xmlRequest": "<list><type>offices</type></list>"},
+                    {"SessionID": session_id})
+    offices = etree.fromstring(body_of(response).findtext(f"{{{TW}}}ProcessXmlStringResult"))
+    assert [o.text for o in offices.findall("office")] == ["NLA001", "NLA002"]
+
+
+def test_a_second_logon_invalidates_the_first_session(fresh):
+    server = fresh()
+    first = logon(server.url)[2]
+    second = logon(server.url)[2]
+    request = {"xmlRequest": "<list><type>offices</type></list>"}
+    text, code = fault_of(soap(server.url, "processxml", "ProcessXmlString", request, {"SessionID": first}))
+    assert "Your logon credentials are not valid anymore" in text and code is None
+    assert soap(server.url, "processxml", "ProcessXmlString", request, {"SessionID": second}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "user, password, organisation, expected",
+    [("SANDBOX", "wrong", "ACME", "Invalid"), ("nobody", "sandbox-password", "ACME", "Invalid"),
+     ("SANDBOX", "sandbox-password", "OTHER", "Invalid"), ("BLOCKED", "pw", "ACME", "Blocked"),
+     ("DISABLED", "pw", "ACME", "Disabled")],
+)
+def test_logon_results_other_than_ok(fresh, user, password, organisation, expected):
+    server = fresh()
+    server.twinfield.add_user("BLOCKED", "pw", "Blocked")
+    requests.post(server.url + "/_sandbox/users", json={"user": "DISABLED", "password": "pw", "status": "Disabled"},
+                  timeout=10).raise_for_status()
+    assert logon(server.url, user, password, organisation) == (expected, None, None)
+
+
+# -- SOAP details -------------------------------------------------------------------------------------------
+def test_soap_12_requests_get_soap_12_replies_and_faults(api):
+    request = {"xmlRequest": "<list><type>offices</type></list>"}
+    response = soap(api.base, "processxml", "ProcessXmlString", request, api.header(), version=SOAP12)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/soap+xml")
+    assert "<office" in body_of(response, SOAP12).findtext(f"{{{TW}}}ProcessXmlStringResult")
+    denied = soap(api.base, "processxml", "ProcessXmlString", request, {"AccessToken": "x"}, version=SOAP12)
+    assert fault_of(denied, SOAP12) == ("Access denied. Token invalid.", "354")
+
+
+def test_a_soapaction_naming_another_operation_is_a_fault(api):
+    response = requests.post(f"{api.base}/webservices/processxml.asmx",
+                             data=envelope("ProcessXmlString", {"xmlRequest": "<list><type>offices</type></list>"},
+                                           api.header()),
+                             headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f"{TW}Search"}, timeout=10)
+    assert "did not recognize the value of HTTP Header SOAPAction" in fault_of(response)[0]
+
+
+def test_an_operation_of_another_service_is_a_fault(api):
+    response = soap(api.base, "finder", "ProcessXmlString", {"xmlRequest": "<list/>"}, api.header())
+    assert response.status_code == 500
+
+
+@pytest.mark.parametrize("service, binding", [("session", "SessionSoap"), ("processxml", "ProcessXmlSoap"),
+                                              ("finder", "FinderSoap")])
+def test_each_service_answers_wsdl_with_its_own_address(served, service, binding):
+    response = requests.get(f"{served.url}/webservices/{service}.asmx?wsdl", timeout=10)
+    assert response.status_code == 200
+    wsdl = etree.fromstring(response.content)
+    ns = {"w": "http://schemas.xmlsoap.org/wsdl/", "s": "http://schemas.xmlsoap.org/wsdl/soap/",
+          "s12": "http://schemas.xmlsoap.org/wsdl/soap12/"}
+    assert wsdl.get("targetNamespace") == TW
+    assert wsdl.xpath("//w:port/s:address/@location", namespaces=ns) == [f"{served.url}/webservices/{service}.asmx"]
+    assert wsdl.xpath("//w:port/s12:address/@location", namespaces=ns) == [f"{served.url}/webservices/{service}.asmx"]
+    assert wsdl.xpath("//w:binding/@name", namespaces=ns) == [binding, binding + "12"]
+
+
+def test_process_xml_document_and_compressed_variants(api):
+    request = etree.fromstring("<list><type>offices</type></list>")
+    document = soap(api.base, "processxml", "ProcessXmlDocument", {"xmlRequest": request}, api.header())
+    result = body_of(document).find(f"{{{TW}}}ProcessXmlDocumentResult/offices")
+    assert result is not None and result.get("result") == "1"
+    packed = base64.b64encode(gzip.compress(b"<list><type>offices</type></list>")).decode()
+    compressed = soap(api.base, "processxml", "ProcessXmlCompressed", {"xmlRequest": packed}, api.header())
+    reply = gzip.decompress(base64.b64decode(body_of(compressed).findtext(f"{{{TW}}}ProcessXmlCompressedResult")))
+    assert etree.fromstring(reply).tag == "offices"
+
+
+# -- ProcessXml: sales transactions ---------------------------------------------------------------------------
+def test_a_draft_invoice_is_booked_with_a_number_and_derived_vat(api):
+    reply = api.xml(batch(invoice("POST-1", lines=(("8020", "100.00", "VH"), ("8010", "50.00", "VL")),
+                                  total="175.50")))
+    assert reply.tag == "transactions" and reply.get("result") == "1"
+    transaction = reply.find("transaction")
+    assert transaction.get("result") == "1" and transaction.get("location") == "temporary"
+    number = transaction.findtext("header/number")
+    assert len(number) == 9 and number.startswith("2024")
+    vat = {line.findtext("vatcode"): (line.findtext("dim1"), line.findtext("value"), line.findtext("debitcredit"))
+           for line in transaction.findall("lines/line[@type='vat']")}
+    assert vat == {"VH": ("1500", "21.00", "credit"), "VL": ("1510", "4.50", "credit")}
+
+    read = read_transaction(api, "VRK", number)
+    assert read.get("result") == "1" and read.get("location") == "temporary"
+    total = read.find("lines/line[@type='total']")
+    assert (total.findtext("dim2"), total.findtext("value"), total.findtext("openvalue"),
+            total.findtext("matchstatus")) == ("1000", "175.50", "175.50", "available")
+    assert read.find("lines/line[@type='detail']/dim1").get("name") == "Omzet diensten"
+
+
+def test_a_credit_note_flips_every_side(api):
+    reply = api.xml(batch(invoice("CN-1", total="121.00", side="credit")))
+    number = reply.findtext("transaction/header/number")
+    row = rows(browse(api, ("fin.trs.line.invnumber", "equal", "CN-1", "")))
+    assert row == [{"fin.trs.head.code": "VRK", "fin.trs.head.number": number, "fin.trs.head.status": "temporary",
+                    "fin.trs.line.invnumber": "CN-1", "fin.trs.line.dim2": "1000", "fin.trs.line.valuesigned": "-121.00",
+                    "fin.trs.line.openvaluesigned": "-121.00", "fin.trs.line.matchstatus": "available",
+                    "fin.trs.line.matchdate": ""}]
+    vat_line = read_transaction(api, "VRK", number).find("lines/line[@type='vat']")
+    assert vat_line.findtext("debitcredit") == "debit"
+
+
+def test_a_given_vatvalue_is_booked_instead_of_the_computed_vat(api):
+    transaction = invoice("VATVALUE-1", lines=(("8020", "10.05", "VH"),), total="12.17")
+    etree.SubElement(transaction.find("lines/line[@type='detail']"), "vatvalue").text = "2.12"  # computed: 2.11
+    reply = api.xml(batch(transaction))
+    assert reply.get("result") == "1"
+    assert reply.findtext("transaction/lines/line[@type='vat']/value") == "2.12"
+
+
+def test_vat_is_rounded_half_up_per_line(api):
+    # 0.50 x 21% = 0.105 -> 0.11 (half-up); two lines -> 0.22 VAT
+    reply = api.xml(batch(invoice("ROUND-1", lines=(("8020", "0.50", "VH"), ("8020", "0.50", "VH")), total="1.22")))
+    assert reply.get("result") == "1", etree.tostring(reply)
+
+
+def test_autobalancevat_absorbs_a_rounding_cent_only_when_asked(api):
+    unbalanced = invoice("AUTOBAL-1", lines=(("8020", "0.50", "VH"), ("8020", "0.50", "VH")), total="1.21")
+    assert api.xml(batch(unbalanced)).get("result") == "0"
+    balanced = invoice("AUTOBAL-2", lines=(("8020", "0.50", "VH"), ("8020", "0.50", "VH")), total="1.21",
+                       autobalancevat="true")
+    reply = api.xml(batch(balanced))
+    assert reply.get("result") == "1"
+    assert reply.findtext("transaction/lines/line[@type='vat']/value") == "0.21"
+
+
+def test_explicit_vat_lines_are_kept(api):
+    transaction = invoice("VATLINE-1", total="121.00")
+    vat = etree.SubElement(transaction.find("lines"), "line", type="vat", id="3")
+    for tag, text in (("vatcode", "VH"), ("debitcredit", "credit"), ("value", "21.00")):
+        etree.SubElement(vat, tag).text = text
+    reply = api.xml(batch(transaction))
+    assert reply.get("result") == "1"
+    assert [line.findtext("dim1") for line in reply.findall("transaction/lines/line[@type='vat']")] == ["1500"]
+
+
+REJECTIONS = [
+    # (what, change the request, element carrying the message, words in the message)
+    ("unknown office", lambda t: set_text(t, "header/office", "XX999"), "office", "XX999"),
+    ("unknown daybook", lambda t: set_text(t, "header/code", "NOPE"), "code", "Dagboek"),
+    ("unknown dim1", lambda t: set_text(t, "lines/line[2]/dim1", "8999"), "dim1", "8999"),
+    ("dim2 missing", lambda t: set_text(t, "lines/line[1]/dim2", None), "line", "Debiteur (dim2) is verplicht"),
+    ("dim2 unknown", lambda t: set_text(t, "lines/line[1]/dim2", "99999"), "dim2", "99999"),
+    ("total not on debtors", lambda t: set_text(t, "lines/line[1]/dim1", "1100"), "dim1", "debiteurenrekening"),
+    ("unknown VAT code", lambda t: set_text(t, "lines/line[2]/vatcode", "XX"), "vatcode", "XX"),
+    ("purchase VAT code", lambda t: set_text(t, "lines/line[2]/vatcode", "IH"), "vatcode", "inkoopcode"),
+    ("unbalanced", lambda t: set_text(t, "lines/line[1]/value", "120.00"), "transaction", "niet in balans"),
+    ("invalid period", lambda t: set_text(t, "header/period", "2024/13"), "period", "2024/13"),
+    ("period of a year not open", lambda t: set_text(t, "header/period", "2009/05"), "period", "2009/05"),
+    ("invalid date", lambda t: set_text(t, "header/date", "20240231"), "date", "20240231"),
+    ("description over 40", lambda t: set_text(t, "lines/line[2]/description", "x" * 41), "description", "40"),
+    ("value with 3 decimals", lambda t: set_text(t, "lines/line[2]/value", "100.001"), "value", "2 decimalen"),
+    ("value not a number", lambda t: set_text(t, "lines/line[2]/value", "1OO"), "value", "1OO"),
+    ("bad debitcredit", lambda t: set_text(t, "lines/line[2]/debitcredit", "both"), "debitcredit", "both"),
+    ("other currency", lambda t: set_text(t, "header/currency", "USD"), "currency", "USD"),
+]
+
+
+@pytest.mark.parametrize("what, change, element, words", REJECTIONS, ids=[r[0] for r in REJECTIONS])
+def test_rejections_carry_the_message_on_the_element_concerned(api, what, change, element, words):
+    number = "REJ-" + what.replace(" ", "-")
+    reply = api.xml(batch(change(invoice(number))))
+    assert reply.get("result") == "0"
+    transaction = reply.find("transaction")
+    assert transaction.get("result") == "0"
+    marked = [e for e in transaction.iter() if e.get("msg")]
+    assert [e.tag for e in marked] == [element]
+    assert marked[0].get("msgtype") == "error" and words in marked[0].get("msg")
+    if element not in ("transaction",):
+        assert all(a.get("result") == "0" for a in marked[0].iterancestors())
+    assert not [t for t in api_transactions(api) if t["invoicenumber"] == number]
+
+
+def api_transactions(api: Api) -> list[dict]:
+    return requests.get(api.base + "/_sandbox/transactions", timeout=10).json()
+
+
+def test_an_unbalanced_transaction_names_the_missing_amount_as_twinfield_does(api):
+    reply = api.xml(batch(invoice("UNBAL-1", total="120.00")))
+    messages = reply.find("transaction").get("msg").split("//")
+    assert messages[0] == "De boeking is niet in balans. Er ontbreekt 1.00 debet."
+    assert len(messages) == 3
+
+
+def test_a_closed_period_is_rejected(fresh):
+    server = fresh()
+    api = Api(server.url)
+    server.twinfield.close_periods("NLA002", "2023/12")
+    reply = api.xml(batch(invoice("CLOSED-1", office="NLA002", date="20231115", period="2023/11")), office="NLA002")
+    assert "gesloten" in reply.find("transaction/header/period").get("msg")
+    assert api.xml(batch(invoice("OPEN-1", office="NLA002"))).get("result") == "1"
+
+
+def test_a_date_outside_its_period_is_a_warning_that_fails_unless_raisewarning_is_false(api):
+    warned = invoice("WARN-1", date="20240725", period="2024/09")
+    del warned.attrib["raisewarning"]
+    date = api.xml(batch(warned)).find("transaction/header/date")
+    assert date.get("msgtype") == "warning" and date.get("result") == "0"
+    assert "valt buiten de opgegeven periode (2024/09)" in date.get("msg")
+    assert api.xml(batch(invoice("WARN-2", date="20240725", period="2024/09"))).get("result") == "1"
+
+
+def test_each_transaction_of_a_batch_has_its_own_result(api):
+    reply = api.xml(batch(invoice("BATCH-1", total="1.00"), invoice("BATCH-2"), invoice("BATCH-3", customer="77777")))
+    assert reply.get("result") == "0"
+    assert [t.get("result") for t in reply.findall("transaction")] == ["0", "1", "0"]
+    assert reply.findall("transaction")[1].findtext("header/number")
+
+
+def test_the_same_invoice_number_updates_the_draft_and_keeps_its_number(api):
+    first = api.xml(batch(invoice("UPD-1"))).findtext("transaction/header/number")
+    second = api.xml(batch(invoice("UPD-1", lines=(("8000", "200.00", "VH"),), total="242.00")))
+    assert second.findtext("transaction/header/number") == first
+    found = [t for t in api_transactions(api) if t["invoicenumber"] == "UPD-1"]
+    assert len(found) == 1 and found[0]["value"] == "242.00" and found[0]["lines"][1]["dim1"] == "8000"
+
+
+def test_a_final_transaction_cannot_be_changed_or_deleted(api):
+    number = api.xml(batch(invoice("FINAL-1"))).findtext("transaction/header/number")
+    requests.post(api.base + "/_sandbox/finalize", json={"office": "NLA001", "daybook": "VRK", "number": number},
+                  timeout=10).raise_for_status()
+    changed = api.xml(batch(invoice("FINAL-1", total="242.00", lines=(("8020", "200.00", "VH"),))))
+    assert changed.get("result") == "0" and "definitief" in changed.find("transaction").get("msg")
+    deleted = api.xml(f'<transaction action="delete" reason="test"><office>NLA001</office><code>VRK</code>'
+                      f"<number>{number}</number></transaction>")
+    assert deleted.get("result") == "0" and "definitief" in deleted.get("msg")
+    read = read_transaction(api, "VRK", number)
+    assert read.get("location") == "final" and read.findtext("lines/line[@type='total']/value") == "121.00"
+
+
+def test_destiny_final_books_a_final_transaction(api):
+    reply = api.xml(batch(invoice("DIRECT-FINAL-1", destiny="final")))
+    assert reply.find("transaction").get("location") == "final"
+
+
+def test_a_draft_can_be_deleted_once(api):
+    number = api.xml(batch(invoice("DEL-1"))).findtext("transaction/header/number")
+    request = (f'<transaction action="delete" reason="Cancelled in Focus"><office>NLA001</office><code>VRK</code>'
+               f"<number>{number}</number></transaction>")
+    assert api.xml(request).get("result") == "1"
+    assert read_transaction(api, "VRK", number).get("result") == "0"
+    again = api.xml(request)
+    assert again.get("result") == "0" and "bestaat niet" in again.find("number").get("msg")
+    # Deleted: the same invoice number now books a new transaction.
+    assert api.xml(batch(invoice("DEL-1"))).findtext("transaction/header/number") != number
+
+
+def test_a_delete_may_carry_its_keys_in_a_header(api):
+    number = api.xml(batch(invoice("DEL-2"))).findtext("transaction/header/number")
+    reply = api.xml(batch(etree.fromstring(
+        f'<transaction action="delete" reason="x"><header><office>NLA001</office><code>VRK</code>'
+        f"<number>{number}</number></header></transaction>")))
+    assert reply.get("result") == "1" and reply.find("transaction").get("result") == "1"
+
+
+def test_more_than_25_children_are_rejected_as_a_whole(api):
+    too_many = batch(*[invoice(f"CAP-{i}") for i in range(26)])
+    reply = api.xml(too_many)
+    assert reply.get("result") == "0" and "25" in reply.get("msg") and len(reply) == 0
+    assert not [t for t in api_transactions(api) if t["invoicenumber"].startswith("CAP-")]
+    assert api.xml(batch(*[invoice(f"CAP-{i}") for i in range(25)])).get("result") == "1"
+
+
+def test_more_than_1000_lines_in_one_transaction_are_rejected(api):
+    lines = tuple(("8020", "1.00", "VN") for _ in range(1000))
+    reply = api.xml(batch(invoice("LINES-1", lines=lines, total="1000.00")))
+    assert reply.get("result") == "0" and "1000" in reply.find("transaction").get("msg")
+    assert api.xml(batch(invoice("LINES-2", lines=lines[:999], total="999.00"))).get("result") == "1"
+
+
+def test_invalid_xml_and_unknown_request_types_are_rejected(api):
+    broken = api.xml("<transactions><transaction></transactions>")
+    assert (broken.tag, broken.get("result"), broken.get("msgtype")) == ("error", "0", "error")
+    assert broken.get("msg").startswith("Ongeldige XML")
+    unknown = api.xml("<invoices><invoice/></invoices>")
+    assert (unknown.tag, unknown.get("result")) == ("invoices", "0") and "Onbekend verzoek" in unknown.get("msg")
+
+
+# -- ProcessXml: customers ------------------------------------------------------------------------------------
+def dimension(**fields) -> etree._Element:
+    element = etree.Element("dimension")
+    for tag, text in {"office": "NLA001", "type": "DEB", **fields}.items():
+        if text is not None:
+            etree.SubElement(element, tag).text = text
+    return element
+
+
+def test_a_customer_without_code_gets_the_next_free_number(api):
+    reply = api.xml(_dimensions(dimension(name="Nieuw B.V.")))
+    created = reply.find("dimension")
+    assert created.get("result") == "1"
+    codes = [c["code"] for c in requests.get(api.base + "/_sandbox/customers?office=NLA001", timeout=10).json()]
+    assert created.findtext("code") == str(max(int(c) for c in codes if c.isdigit()))
+    assert created.findtext("name") == "Nieuw B.V."
+
+
+def _dimensions(*elements: etree._Element) -> etree._Element:
+    root = etree.Element("dimensions")
+    root.extend(elements)
+    return root
+
+
+def test_a_customer_with_a_code_is_created_then_updated_field_by_field(api):
+    created = dimension(code="C2001", name="Bakkerij <De> Vries")
+    address = etree.SubElement(etree.SubElement(created, "addresses"), "address", type="invoice", default="true")
+    for tag, text in (("name", "Bakkerij <De> Vries"), ("city", "Utrecht"), ("field4", "NL123456789B01")):
+        etree.SubElement(address, tag).text = text
+    etree.SubElement(etree.SubElement(etree.SubElement(created, "banks"), "bank", default="true"), "iban").text = "NL91ABNA0417164300"
+    assert api.xml(_dimensions(created)).get("result") == "1"
+
+    update = dimension(code="C2001", name="Bakkerij De Vries B.V.")
+    etree.SubElement(etree.SubElement(update, "financials"), "duedays").text = "14"
+    address = etree.SubElement(etree.SubElement(update, "addresses"), "address", type="invoice", default="true")
+    etree.SubElement(address, "postcode").text = "3511 AB"
+    api.xml(_dimensions(update))
+
+    read = api.xml("<read><type>dimensions</type><office>NLA001</office><dimtype>DEB</dimtype><code>C2001</code></read>")
+    assert read.get("result") == "1" and read.findtext("name") == "Bakkerij De Vries B.V."
+    assert read.findtext("financials/duedays") == "14"
+    stored = read.find("addresses/address")
+    assert (stored.findtext("city"), stored.findtext("postcode"), stored.findtext("field4")) == (
+        "Utrecht", "3511 AB", "NL123456789B01")
+    assert read.findtext("banks/bank/iban") == "NL91ABNA0417164300"
+    assert len(read.findall("addresses/address")) == 1
+
+
+@pytest.mark.parametrize(
+    "fields, element, words",
+    [({"name": None}, "dimension", "Naam is verplicht"), ({"name": "X", "office": "XX1"}, "office", "XX1"),
+     ({"name": "X", "type": "CRD"}, "type", "CRD")],
+)
+def test_customer_rejections(api, fields, element, words):
+    reply = api.xml(_dimensions(dimension(**fields)))
+    assert reply.get("result") == "0"
+    marked = [e for e in reply.find("dimension").iter() if e.get("msg")]
+    assert [e.tag for e in marked] == [element] and words in marked[0].get("msg")
+
+
+def test_invalid_due_days_are_rejected(api):
+    element = dimension(name="Due B.V.")
+    etree.SubElement(etree.SubElement(element, "financials"), "duedays").text = "thirty"
+    reply = api.xml(_dimensions(element))
+    assert reply.find("dimension/financials/duedays").get("msgtype") == "error"
+
+
+# -- reads and lists ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dimtype, code, name", [("DEB", "1000", "Company 1 B.V."), ("BAS", "1300", "Debiteuren"),
+                                                 ("PNL", "8020", "Omzet diensten"), ("BAS", "0110", "Inventaris")])
+def test_read_dimensions(api, dimtype, code, name):
+    reply = api.xml(f"<read><type>dimensions</type><office>NLA001</office><dimtype>{dimtype}</dimtype>"
+                    f"<code>{code}</code></read>")
+    assert (reply.tag, reply.get("result"), reply.findtext("code"), reply.findtext("name")) == (
+        "dimension", "1", code, name)
+    assert reply.findtext("type") == dimtype
+
+
+@pytest.mark.parametrize("dimtype, code", [("DEB", "424242"), ("BAS", "110"), ("PNL", "1300")])
+def test_read_of_a_missing_dimension_is_result_0(api, dimtype, code):
+    reply = api.xml(f"<read><type>dimensions</type><office>NLA001</office><dimtype>{dimtype}</dimtype>"
+                    f"<code>{code}</code></read>")
+    assert reply.tag == "dimension" and reply.get("result") == "0" and reply.find("code").get("msgtype") == "error"
+
+
+def test_list_dimensions_and_offices(api):
+    customers = api.xml("<list><type>dimensions</type><office>NLA001</office><dimtype>DEB</dimtype></list>")
+    assert (customers.get("office"), customers.get("type"), customers.get("result")) == ("NLA001", "DEB", "1")
+    names = {d.text: d.get("name") for d in customers.findall("dimension")}
+    assert names["1000"] == "Company 1 B.V."
+    accounts = api.xml("<list><type>dimensions</type><office>NLA001</office><dimtype>PNL</dimtype></list>")
+    assert "8020" in [d.text for d in accounts.findall("dimension")]
+    assert "1300" not in [d.text for d in accounts.findall("dimension")]
+    offices = api.xml("<list><type>offices</type></list>")
+    assert [(o.text, o.get("name")) for o in offices.findall("office")] == [
+        ("NLA001", "Acme Nederland B.V."), ("NLA002", "Acme Export B.V.")]
+
+
+def test_read_vat_codes_with_dated_percentages(api):
+    high = api.xml("<read><type>vat</type><office>NLA001</office><code>VH</code></read>")
+    assert (high.get("result"), high.findtext("type")) == ("1", "sales")
+    assert [(p.findtext("date"), p.findtext("percentage")) for p in high.findall("percentages/percentage")] == [
+        ("20000101", "19.000000000"), ("20121001", "21.000000000")]
+    assert high.findtext("percentages/percentage/accounts/account/dim1") == "1500"
+    purchase = api.xml("<read><type>vat</type><office>NLA001</office><code>IH</code></read>")
+    assert purchase.findtext("type") == "purchase"
+    missing = api.xml("<read><type>vat</type><office>NLA001</office><code>ZZ</code></read>")
+    assert missing.get("result") == "0"
+
+
+def test_unknown_read_type_and_office(api):
+    assert api.xml("<read><type>invoices</type><office>NLA001</office></read>").get("result") == "0"
+    reply = api.xml("<read><type>vat</type><office>ZZ</office><code>VH</code></read>")
+    assert reply.get("result") == "0" and reply.find("office").get("msgtype") == "error"
+
+
+# -- browse and the bookkeeper ------------------------------------------------------------------------------------
+def test_browse_filters_by_invoice_number_period_and_status(api):
+    for number, date, period in (("BR-01", "20240115", "2024/01"), ("BR-02", "20240215", "2024/02"),
+                                 ("BR-03", "20240315", "2024/03")):
+        api.xml(batch(invoice(number, date=date, period=period)))
+    reply = browse(api, ("fin.trs.head.office", "equal", "NLA001", ""), ("fin.trs.head.code", "equal", "VRK", ""),
+                   ("fin.trs.line.invnumber", "between", "BR-01", "BR-03"),
+                   ("fin.trs.head.yearperiod", "between", "2024/02", "2024/12"),
+                   ("fin.trs.head.status", "equal", "normal", ""))
+    assert (reply.get("result"), reply.get("first"), reply.get("last"), reply.get("total")) == ("1", "1", "2", "2")
+    assert [r["fin.trs.line.invnumber"] for r in rows(reply)] == ["BR-02", "BR-03"]
+    assert [td.text for td in reply.find("th")][:2] == ["fin.trs.head.code", "fin.trs.head.number"]
+    key = reply.find("tr/key")
+    assert [k.tag for k in key] == ["office", "code", "number", "line"] and key.findtext("line") == "1"
+    final = browse(api, ("fin.trs.line.invnumber", "between", "BR-01", "BR-03"), ("fin.trs.head.status", "equal", "final", ""))
+    assert final.get("total") == "0"
+
+
+def test_bookkeeper_finalize_and_match_show_in_browse_and_read(api):
+    number = api.xml(batch(invoice("PAY-1"))).findtext("transaction/header/number")
+    early = requests.post(api.base + "/_sandbox/match", json={"office": "NLA001", "daybook": "VRK", "number": number},
+                          timeout=10)
+    assert early.status_code == 409 and "final" in early.json()["error"]
+    requests.post(api.base + "/_sandbox/finalize", json={"office": "NLA001", "daybook": "VRK", "number": number},
+                  timeout=10).raise_for_status()
+
+    partly = requests.post(api.base + "/_sandbox/match", timeout=10,
+                           json={"office": "NLA001", "daybook": "VRK", "number": number, "amount": "21.00"}).json()
+    assert (partly["openvalue"], partly["matchstatus"]) == ("100.00", "available")
+    [row] = rows(browse(api, ("fin.trs.line.invnumber", "equal", "PAY-1", "")))
+    assert (row["fin.trs.head.status"], row["fin.trs.line.openvaluesigned"], row["fin.trs.line.matchstatus"]) == (
+        "final", "100.00", "available")
+
+    api_match = requests.post(api.base + "/_sandbox/match", timeout=10, json={
+        "office": "NLA001", "daybook": "VRK", "number": number, "date": "2024-06-03"})
+    assert api_match.json()["matchstatus"] == "matched"
+    [row] = rows(browse(api, ("fin.trs.line.invnumber", "equal", "PAY-1", ""), ("fin.trs.line.matchstatus", "equal", "matched", "")))
+    assert (row["fin.trs.line.openvaluesigned"], row["fin.trs.line.matchdate"]) == ("0.00", "20240603")
+    total = read_transaction(api, "VRK", number).find("lines/line[@type='total']")
+    assert (total.findtext("openvalue"), total.findtext("matchstatus"), total.findtext("matchdate")) == (
+        "0.00", "matched", "20240603")
+    over = requests.post(api.base + "/_sandbox/match", timeout=10,
+                         json={"office": "NLA001", "daybook": "VRK", "number": number, "amount": "1.00"})
+    assert over.status_code == 409
+
+
+def test_bookkeeper_methods_in_process(served, api):
+    number = api.xml(batch(invoice("PAY-2", total="60.50", lines=(("8020", "50.00", "VH"),)))).findtext(
+        "transaction/header/number")
+    served.twinfield.finalize("NLA001", "VRK", number)
+    served.twinfield.match("NLA001", "VRK", number, "60.50")
+    [found] = [t for t in served.twinfield.transactions("NLA001") if t["number"] == number]
+    assert (found["status"], found["openvalue"], found["matchstatus"]) == ("final", "0.00", "matched")
+    missing = requests.post(api.base + "/_sandbox/finalize", json={"office": "NLA001", "daybook": "VRK", "number": "1"},
+                            timeout=10)
+    assert missing.status_code == 404
+
+
+def test_browse_rejects_unknown_codes_and_fields(api):
+    assert api.xml('<columns code="999"><column><field>fin.trs.head.code</field></column></columns>').get("result") == "0"
+    reply = api.xml('<columns code="100"><column><field>fin.trs.line.nonsense</field></column></columns>')
+    assert reply.get("result") == "0" and reply.find("column/field").get("msgtype") == "error"
+
+
+def test_browse_definition(api):
+    reply = api.xml("<read><type>browse</type><office>NLA001</office><code>100</code></read>")
+    fields = [c.findtext("field") for c in reply.findall("columns/column")]
+    assert reply.get("result") == "1" and "fin.trs.line.openvaluesigned" in fields and "fin.trs.line.matchdate" in fields
+
+
+# -- Finder ------------------------------------------------------------------------------------------------------------
+def items(body: etree._Element) -> list[list[str]]:
+    return [[s.text for s in row] for row in body.findall(f"{{{TW}}}data/{{{TW}}}Items/{{{TW}}}ArrayOfString")]
+
+
+def test_finder_pages_through_customers(api):
+    first = api.search("DIM", rows=3, options={"dimtype": "DEB"})
+    total = int(first.findtext(f"{{{TW}}}data/{{{TW}}}TotalRows"))
+    assert total >= 10 and len(items(first)) == 3
+    assert [c.text for c in first.find(f"{{{TW}}}data/{{{TW}}}Columns")] == ["Code", "Name"]
+    everything = []
+    for start in range(1, total + 1, 3):
+        everything += items(api.search("DIM", first=start, rows=3, options={"dimtype": "DEB"}))
+    assert len(everything) == total == len({code for code, _ in everything})
+
+
+def test_finder_patterns_and_fields(api):
+    by_name = items(api.search("DIM", "company 1*", field=2, options={"dimtype": "DEB"}))
+    assert by_name and all(name.lower().startswith("company 1") for _, name in by_name)
+    assert items(api.search("DIM", "100?", field=1, options={"dimtype": "DEB"}))[0][0] == "1000"
+    assert items(api.search("DIM", "company 1*", field=1, options={"dimtype": "DEB"})) == []
+    assert [code for code, _ in items(api.search("DIM", "8*", options={"dimtype": "PNL"}))][:2] == ["8000", "8010"]
+
+
+def test_finder_vat_codes_and_offices(api):
+    sales = [code for code, _ in items(api.search("VAT", options={"vattype": "sales"}))]
+    assert sales == sorted(["VH", "VL", "VN", "VICP", "VEXP"])
+    assert [code for code, _ in items(api.search("OFF"))] == ["NLA001", "NLA002"]
+
+
+@pytest.mark.parametrize(
+    "kind, options, code",
+    [("XYZ", {}, "InvalidFinderType"), ("DIM", {}, "OptionMandatory"),
+     ("DIM", {"dimtype": "DEB", "office": "ZZ"}, "NoAccessToOffice"), ("OFF", {"dimtype": "DEB"}, "OptionNotAllowed")],
+)
+def test_finder_errors(api, kind, options, code):
+    body = api.search(kind, options=options)
+    message = body.find(f"{{{TW}}}SearchResult/{{{TW}}}MessageOfErrorCodes")
+    assert (message.findtext(f"{{{TW}}}Type"), message.findtext(f"{{{TW}}}Code")) == ("Error", code)
+    assert body.find(f"{{{TW}}}data") is None
+
+
+# -- fair use ----------------------------------------------------------------------------------------------------------
+def test_over_the_credit_budget_answers_429_with_retry_after(fresh):
+    server = fresh(credits_per_minute=7)
+    api = Api(server.url)
+    api.xml("<list><type>offices</type></list>")  # 1 credit
+    api.xml(batch(invoice("BUDGET-1")))  # 3 credits
+    first = soap(server.url, "processxml", "ProcessXmlString", {"xmlRequest": "<list><type>offices</type></list>"},
+                 api.header())
+    assert first.headers["X-RateLimit-Limit"] == "7" and first.headers["X-RateLimit-Remaining"] == "2"
+    refused = soap(server.url, "processxml", "ProcessXmlString",
+                   {"xmlRequest": etree.tostring(batch(invoice("BUDGET-2")), encoding="unicode")}, api.header())
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["X-RateLimit-Remaining"] == "2"
+    assert not [t for t in server.twinfield.transactions() if t["invoicenumber"] == "BUDGET-2"]
+    # Reads still fit; a refused call cost nothing.
+    assert soap(server.url, "finder", "Search", {"type": "OFF", "pattern": "*", "field": "0", "firstRow": "1",
+                                                 "maxRows": "5"}, api.header()).status_code == 200
+    requests.post(server.url + "/_sandbox/limits", json={"reset": True}, timeout=10).raise_for_status()
+    assert api.xml(batch(invoice("BUDGET-2"))).get("result") == "1"
+
+
+def test_too_many_concurrent_calls_answer_429(fresh):
+    server = fresh(max_concurrent=1)
+    api = Api(server.url)
+    server.twinfield.faults.inject("slow", seconds=1.5, path_contains="processxml")
+    slow = threading.Thread(target=api.xml, args=("<list><type>offices</type></list>",))
+    slow.start()
+    try:
+        while server.twinfield.faults.pending():  # consumed: the slow call holds the only slot
+            time.sleep(0.01)
+        refused = soap(server.url, "finder", "Search", {"type": "OFF", "pattern": "*", "field": "0",
+                                                         "firstRow": "1", "maxRows": "5"}, api.header())
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    finally:
+        slow.join()
+    requests.post(server.url + "/_sandbox/limits", json={"max_concurrent": 5}, timeout=10).raise_for_status()
+    assert server.twinfield.limits.max_concurrent == 5
+
+
+# -- faults ----------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind, status", [("500", 500), ("503", 503)])
+def test_injected_server_errors_hit_count_requests(fresh, kind, status):
+    server = fresh()
+    api = Api(server.url)
+    requests.post(server.url + "/_sandbox/faults", json={"kind": kind, "count": 2, "path_contains": "processxml"},
+                  timeout=10).raise_for_status()
+    request = {"xmlRequest": "<list><type>offices</type></list>"}
+    search = {"type": "OFF", "pattern": "*", "field": "0", "firstRow": "1", "maxRows": "5"}
+    assert soap(server.url, "finder", "Search", search, api.header()).status_code == 200  # other path: untouched
+    for _ in range(2):
+        response = soap(server.url, "processxml", "ProcessXmlString", request, api.header())
+        assert response.status_code == status and "html" in response.headers["content-type"]
+    if kind == "503":
+        assert response.headers["Retry-After"] == "1"
+    assert soap(server.url, "processxml", "ProcessXmlString", request, api.header()).status_code == 200
+
+
+@pytest.mark.parametrize("after_apply", [False, True])
+def test_a_dropped_connection_leaves_the_write_applied_only_after_apply(fresh, after_apply):
+    server = fresh()
+    api = Api(server.url)
+    server.twinfield.faults.inject("drop", after_apply=after_apply)
+    with pytest.raises(requests.exceptions.RequestException):
+        api.xml(batch(invoice("DROP-1")))
+    booked = [t for t in server.twinfield.transactions() if t["invoicenumber"] == "DROP-1"]
+    assert len(booked) == (1 if after_apply else 0)
+    assert api.xml("<list><type>offices</type></list>").get("result") == "1"
+
+
+@pytest.mark.parametrize("after_apply", [False, True])
+def test_a_slow_answer_times_the_client_out_with_or_without_the_write(fresh, after_apply):
+    server = fresh()
+    api = Api(server.url)
+    server.twinfield.faults.inject("slow", seconds=1.0, after_apply=after_apply)
+    request = {"xmlRequest": etree.tostring(batch(invoice("SLOW-1")), encoding="unicode")}
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        soap(server.url, "processxml", "ProcessXmlString", request, api.header(), timeout=0.3)
+    booked = [t for t in server.twinfield.transactions() if t["invoicenumber"] == "SLOW-1"]
+    assert len(booked) == (1 if after_apply else 0)
+
+
+def test_faults_can_be_listed_and_cleared(fresh):
+    server = fresh()
+    server.twinfield.faults.inject("500", count=3)
+    assert requests.get(server.url + "/_sandbox/faults", timeout=10).json()["pending"][0]["count"] == 3
+    assert requests.delete(server.url + "/_sandbox/faults", timeout=10).json() == {"pending": []}
+    bad = requests.post(server.url + "/_sandbox/faults", json={"kind": "explode"}, timeout=10)
+    assert bad.status_code == 400
+
+
+# -- seeding --------------------------------------------------------------------------------------------------------------
+def test_customers_are_seeded_from_focus_companies(served):
+    customers = {c["name"]: c for c in served.twinfield.customers("NLA001")}
+    with_vat = [c for c in COMPANIES if c.get("vat_number")]
+    for company in with_vat[::4]:
+        seeded = customers[company["name"]]
+        compact = company["vat_number"].replace(" ", "").replace(".", "")
+        assert seeded["vatnumber"] == compact and seeded["addresses"][0]["field4"] == compact
+    name_only = [c for c in customers.values() if not c["vatnumber"] and c["name"].startswith("Company")]
+    assert len(name_only) == 3
+    assert {c["name"] for c in with_vat[1::4]}.isdisjoint(
+        name for name, c in customers.items() if c["vatnumber"])
+    assert "Bakkerij De Gouden Korrel" in customers
+    assert min(int(c["code"]) for c in served.twinfield.customers("NLA001") if c["code"].isdigit()) == 1000
+    assert {c["name"] for c in served.twinfield.customers("NLA002")} == {"Bakkerij De Gouden Korrel",
+                                                                         "Van Dijk Installatietechniek B.V."}
+
+
+def test_the_shared_server_mounts_twinfield_with_customers_from_the_focus_data(sandbox):
+    base = f"{sandbox.url}/twinfield"
+    wsdl = requests.get(f"{base}/webservices/processxml.asmx?wsdl", timeout=10)
+    assert wsdl.status_code == 200 and f'location="{base}/webservices/processxml.asmx"' in wsdl.text
+    with_vat = [c for c in sandbox.data.companies if c.get("vat_number")]
+    names = {c["name"] for c in sandbox.twinfield.customers(sandbox.twinfield.default_office)}
+    assert {c["name"] for c in with_vat[::4]} <= names
