@@ -117,7 +117,7 @@ def test_session_logon_and_relogon_after_another_logon_ends_it(make_hook, twinfi
     second.connection.login, second.connection.password = user, "pw-" + tag
     assert first.list_offices()
     assert second.list_offices()  # this logon ends the first hook's session
-    assert first.list_offices()
+    assert first.list_ledger_accounts()  # the Finder, with the SessionID header, after logging on again
     assert first.stats["logons"] == 2
 
 

@@ -316,8 +316,10 @@ class TwinfieldHook(BaseHook):
         """One cheap read: the offices this login can see."""
         try:
             offices = self.list_offices()
-        except (TwinfieldError, ValueError) as exc:
+        except TwinfieldError as exc:
             return False, str(exc)
+        except Exception as exc:  # noqa: BLE001 - the UI wants an answer; other messages may hold a URL
+            return False, f"{type(exc).__name__} while connecting to Twinfield"
         return True, f"Connected to Twinfield: {len(offices)} office(s) available"
 
     def list_offices(self) -> list[Office]:
@@ -460,8 +462,12 @@ class TwinfieldHook(BaseHook):
         results: list[ItemResult | None] = [None] * len(items)
         for office, indices in by_office.items():
             for batch in xml.chunked(indices):
-                for i, result in zip(batch, write([items[i] for i in batch], office)):
+                written = write([items[i] for i in batch], office)
+                for i, result in zip(batch, written):
                     results[i] = replace(result, index=i)
+                rejected = sum(not r.ok for r in written)
+                self.log.info("Twinfield %s: %d sent, %d accepted, %d rejected", office, len(batch),
+                              len(batch) - rejected, rejected)
         return results
 
     def upsert_customers(self, customers: Sequence[Customer], office: str | None = None) -> list[ItemResult]:

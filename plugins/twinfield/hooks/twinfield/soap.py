@@ -175,8 +175,8 @@ def finder_page(result) -> FinderPage:
     data = getattr(result, "data", None)
     if data is None:
         return FinderPage(0, [], [])
-    columns = list(getattr(data.Columns, "string", None) or []) if data.Columns is not None else []
-    rows = getattr(data.Items, "ArrayOfString", None) or [] if data.Items is not None else []
+    columns = list(getattr(data.Columns, "string", None) or [])
+    rows = getattr(data.Items, "ArrayOfString", None) or []
     items = [[value or "" for value in (getattr(row, "string", None) or [])] for row in rows]
     return FinderPage(int(data.TotalRows or 0), columns, items)
 
