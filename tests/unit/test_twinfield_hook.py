@@ -679,3 +679,21 @@ def test_connection_fields_and_test_connection(make_hook):
     assert ok and "1 office" in message
     assert (TwinfieldHook.conn_type, TwinfieldHook.default_conn_name, TwinfieldHook.hook_name) == (
         "twinfield", "twinfield_default", "Twinfield")
+
+
+# -- small parts ---------------------------------------------------------------------------------------------------
+def test_retry_after_as_seconds_or_http_date():
+    from twinfield.hooks.twinfield.soap import DEFAULT_RETRY_AFTER, retry_after_seconds
+
+    now = dt.datetime(2024, 3, 5, 12, 0, 0, tzinfo=dt.timezone.utc)
+    assert retry_after_seconds("7", now) == 7.0
+    assert retry_after_seconds("Tue, 05 Mar 2024 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Tue, 05 Mar 2024 11:00:00 GMT", now) == 0.0
+    assert retry_after_seconds(None, now) == retry_after_seconds("soon", now) == DEFAULT_RETRY_AFTER
+
+
+def test_credentials_never_show_their_secrets():
+    from twinfield.hooks.twinfield.auth import Credentials
+
+    text = repr(Credentials("https://cluster", access_token="tok-secret", session_id="sid-secret"))
+    assert "tok-secret" not in text and "sid-secret" not in text and "https://cluster" in text
