@@ -1,0 +1,76 @@
+"""twinfield.domain.report: the run report as Markdown for people, a summary for XCom, JSON for the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from tests.unit import domain_fixtures as fx
+from twinfield.domain import validation
+from twinfield.domain.focus_model import CustomerRef, parse_credit_note, parse_invoice
+from twinfield.domain.report import RunReport
+
+
+def filled_report() -> RunReport:
+    invoice = parse_invoice(fx.invoice([fx.line("Laptop", "1", "1000.00", fx.NL21)]))
+    legacy = parse_invoice(fx.invoice([fx.line("Legacy | support", "1", "300.00", fx.NL21, fx.LEGACY)], id="inv-2",
+                                      number="2026 / 13"))
+    draft = parse_invoice(fx.invoice([fx.line("x", "1", "1.00", fx.NL21)], id="inv-3", number=None, date=None,
+                                     status="draft", sent=False))
+    note = parse_credit_note(fx.credit_note([fx.line("Laptop", "1", "1000.00", fx.NL21)]))
+    docs = [invoice, legacy, draft, note]
+    result = validation.validate(docs, fx.config(), customer_codes={("NLA001", CustomerRef("company", "cust-1")): "1001"},
+                                 **fx.reference())
+    report = RunReport("scheduled__2026-03-15T00:00:00+00:00", window="2026-03-14 .. 2026-03-15")
+    report.add_found(docs)
+    report.add_validation(result)
+    report.add_booked(invoice, "2026-12", "NLA001")
+    report.add_booked(note, "CN2026-3", "NLA001", updated=True)
+    report.add_credit_note(note, "CN2026-3", credited_invoice="2026 / 12")
+    report.add_payment("2026 / 11", Decimal("605"), "EUR", dt.date(2026, 3, 14))
+    report.customers_matched, report.customers_created = 3, 1
+    report.count_calls("focus", 12)
+    report.count_calls("twinfield", 4)
+    report.count_calls("focus", 3)
+    return report
+
+
+def test_summary_counts_every_stage():
+    assert filled_report().to_summary() == {
+        "run_id": "scheduled__2026-03-15T00:00:00+00:00", "dry_run": False, "found": 4, "booked": 1,
+        "updated_drafts": 1, "already_booked": 0, "held_back": 1, "waiting": 1, "customers_matched": 3,
+        "customers_created": 1, "customers_unresolved": 0, "payments_registered": 1, "credit_notes": 1,
+        "vat_proposals": 0, "api_calls": {"focus": 15, "twinfield": 4}, "errors": 0,
+    }
+
+
+def test_markdown_lists_held_back_documents_with_links_and_every_reason():
+    text = filled_report().to_markdown()
+    assert text.startswith("# Focus -> Twinfield sync, run scheduled__2026-03-15T00:00:00+00:00\n")
+    assert "| held back (to fix) | 1 |" in text
+    assert ("| [invoice 2026 / 13](https://focus.teamleader.eu/invoice_detail.php?id=inv-2) | NLA001 | line 1 "
+            "'Legacy \\| support': product category 'Legacy services' has ledger 8999, which Twinfield office "
+            "NLA001 does not have |") in text
+    assert "| ledger 8999 in NLA001 | 1 |" in text
+    assert "| invoice 2026 / 12 | 2026-12 | NLA001 | 1210.00 EUR | new |" in text
+    assert "| credit note 2026/3 | CN2026-3 | NLA001 | 1210.00 EUR | updated |" in text
+    assert "| 2026 / 11 | 605.00 EUR | 2026-03-14 |" in text
+    assert "| API calls to focus | 15 |" in text
+    assert "- [invoice inv-3](https://focus.teamleader.eu/invoice_detail.php?id=inv-3): it is still a draft" in text
+
+
+def test_dry_run_says_so():
+    assert "(dry run: nothing was written)" in RunReport("manual__1", dry_run=True).to_markdown()
+
+
+def test_round_trip_through_json_and_merge_of_stage_parts():
+    report = filled_report()
+    stored = json.loads(json.dumps(report.to_dict()))
+    assert RunReport.from_dict(stored) == report
+    part = RunReport(report.run_id, customers_created=2, api_calls={"twinfield": 6}, errors=["x"])
+    report.merge(part)
+    assert (report.customers_created, report.api_calls["twinfield"], report.errors) == (3, 10, ["x"])
+    empty = RunReport("")
+    empty.merge(report)
+    assert empty.run_id == report.run_id and empty.found == report.found
