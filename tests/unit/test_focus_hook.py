@@ -628,7 +628,8 @@ def test_reference_data_lists(hook, fake):
     fake.handlers["productCategories.list"] = lambda body, req: {
         "data": [{"id": "pc1", "name": "Hardware", "ledgers": ledgers}]
     }
-    fake.handlers["paymentMethods.list"] = paged([{"id": f"pm{i}", "name": "Bank", "status": "active"} for i in range(3)])
+    methods = [{"id": f"pm{i}", "name": "Bank", "status": "active"} for i in range(3)]
+    fake.handlers["paymentMethods.list"] = paged(methods)
     assert hook.product_categories()[0]["ledgers"][0]["ledger_account_number"] == "8000"
     assert [m["id"] for m in hook.payment_methods()] == ["pm0", "pm1", "pm2"]
     assert hook.departments() == [{"id": "d1", "name": "Acme"}]
