@@ -99,11 +99,32 @@ class FaultMiddleware:
                 for message in messages:
                     await send(message)
                 return
-        elif fault.kind == "slow":
+        elif fault.kind == "slow":  # the request arrives whole; the server takes its time to handle it
+            received = await _read_request(receive)
             await asyncio.sleep(fault.seconds)
-            await self.app(scope, receive, send)
+            await self.app(scope, _replay(received), send)
             return
         await _fail(fault.kind, send)
+
+
+async def _read_request(receive) -> list[dict]:
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[dict]):
+    pending = list(messages)
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 async def _fail(kind: str, send) -> None:

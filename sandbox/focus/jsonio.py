@@ -25,6 +25,8 @@ def _write(value: object, out: list[str]) -> None:
         out.append("false")
     elif isinstance(value, (int, Decimal)):
         out.append(str(value))
+    elif isinstance(value, float):  # never money: e.g. a fault's seconds
+        out.append(json.dumps(value))
     elif isinstance(value, dict):
         out.append("{")
         for i, (key, item) in enumerate(value.items()):
