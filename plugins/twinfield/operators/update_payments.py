@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from twinfield.domain.focus_model import parse_invoice
-from twinfield.domain.money import format_amount
+from twinfield.domain.money import format_amount, to_decimal
 from twinfield.errors import FocusApiError, FocusUnavailable
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import payments, postings
@@ -20,6 +20,14 @@ def paid_at(posting: Posting, today: dt.date) -> dt.datetime:
     the day is the same in every European time zone."""
     day = posting.match_date or today
     return dt.datetime.combine(day, dt.time(12), tzinfo=dt.timezone.utc)
+
+
+def still_to_register(info: dict, paid_in_twinfield: Decimal) -> Decimal:
+    """What Focus does not show paid yet of what Twinfield shows paid: never more than Focus still has due
+    (a credit note, or a payment registered in Focus by hand, lowers it)."""
+    invoice = parse_invoice(info)
+    due = to_decimal(info["total"]["due"]["amount"])
+    return min(paid_in_twinfield - invoice.paid_amount, due)
 
 
 class UpdatePaymentsOperator(SyncStageOperator):
@@ -60,8 +68,7 @@ class UpdatePaymentsOperator(SyncStageOperator):
             if claim in ("done", "busy"):
                 return claim
             try:
-                invoice = parse_invoice(run.focus.invoice_info(posting.focus_id))
-                amount = target - invoice.paid_amount
+                amount = still_to_register(run.focus.invoice_info(posting.focus_id), target)
                 if amount > 0:
                     run.focus.register_payment(posting.focus_id, amount, posting.currency,
                                                paid_at(posting, today), payment_method_id=method)

@@ -1,0 +1,272 @@
+"""The DAG end to end with ``dag.test()`` against the sandbox: drafts, held-back documents, re-runs,
+payments, credit notes, a crash in the middle of load_drafts, and a dry run.
+
+What should happen to each generated document is worked out here from the sandbox's raw data with plain
+rules (a line without product category, the ledger 8999 Twinfield lacks, the Belgian 6% without a VAT
+code, a currency the office refuses, an invoice not sent yet), independently of the pipeline's code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pendulum
+import pytest
+
+from sandbox import airflow_env
+from sandbox.server import Sandbox, SandboxConfig
+from twinfield.hooks.twinfield import TwinfieldHook
+from twinfield.operators.report import file_name
+from twinfield.state import StateStore, postings, runs
+
+pytestmark = pytest.mark.integration
+
+OFFICE = "NLA001"
+SINCE = {"starting_date": "2020-01-01"}
+DEPARTMENT_PREFIX = {"Acme Nederland": "", "Acme Belgie": "BE"}
+
+
+# -- what should happen, from the raw sandbox data -------------------------------------------------------------
+@dataclass
+class Expected:
+    booked: dict[str, dict] = field(default_factory=dict)  # Twinfield invoice number -> Focus document
+    held_back: dict[str, list[str]] = field(default_factory=dict)  # Focus number -> words its reasons contain
+    waiting: set[str] = field(default_factory=set)  # Focus numbers
+    refused: set[str] = field(default_factory=set)  # Twinfield invoice numbers that Twinfield will refuse
+
+
+def booked_number(doc: dict, departments: dict[str, str]) -> str:
+    number = doc.get("invoice_number") or doc["credit_note_number"]
+    year, seq = (part.strip() for part in number.split("/"))
+    kind = "" if "invoice_number" in doc else "CN"
+    return f"{DEPARTMENT_PREFIX[departments[doc['department']['id']]]}{kind}{year}-{seq}"
+
+
+def expected_outcomes(sb: Sandbox) -> Expected:
+    data = sb.focus.data
+    departments = {d["id"]: d["name"] for d in data.departments}
+    categories = {c["id"]: c["name"] for c in data.product_categories}
+    rates = {t["id"]: t["description"] for t in data.tax_rates}
+    out = Expected()
+    documents = [i for i in data.invoices if i["status"] != "draft"] + list(data.credit_notes)
+    for doc in documents:
+        number = doc.get("invoice_number") or doc["credit_note_number"]
+        words = []
+        for group in doc["grouped_lines"]:
+            for line in group["line_items"]:
+                category = line["product_category"]
+                if category is None:
+                    words.append("no product category")
+                elif categories[category["id"]] == "Legacy services":
+                    words.append("8999")
+                if rates[line["tax"]["id"]] == "6%":
+                    words.append("'6%'")
+        if words:
+            out.held_back[number] = words
+        elif not doc.get("sent", True):
+            out.waiting.add(number)
+        elif doc["currency"] != "EUR":
+            out.held_back[number] = ["Twinfield refused it", doc["currency"]]
+            out.refused.add(booked_number(doc, departments))
+        else:
+            out.booked[booked_number(doc, departments)] = doc
+    return out
+
+
+# -- a world: one sandbox, one state store, runs of the DAG ------------------------------------------------------
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory):
+    saved = dict(os.environ)
+    airflow_env.prepare(tmp_path_factory.mktemp("airflow"), {})
+    yield airflow_env.load_dag()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+class World:
+    def __init__(self, dag, home: Path, invoices: int, seed: int):
+        self.dag = dag
+        self.sandbox = Sandbox(SandboxConfig(invoices=invoices, seed=seed, focus_rate_limit=100_000,
+                                             twinfield_credits_per_minute=100_000)).start()
+        os.environ.update(self.sandbox.connections())
+        state = home / "state.db"
+        os.environ["AIRFLOW_CONN_FOCUS_TWINFIELD_STATE"] = f'{{"conn_type": "sqlite", "host": "{state}"}}'
+        self.store = StateStore(f"sqlite:///{state}")
+        self.expected = expected_outcomes(self.sandbox)
+
+    def run(self, logical_date=None, **conf):
+        """One DAG run (``logical_date`` None: a manual run without one); returns (dag run, report data)."""
+        dagrun = self.dag.test(logical_date=logical_date, run_conf={**SINCE, **conf})
+        stored = runs.get_report(self.store, dagrun.run_id)
+        return dagrun, (stored[1] if stored else None)
+
+    def states(self, dagrun) -> dict[str, str]:
+        return {ti.task_id: str(ti.state) for ti in dagrun.get_task_instances()}
+
+    def transactions(self) -> list[dict]:
+        return self.sandbox.twinfield.transactions(OFFICE)
+
+    def stop(self):
+        self.sandbox.stop()
+
+
+@pytest.fixture(scope="module")
+def world(dag, tmp_path_factory):
+    w = World(dag, tmp_path_factory.mktemp("world"), invoices=120, seed=7)
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def fresh_world(dag, tmp_path):
+    w = World(dag, tmp_path, invoices=90, seed=11)
+    yield w
+    w.stop()
+
+
+def focus_total(doc: dict) -> Decimal:
+    return doc["total"]["tax_inclusive"]["amount"]
+
+
+# -- the scenario of one world, in order ------------------------------------------------------------------------
+def test_first_run_books_every_valid_document_and_holds_back_the_rest_with_reasons(world):
+    expected = world.expected
+    assert expected.booked and expected.held_back and expected.waiting, "the data should have all three kinds"
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 1, tz="UTC"))
+    assert set(world.states(dagrun).values()) == {"success"}
+
+    booked = Counter(t["invoicenumber"] for t in world.transactions())
+    assert set(booked) == set(expected.booked)
+    assert max(booked.values()) == 1
+    assert all(t["status"] == "temporary" for t in world.transactions())
+    for t in world.transactions():  # Twinfield's total equals Focus's tax-inclusive total, to the cent
+        assert Decimal(t["value"]).copy_abs() == focus_total(expected.booked[t["invoicenumber"]])
+
+    held = {h["focus_number"]: " ".join(h["reasons"]) for h in report["held_back"]}
+    assert set(held) == set(expected.held_back)
+    for number, words in expected.held_back.items():
+        for word in words:
+            assert word in held[number], (number, held[number])
+    assert all(h["web_url"].startswith("https://focus.teamleader.eu/") for h in report["held_back"]
+               if "invoice" in h["kind"])
+    assert {w["focus_number"] for w in report["waiting"]} == expected.waiting
+    assert len(report["booked"]) == len(expected.booked)
+    assert report["customers_created"] + report["customers_matched"] > 0
+
+    report_file = Path(os.environ["AIRFLOW_HOME"]) / "reports" / f"{file_name(dagrun.run_id)}.md"
+    assert report_file.read_text(encoding="utf-8") == runs.get_report(world.store, dagrun.run_id)[0]
+
+
+def test_a_credit_note_is_booked_with_reversed_signs(world):
+    credit_notes = [t for t in world.transactions() if "CN" in t["invoicenumber"]]
+    invoices = [t for t in world.transactions() if "CN" not in t["invoicenumber"]]
+    assert credit_notes, "the data should hold a bookable credit note"
+    for tx in credit_notes:
+        sides = {line["type"]: line["debitcredit"] for line in tx["lines"] if line["type"] in ("total", "detail")}
+        assert sides == {"total": "credit", "detail": "debit"}
+        assert Decimal(tx["value"]) < 0
+    for tx in invoices:
+        sides = {line["type"]: line["debitcredit"] for line in tx["lines"] if line["type"] in ("total", "detail")}
+        assert sides == {"total": "debit", "detail": "credit"}
+
+
+def test_second_run_books_nothing_new(world):
+    before = world.transactions()
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 2, tz="UTC"))
+    assert set(world.states(dagrun).values()) == {"success"}
+    assert report["booked"] == []
+    assert report["already_booked"] == len(world.expected.booked)
+    assert report["customers_created"] == 0
+    assert world.transactions() == before
+
+
+def test_payments_matched_in_twinfield_appear_in_focus_once(world):
+    focus = world.sandbox.focus
+    by_number = {t["invoicenumber"]: t for t in world.transactions()}
+    unpaid = [
+        (number, doc) for number, doc in sorted(world.expected.booked.items())
+        if "invoice_number" in doc and not doc["payments"] and doc["total"]["due"]["amount"] == focus_total(doc)
+    ]
+    full, partial, unmatched = unpaid[:3], unpaid[3:5], unpaid[5]
+    tw = world.sandbox.twinfield
+    for number, _ in unpaid[:6]:
+        tw.finalize(OFFICE, "VRK", by_number[number]["number"])
+    for number, _ in full:
+        tw.match(OFFICE, "VRK", by_number[number]["number"], date=dt.date(2030, 1, 2))
+    for number, _ in partial:
+        tw.match(OFFICE, "VRK", by_number[number]["number"], amount="10.00")
+
+    def api_payments(doc):
+        return [p for p in focus.payments(doc["id"]) if p["via"] == "api"]
+
+    for attempt in range(2):  # the second run must not register anything again
+        dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 3 + attempt, tz="UTC"))
+        assert set(world.states(dagrun).values()) == {"success"}
+        assert len(report["payments"]) == (5 if attempt == 0 else 0)
+        for _, doc in full:
+            [payment] = api_payments(doc)
+            assert payment["amount"] == focus_total(doc) and payment["paid_at"].startswith("2030-01-02")
+            assert focus.invoice(doc["id"])["status"] == "matched"
+        for _, doc in partial:
+            assert [p["amount"] for p in api_payments(doc)] == [Decimal("10.00")]
+        assert api_payments(unmatched[1]) == []
+
+    # The rest of a partly paid invoice is paid: only the remainder is registered.
+    number, doc = partial[0]
+    tw.match(OFFICE, "VRK", by_number[number]["number"])
+    world.run(logical_date=pendulum.datetime(2030, 1, 5, tz="UTC"))
+    amounts = [p["amount"] for p in api_payments(doc)]
+    assert amounts == [Decimal("10.00"), focus_total(doc) - Decimal("10.00")]
+
+
+# -- separate worlds ----------------------------------------------------------------------------------------------
+def test_a_run_killed_in_the_middle_of_load_drafts_books_nothing_twice(fresh_world, monkeypatch):
+    world = fresh_world
+    assert len(world.expected.booked) > 2 * 25, "needs more than two requests of 25"
+    real_post = TwinfieldHook.post_sales_transactions
+    calls = []
+
+    def post_then_die(self, transactions):
+        calls.append(len(transactions))
+        results = real_post(self, transactions)
+        if len(calls) == 2:  # Twinfield took the second request, the worker died before recording it
+            raise RuntimeError("worker killed")
+        return results
+
+    monkeypatch.setattr(TwinfieldHook, "post_sales_transactions", post_then_die)
+    when = pendulum.datetime(2030, 2, 1, tz="UTC")
+    dagrun, _ = world.run(logical_date=when)
+    states = world.states(dagrun)
+    assert states["load_drafts"] == "failed" and states["report"] != "success"
+    after_crash = Counter(p.status for p in postings.postings(world.store).values())
+    assert after_crash["pending"] == 25  # the evidence of the write whose outcome was never recorded
+    assert after_crash["posted"] < len(world.transactions()) <= 50  # ... and it did take effect
+
+    monkeypatch.setattr(TwinfieldHook, "post_sales_transactions", real_post)
+    dagrun, report = world.run(logical_date=when)  # the same run, cleared and run again
+    assert set(world.states(dagrun).values()) == {"success"}
+    booked = Counter(t["invoicenumber"] for t in world.transactions())
+    assert set(booked) == set(world.expected.booked) and max(booked.values()) == 1
+    load = next(e.summary for e in runs.stage_log(world.store, dagrun.run_id) if e.stage == "load_drafts")
+    assert load["checked_in_twinfield"] == 25 and load["already_booked"] == after_crash["posted"]
+    assert all(p.status == "posted" for p in postings.postings(world.store).values() if p.status != "rejected")
+
+
+def test_a_dry_run_writes_nothing(fresh_world):
+    world = fresh_world
+    customers_before = world.sandbox.twinfield.customers(OFFICE)
+    dagrun, report = world.run(logical_date=None, dry_run=True)  # also: a manual run without a logical date
+    assert set(world.states(dagrun).values()) == {"success"}
+    assert report["dry_run"] is True
+    # What would be sent: only Twinfield itself can say that it refuses the foreign currencies.
+    assert {b["twinfield_number"] for b in report["booked"]} == set(world.expected.booked) | world.expected.refused
+    assert world.transactions() == []
+    assert world.sandbox.twinfield.customers(OFFICE) == customers_before
+    assert postings.postings(world.store) == {}
+    assert all(p["via"] == "focus" for i in world.sandbox.focus.data.invoices
+               for p in world.sandbox.focus.payments(i["id"]))
