@@ -199,6 +199,8 @@ def airflow_env(home: Path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(
         AIRFLOW_HOME=str(home),
+        # `airflow standalone` starts its components as `airflow ...` from PATH.
+        PATH=f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
@@ -223,15 +225,16 @@ def airflow(*args: str, env: dict, timeout: float = 300) -> str:
 class AirflowApi:
     """The public REST API (v2) of a running api-server, logged in through the simple auth manager."""
 
-    def __init__(self, base_url: str, username: str, password: str):
+    def __init__(self, base_url: str, username: str, password: str, *, alive: Callable[[], None]):
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
-        token = wait_for(
-            "the Airflow API server",
-            lambda: self._token(username, password),
-            timeout=180,
-            interval=2,
-        )
+        self.alive = alive
+
+        def token():
+            alive()
+            return self._token(username, password)
+
+        token = wait_for("the Airflow API server", token, timeout=180, interval=2)
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def _token(self, username: str, password: str) -> str | None:
@@ -248,6 +251,7 @@ class AirflowApi:
 
     def wait_for_dag(self, dag_id: str, timeout: float = 240) -> dict:
         def parsed():
+            self.alive()
             response = self.session.get(f"{self.base_url}/api/v2/dags/{dag_id}", timeout=10)
             return response.json() if response.status_code == 200 else None
 
@@ -262,9 +266,9 @@ class AirflowApi:
             body["dag_run_id"] = run_id
         return self.request("POST", f"/dags/{dag_id}/dagRuns", json=body)
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float, on_poll: Callable[[], None] = lambda: None):
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float):
         def finished():
-            on_poll()
+            self.alive()
             run = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
             return run if run["state"] in ("success", "failed") else None
 
