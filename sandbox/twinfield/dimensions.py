@@ -25,6 +25,8 @@ ADDRESS_FIELDS = ("name", "contact", "country", "city", "postcode", "telephone",
                   "field1", "field2", "field3", "field4", "field5", "field6")
 BANK_FIELDS = ("ascription", "accountnumber", "bankname", "biccode", "city", "country", "iban", "natbiccode",
                "postcode", "state")
+COUNTRY_NAMES = {"NL": "Nederland", "BE": "België", "DE": "Duitsland", "FR": "Frankrijk", "GB": "Verenigd Koninkrijk",
+                 "US": "Verenigde Staten"}
 TYPE_NAMES = {"DEB": "Debiteuren", "BAS": "Balans", "PNL": "Winst & verlies"}
 
 
@@ -121,19 +123,31 @@ def render_customer(office: Office, customer: Customer) -> etree._Element:
                        ("substitutionlevel", "1"), ("substitutewith", chart.DEBTORS_ACCOUNT),
                        ("vatobligatory", "false")):
         sub(financials, tag, value)
+    sub(financials, "paycode", "", name="", shortname="")
+    sub(financials, "performancetype", "")
+    mandate = sub(financials, "collectmandate")
+    for tag in ("id", "signaturedate", "firstrundate"):
+        sub(mandate, tag, "")
+    sub(financials, "collectionschema", "")
     sub(financials, "vatcode", customer.vatcode, name="", shortname="", type="")
+    sub(financials, "vattype", "", name="", shortname="")
     validations = sub(financials, "childvalidations")
     sub(validations, "childvalidation", chart.DEBTORS_ACCOUNT, type="code", level="1")
     addresses = sub(root, "addresses")
     for index, address in enumerate(customer.addresses, start=1):
         element = sub(addresses, "address", id=index, type=address["type"], default=address["default"])
         for field in ADDRESS_FIELDS:
-            sub(element, field, address.get(field, ""))
+            if field == "country":
+                sub(element, field, address.get(field, ""), name=COUNTRY_NAMES.get(address.get(field, ""), ""),
+                    shortname="")
+            else:
+                sub(element, field, address.get(field, ""))
     banks = sub(root, "banks")
     for index, bank in enumerate(customer.banks, start=1):
         element = sub(banks, "bank", default=bank["default"], id=-index, destination=index)
         for field in BANK_FIELDS:
             sub(element, field, bank.get(field, ""))
+        sub(element, "address")
     sub(root, "code", customer.code)
     sub(root, "uid", customer.uid)
     in_use = any(t.total_line is not None and t.total_line.dim2 == customer.code for t in office.transactions.values())
@@ -144,9 +158,13 @@ def render_customer(office: Office, customer: Customer) -> etree._Element:
         sub(root, tag, "0")
     sub(root, "editdimensionname", "true")
     credit = sub(root, "creditmanagement")
+    sub(credit, "responsibleuser", "", name="", shortname="")
     sub(credit, "basecreditlimit", "0.00")
     sub(credit, "sendreminder", "true")
+    sub(credit, "reminderemail", "")
     sub(credit, "blocked", "false", locked="false", modified="")
+    for tag in ("freetext1", "freetext2", "freetext3", "comment"):
+        sub(credit, tag, "")
     return root
 
 

@@ -1,7 +1,7 @@
 """Fault injection for tests: infrastructure failures on the next matching requests.
 
 ``inject(kind, count=1, path_contains=None, after_apply=False, seconds=2.0)``:
-- "500": HTTP 500 with an HTML body (not a SOAP fault: a gateway/IIS failure, so zeep sees a TransportError);
+- "500": HTTP 500 with an HTML body (not a SOAP fault: a gateway/web server failure; zeep raises TransportError);
 - "503": HTTP 503 Service Unavailable with ``Retry-After: 1``;
 - "slow": the answer comes ``seconds`` late (with ``after_apply=False`` the delay is before the call is applied,
   so a client that times out has changed nothing; with ``after_apply=True`` it is applied first);
@@ -105,7 +105,9 @@ class FaultMiddleware:
             await send({"type": "http.response.body", "body": b"<?xml version=\"1.0\"", "more_body": True})
             raise ConnectionAbortedError("sandbox fault: connection dropped")
         status, reason = (500, "Internal Server Error") if fault.kind == "500" else (503, "Service Unavailable")
-        body = f"<html><head><title>{reason}</title></head><body><h1>{status} {reason}</h1></body></html>".encode()
+        # HTML as a web server writes it (not well-formed XML), so SOAP clients see a transport error.
+        body = f"<html><head><title>{reason}</title></head><body><h1>{status} {reason}</h1><hr><p>Please try again " \
+               f"later.</body></html>".encode()
         headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
         if fault.kind == "503":
             headers.append((b"retry-after", b"1"))

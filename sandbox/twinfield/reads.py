@@ -21,6 +21,17 @@ from sandbox.twinfield import browse, dimensions, transactions
 from sandbox.twinfield.office import USER_CODE, USER_NAME, World
 from sandbox.twinfield.xmltools import child_text, mark, sub, timestamp, ymd
 
+# VAT return groups (Dutch return boxes) per sandbox VAT code: (code, name)
+VAT_GROUPS = {
+    "VH": ("NL1A", "Leveringen/diensten belast met hoog tarief"),
+    "VL": ("NL1B", "Leveringen/diensten belast met laag tarief"),
+    "VN": ("NL1E", "Leveringen/diensten belast met 0% of niet bij u belast"),
+    "VICP": ("NL3B", "Leveringen naar landen binnen de EU"),
+    "VEXP": ("NL3A", "Leveringen naar landen buiten de EU"),
+    "IH": ("NL5B", "Voorbelasting"),
+    "IL": ("NL5B", "Voorbelasting"),
+}
+
 
 def read(world: World, request: etree._Element) -> etree._Element:
     kind = child_text(request, "type")
@@ -99,9 +110,15 @@ def _render_vat(vat) -> etree._Element:
         sub(element, "created", timestamp(vat.created))
         sub(element, "name", vat.name)
         sub(element, "shortname", vat.code)
+        sub(element, "user", USER_CODE, name=USER_NAME, shortname=USER_NAME)
+        sub(element, "discountaccount", "", name="", shortname="", dimensiontype="")
+        sub(element, "writeoffaccount", "", name="", shortname="", dimensiontype="")
         accounts = sub(element, "accounts")
         entry = sub(accounts, "account", id="1")
         sub(entry, "dim1", account, name="", shortname="", dimensiontype="BAS")
+        sub(entry, "groupcountry", "NL", name="Nederland", shortname="")
+        sub(entry, "group", VAT_GROUPS.get(vat.code, ("", ""))[0], name=VAT_GROUPS.get(vat.code, ("", ""))[1],
+            shortname="")
         sub(entry, "percentage", "100.0")
         sub(entry, "linetype", "vat")
     return root

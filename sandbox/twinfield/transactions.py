@@ -178,6 +178,8 @@ def _render_line(office: Office, element: etree._Element, transaction: Transacti
         sub(element, "vatcode", line.vatcode)
         sub(element, "vatturnover", money(line.vatturnover or Decimal(0)))
         sub(element, "vatbaseturnover", money(line.vatturnover or Decimal(0)))
+        base = next((other.id for other in transaction.lines if other.type == "detail" and other.vatcode == line.vatcode), "")
+        sub(element, "baseline", base)
     else:
         sub(element, "description", line.description)
     if line.type == "detail" and line.vatcode:
