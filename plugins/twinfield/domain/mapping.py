@@ -4,7 +4,8 @@
 - total line: debtors account (config) + the customer's code, value = Focus's tax-inclusive total, debit;
 - detail lines: revenue account (the product category's ledger for the document's department, else the
   configured default revenue account), VAT code, value excl. VAT and ``vat_value``, credit;
-- credit notes flip every side; a negative amount (a discount line, a negative invoice) flips its line;
+- credit notes flip every side (Focus gives a credit note's amounts as positive numbers, like an invoice's);
+  a negative amount (a trade-in line, a negative invoice) flips its own line;
 - ``group_lines: per_account``: one detail line per (revenue account, VAT code), descriptions dropped;
   ``per_line``: one per Focus line, description cut to 40 characters;
 - amounts follow Focus's own VAT summary (``total.taxes``): each rate's taxable amount and tax are spread
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from decimal import Decimal
 from typing import Callable, Mapping, Sequence
 
 from twinfield.domain import numbering
@@ -79,27 +80,25 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
 
     Each part is first rounded down to the cent; the cents left over go one each to the parts with the
     largest remainders (earlier first on ties). Weights may be negative; their sum must not be zero
-    unless ``total`` is zero.
+    unless ``total`` is zero. Exact: weights are scaled to integers, so no rounding happens but the one.
     """
-    total_cents = int((cents(total) / CENT).to_integral_value())
-    weight_sum = sum(weights, ZERO)
-    if not weights:
+    total_cents = int(cents(total) / CENT)
+    if not weights or sum(weights, ZERO) == 0:
         if total_cents:
-            raise ValueError(f"cannot spread {total} over no lines")
-        return []
-    if weight_sum == 0:
-        if total_cents:
-            raise ValueError(f"cannot spread {total} over lines whose amounts add up to zero")
+            raise ValueError(f"cannot spread {cents(total)} over lines whose amounts add up to zero")
         return [ZERO.quantize(CENT)] * len(weights)
-    with localcontext() as ctx:
-        ctx.prec = 60
-        raw = [Decimal(total_cents) * w / weight_sum for w in weights]
-        floors = [int(r.to_integral_value(rounding=ROUND_FLOOR)) for r in raw]
-        left = total_cents - sum(floors)
-        by_remainder = sorted(range(len(raw)), key=lambda i: (-(raw[i] - floors[i]), i))
+    places = max(0, *(-w.as_tuple().exponent for w in weights))
+    scaled = [int(w.scaleb(places)) for w in weights]
+    weight_sum = sum(scaled)
+    # floor(total * w / sum) and what is left of it; with a negative sum the remainders are <= 0
+    shares = [divmod(total_cents * w, weight_sum) for w in scaled]
+    direction = 1 if weight_sum > 0 else -1
+    left = total_cents - sum(q for q, _r in shares)
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-shares[i][1] * direction, i))
+    parts = [q for q, _r in shares]
     for i in by_remainder[:left]:
-        floors[i] += 1
-    return [(Decimal(c) * CENT).quantize(CENT) for c in floors]
+        parts[i] += 1
+    return [Decimal(c).scaleb(-2) for c in parts]
 
 
 @dataclass(frozen=True)
