@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--seed", type=int, default=42)
     serve.add_argument("--focus-rate-limit", type=int, default=200, help="requests per sliding minute")
     serve.add_argument("--twinfield-credits", type=int, default=500, help="credits per minute")
+    serve.add_argument("--public-url", help="URL Airflow reaches the sandbox at (default http://HOST:PORT)")
+    serve.add_argument("--focus-refresh-token", help="fixed first Focus refresh token (default: random)")
+    serve.add_argument("--twinfield-refresh-token", help="fixed first Twinfield refresh token (default: random)")
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(
@@ -25,9 +28,11 @@ def main(argv: list[str] | None = None) -> None:
             invoices=args.invoices,
             focus_rate_limit=args.focus_rate_limit,
             twinfield_credits_per_minute=args.twinfield_credits,
+            focus_refresh_token=args.focus_refresh_token,
+            twinfield_refresh_token=args.twinfield_refresh_token,
         )
     )
-    url = f"http://{args.host}:{args.port}"
+    url = args.public_url or f"http://{args.host}:{args.port}"
     print(f"Sandbox on {url}: Teamleader Focus under /focus, Twinfield under /twinfield")
     print("Point Airflow at it with:")
     for name, value in sandbox.connections(url).items():

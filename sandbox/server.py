@@ -27,6 +27,10 @@ class SandboxConfig:
     focus_rate_limit: int = 200  # requests per sliding minute (the real default)
     twinfield_credits_per_minute: int = 500  # the real per ClientId+organisation budget
     twinfield_max_concurrent: int = 10
+    # Fixed first refresh tokens (docker-compose's sandbox, whose connections are written down beforehand);
+    # None: a fresh random one per start, as a real re-authorisation gives.
+    focus_refresh_token: str | None = None
+    twinfield_refresh_token: str | None = None
 
 
 class Sandbox:
@@ -35,18 +39,17 @@ class Sandbox:
     def __init__(self, config: SandboxConfig | None = None):
         self.config = config or SandboxConfig()
         self.data = generate(seed=self.config.seed, invoices=self.config.invoices)
-        # A fresh first refresh token per start, as a real re-authorisation gives.
         self.focus = FocusSandbox(
             self.data,
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
-            initial_refresh_token="focus-rt-" + secrets.token_hex(8),
+            initial_refresh_token=self.config.focus_refresh_token or "focus-rt-" + secrets.token_hex(8),
             rate_limit_per_minute=self.config.focus_rate_limit,
         )
         self.twinfield = TwinfieldSandbox(
             client_id=CLIENT_ID,
             client_secret=CLIENT_SECRET,
-            initial_refresh_token="twinfield-rt-" + secrets.token_hex(8),
+            initial_refresh_token=self.config.twinfield_refresh_token or "twinfield-rt-" + secrets.token_hex(8),
             credits_per_minute=self.config.twinfield_credits_per_minute,
             max_concurrent=self.config.twinfield_max_concurrent,
         )

@@ -8,7 +8,10 @@ connections taken from the environment, and the sandbox only behind its profile.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,7 +106,7 @@ def test_airflow_runs_celery_on_postgres_and_redis(services):
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379" in env[
             "AIRFLOW__CELERY__BROKER_URL"
         ]
-        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql")
         # Tasks reach the API server by its service name; all components share one JWT secret.
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
         assert env["AIRFLOW__API_AUTH__JWT_SECRET"].startswith("${AIRFLOW_JWT_SECRET:?")
@@ -169,3 +172,77 @@ def test_several_workers_and_a_single_published_ui(services):
     assert services["airflow-worker"]["deploy"]["replicas"] == "${AIRFLOW_WORKERS:-2}"
     published = {name: svc["ports"] for name, svc in services.items() if "ports" in svc}
     assert published == {"airflow-apiserver": ["8080:8080"], "sandbox": ["127.0.0.1:8765:8765"]}
+
+
+# -- the local trial: deploy/sandbox.env against the sandbox service ------------------------------------------
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    """A Compose .env file: NAME=value lines; single quotes keep a value literal (the JSON connections)."""
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name] = value[1:-1] if value.startswith("'") and value.endswith("'") else value
+    return values
+
+
+def _interpolate(value, env: dict[str, str]):
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} in every string of the parsed file (as Compose does:
+    after parsing, so a substituted JSON value stays a string); a required variable left unset raises."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(match: re.Match) -> str:
+        name, op, arg = match[1], match[2], match[3]
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise KeyError(f"{name} is required: {arg}")
+        return arg if op == ":-" else ""
+
+    return re.sub(r"(?<!\$)\$\{(\w+)(?:(:[-?])([^}]*))?\}", one, value)
+
+
+@pytest.fixture(scope="module")
+def trial_env() -> dict[str, str]:
+    return _env_file(ROOT / "deploy" / "sandbox.env")
+
+
+def test_the_trial_env_file_sets_every_required_variable(compose, trial_env):
+    # Raises on the first ${VAR:?...} that the trial's .env leaves unset.
+    resolved = _interpolate(compose, trial_env)
+    assert resolved["services"]["airflow-worker"]["environment"]["AIRFLOW_CONN_TWINFIELD_DEFAULT"].startswith("{")
+    assert trial_env["COMPOSE_PROFILES"] == "sandbox"
+
+
+def test_the_trial_connections_are_what_the_sandbox_service_hands_out(compose, trial_env):
+    from sandbox.server import Sandbox, SandboxConfig
+
+    resolved = _interpolate(compose, trial_env)
+    flags = dict(arg[2:].split("=", 1) for arg in resolved["services"]["sandbox"]["command"][1:])
+    sandbox = Sandbox(
+        SandboxConfig(
+            invoices=1,
+            focus_refresh_token=flags["focus-refresh-token"],
+            twinfield_refresh_token=flags["twinfield-refresh-token"],
+        )
+    )
+    expected = sandbox.connections(flags["public-url"])
+    for name, value in expected.items():
+        assert json.loads(trial_env[name]) == json.loads(value), name
+        # ...and every Airflow service receives them.
+        assert json.loads(resolved["services"]["airflow-scheduler"]["environment"][name]) == json.loads(value)
+
+
+def test_the_sandbox_cli_accepts_the_services_flags(services):
+    usage = subprocess.run(
+        [sys.executable, "-m", "sandbox", "serve", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert services["sandbox"]["entrypoint"] == ["python", "-m", "sandbox"]
+    for arg in services["sandbox"]["command"][1:]:
+        assert arg.split("=")[0] in usage, arg
