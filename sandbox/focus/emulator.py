@@ -8,12 +8,15 @@ answers being written never see a half-made change and the generated data stays 
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+
+from fastapi import FastAPI
 
 from sandbox.focus import params, views
 from sandbox.focus.amounts import money, price_lines
@@ -22,6 +25,7 @@ from sandbox.focus.faults import Faults
 from sandbox.focus.oauth import TokenStore
 from sandbox.focus.params import bad_request, not_found
 from sandbox.focus.ratelimit import SlidingWindow
+from sandbox.focus.routes import build_app
 
 UTC = timezone.utc
 INVOICE_STATUSES = ("draft", "outstanding", "matched")
@@ -87,9 +91,7 @@ class FocusSandbox:
     def __repr__(self) -> str:
         return f"FocusSandbox(invoices={len(self._invoices)}, rate_limit_per_minute={self.limiter.per_minute})"
 
-    def app(self):
-        from sandbox.focus.routes import build_app
-
+    def app(self) -> FastAPI:
         return build_app(self)
 
     # -- inspection -----------------------------------------------------------------------------------
@@ -220,39 +222,55 @@ class FocusSandbox:
         # Per openapi.yaml: no sort means invoice_number ascending; an entry without order is descending.
         sort = params.sort(body, ("invoice_number", "invoice_date"), [("invoice_number", "asc")], "desc")
         late_fees = "late_fees" in params.includes(body)
-        term = term.lower() if term else None
-        after = after.isoformat() if after else None
-        before = before.isoformat() if before else None
 
-        def wanted(i: dict) -> bool:
-            return ((ids is None or i["id"] in ids)
-                    and (department is None or i["department"]["id"] == department)
-                    and (statuses is None or i["status"] in statuses)
-                    and (number is None or i["invoice_number"] == number)
-                    and (deal is None or (i["deal"] or {}).get("id") == deal)
-                    and (project is None or (i["project"] or {}).get("id") == project)
-                    and subscription is None
-                    and (order_number is None or i["purchase_order_number"] == order_number)
-                    and (reference is None or i["payment_reference"] == reference)
-                    and (after is None or (i["invoice_date"] is not None and i["invoice_date"] >= after))
-                    and (before is None or (i["invoice_date"] is not None and i["invoice_date"] <= before))
-                    and (customer is None or (i["invoicee"]["customer"]["type"], i["invoicee"]["customer"]["id"])
-                         == customer)
-                    and (since is None or datetime.fromisoformat(i["updated_at"]) >= since)
-                    and (term is None or any(term in (v or "").lower() for v in (
-                        i["invoice_number"], i["purchase_order_number"], i["payment_reference"],
-                        i["invoicee"]["name"]))))
+        checks: list[Callable[[dict], bool]] = []  # one per filter given
+        if ids is not None:
+            checks.append(lambda i: i["id"] in ids)
+        if department is not None:
+            checks.append(lambda i: i["department"]["id"] == department)
+        if statuses is not None:
+            checks.append(lambda i: i["status"] in statuses)
+        if number is not None:
+            checks.append(lambda i: i["invoice_number"] == number)
+        if deal is not None:
+            checks.append(lambda i: (i["deal"] or {}).get("id") == deal)
+        if project is not None:
+            checks.append(lambda i: (i["project"] or {}).get("id") == project)
+        if subscription is not None:  # no invoice here comes from a subscription
+            checks.append(lambda i: False)
+        if order_number is not None:
+            checks.append(lambda i: i["purchase_order_number"] == order_number)
+        if reference is not None:
+            checks.append(lambda i: i["payment_reference"] == reference)
+        if after is not None:
+            checks.append(lambda i: i["invoice_date"] is not None and i["invoice_date"] >= after.isoformat())
+        if before is not None:
+            checks.append(lambda i: i["invoice_date"] is not None and i["invoice_date"] <= before.isoformat())
+        if customer is not None:
+            checks.append(lambda i: (i["invoicee"]["customer"]["type"], i["invoicee"]["customer"]["id"]) == customer)
+        if since is not None:
+            checks.append(lambda i: datetime.fromisoformat(i["updated_at"]) >= since)
+        if term is not None:
+            term = term.lower()
+            checks.append(lambda i: any(term in (v or "").lower() for v in (
+                i["invoice_number"], i["purchase_order_number"], i["payment_reference"], i["invoicee"]["name"])))
 
         with self._lock:
-            found = [i for i in map(self._invoices.__getitem__, self._invoice_order) if wanted(i)]
-        if sort == [("invoice_number", "desc")]:
-            found.reverse()
-        elif sort != [("invoice_number", "asc")]:
-            keys = {"invoice_number": lambda i: _number_key(i["invoice_number"]),
-                    "invoice_date": lambda i: i["invoice_date"] or ""}
-            for field, order in reversed(sort):
-                found.sort(key=keys[field], reverse=order == "desc")
-        return 200, {"data": [views.invoice_item(i, late_fees) for i in _page(found, size, page)]}
+            invoices = map(self._invoices.__getitem__, self._invoice_order)
+            found = filter(_all_of(checks), invoices) if checks else invoices
+            if sort in ([("invoice_number", "asc")], [("invoice_number", "desc")]):
+                if sort[0][1] == "desc":
+                    found = reversed(list(found))
+                start = (page - 1) * size
+                selected = list(itertools.islice(found, start, start + size))  # stop once the page is full
+            else:
+                found = list(found)
+                keys = {"invoice_number": lambda i: _number_key(i["invoice_number"]),
+                        "invoice_date": lambda i: i["invoice_date"] or ""}
+                for field, order in reversed(sort):
+                    found.sort(key=keys[field], reverse=order == "desc")
+                selected = _page(found, size, page)
+        return 200, {"data": [views.invoice_item(i, late_fees) for i in selected]}
 
     def invoices_info(self, body: dict) -> tuple[int, object]:
         invoice_id = params.string(body, "id", "", required=True)
@@ -446,6 +464,12 @@ class FocusSandbox:
         credited = invoice["total"]["payable"]["amount"] - invoice["total"]["due"]["amount"]
         total = price_lines(invoice["grouped_lines"], self._rates, currency)
         invoice["total"] = {**total, "due": money(total["payable"]["amount"] - credited, currency)}
+
+
+def _all_of(checks: list[Callable[[dict], bool]]) -> Callable[[dict], bool]:
+    if len(checks) == 1:
+        return checks[0]
+    return lambda record: all(check(record) for check in checks)
 
 
 def _page(items: list, size: int, number: int) -> list:

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sandbox.focus import jsonio
-from sandbox.focus.emulator import FocusSandbox
 from sandbox.focus.faults import FaultMiddleware
 from sandbox.focus.oauth import OAuthError
 from sandbox.focus.params import ApiError, bad_request
+
+if TYPE_CHECKING:
+    from sandbox.focus.emulator import FocusSandbox
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
