@@ -120,7 +120,8 @@ def build_app(sandbox) -> FastAPI:
         sandbox.limits.configure(body.get("credits_per_minute"), body.get("max_concurrent"))
         if body.get("reset"):
             sandbox.limits.reset()
-        return {"credits_per_minute": sandbox.limits.credits_per_minute, "max_concurrent": sandbox.limits.max_concurrent}
+        return {"credits_per_minute": sandbox.limits.credits_per_minute,
+                "max_concurrent": sandbox.limits.max_concurrent}
 
     @app.post("/_sandbox/expire_tokens")
     def expire_tokens() -> dict:

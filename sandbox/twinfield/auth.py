@@ -29,7 +29,8 @@ from sandbox.twinfield.office import ORGANISATION, USER_CODE
 CODE_LIFETIME = 300
 DEFAULT_USER = "SANDBOX"
 DEFAULT_PASSWORD = "sandbox-password"
-LOGON_RESULTS = ("Ok", "Blocked", "Untrusted", "Invalid", "Deleted", "Disabled", "OrganisationInactive", "ClientInvalid")
+LOGON_RESULTS = ("Ok", "Blocked", "Untrusted", "Invalid", "Deleted", "Disabled", "OrganisationInactive",
+                 "ClientInvalid")
 
 
 class OAuthError(Exception):
@@ -157,7 +158,8 @@ class Auth:
         """(LogonResult, session id when Ok)."""
         with self._lock:
             account = self._users.get(user)
-            if account is None or organisation != self.organisation or not secrets.compare_digest(account.password, password):
+            known = account is not None and secrets.compare_digest(account.password, password)
+            if not known or organisation != self.organisation:
                 return "Invalid", None
             if account.status != "Ok":
                 return account.status, None

@@ -42,7 +42,8 @@ def process(world: World, request: etree._Element) -> etree._Element:
     if dimtype != "DEB":
         target = reply.find("type")
         mark(target if target is not None else reply, "error",
-             f"Dimensietype '{dimtype}' kan niet via deze koppeling worden aangemaakt of gewijzigd (alleen DEB).", reply)
+             f"Dimensietype '{dimtype}' kan niet via deze koppeling worden aangemaakt of gewijzigd (alleen DEB).",
+             reply)
         return reply
     code = child_text(request, "code")
     existing = office.customers.get(code) if code else None
@@ -72,23 +73,23 @@ def _apply(customer: Customer, request: etree._Element) -> None:
         customer.duedays = int(child_text(request, "financials/duedays"))
     if request.find("financials/vatcode") is not None:
         customer.vatcode = child_text(request, "financials/vatcode")
-    for index, element in enumerate(request.findall("addresses/address")):
-        stored = _stored_entry(customer.addresses, element, index, lambda a: a["type"] == element.get("type", "invoice"))
-        _merge(stored, element, ADDRESS_FIELDS, type=element.get("type", "invoice"))
-    for index, element in enumerate(request.findall("banks/bank")):
+    for element in request.findall("addresses/address"):
+        kind = element.get("type", "invoice")
+        _merge(_stored_entry(customer.addresses, element, type=kind), element, ADDRESS_FIELDS, type=kind)
+    for element in request.findall("banks/bank"):
         iban = child_text(element, "iban")
-        stored = _stored_entry(customer.banks, element, index,
-                               lambda b: (iban and b["iban"] == iban) or (b["default"] == "true" == element.get("default")))
-        _merge(stored, element, BANK_FIELDS)
+        known = any(bank["iban"] == iban for bank in customer.banks)
+        same = {"iban": iban} if known or element.get("default") != "true" else {"default": "true"}
+        _merge(_stored_entry(customer.banks, element, **same), element, BANK_FIELDS)
 
 
-def _stored_entry(entries: list[dict], element: etree._Element, index: int, same) -> dict:
-    """The stored address/bank that ``element`` updates: by ``id`` (its position), else the first that is
-    ``same``; a new one (appended) otherwise."""
+def _stored_entry(entries: list[dict], element: etree._Element, **same: str) -> dict:
+    """The stored address/bank that ``element`` updates: by ``id`` (its position), else the first with the
+    ``same`` values; a new one (appended) otherwise."""
     position = element.get("id", "").lstrip("-")
     if position.isdigit() and 1 <= int(position) <= len(entries):
         return entries[int(position) - 1]
-    found = next((entry for entry in entries if same(entry)), None)
+    found = next((entry for entry in entries if all(entry.get(k) == v for k, v in same.items())), None)
     if found is None:
         found = {"default": "false"}
         entries.append(found)

@@ -58,10 +58,13 @@ def read(world: World, request: etree._Element) -> etree._Element:
     if kind == "transaction":
         found = office.transactions.get((code, child_text(request, "number")))
         if found is None:
-            return _missing("transaction", request, "number", f"Boeking {code} {child_text(request, 'number')} bestaat niet.")
+            number = child_text(request, "number")
+            return _missing("transaction", request, "number", f"Boeking {code} {number} bestaat niet.")
         return transactions.render(office, found)
     definition = browse.definition(office, code)
-    return definition if definition is not None else _missing("browse", request, "code", f"Browsecode {code} bestaat niet.")
+    if definition is None:
+        return _missing("browse", request, "code", f"Browsecode {code} bestaat niet.")
+    return definition
 
 
 def list_(world: World, request: etree._Element) -> etree._Element:
@@ -75,9 +78,10 @@ def list_(world: World, request: etree._Element) -> etree._Element:
         return _unknown_type(request)
     office = world.office(child_text(request, "office"))
     dimtype = child_text(request, "dimtype")
-    root = etree.Element("dimensions", office=child_text(request, "office"), type=dimtype, result="1")
+    office_code = child_text(request, "office")
+    root = etree.Element("dimensions", office=office_code, type=dimtype, result="1")
     if office is None:
-        mark(root, "error", f"Administratie '{child_text(request, 'office')}' bestaat niet of u heeft er geen toegang toe.")
+        mark(root, "error", f"Administratie '{office_code}' bestaat niet of u heeft er geen toegang toe.")
         return root
     if dimtype == "DEB":
         entries = [(customer.code, customer.name, customer.shortname) for customer in office.customers.values()]

@@ -43,7 +43,8 @@ class Services:
         self.limits = limits
         self.default_office = default_office
 
-    def handle(self, service: str, data: bytes, content_type: str, soap_action: str | None, cluster_url: str) -> Response:
+    def handle(self, service: str, data: bytes, content_type: str, soap_action: str | None,
+               cluster_url: str) -> Response:
         version = soap.version_of(content_type)
         try:
             request = soap.parse_request(data, content_type, soap_action)
@@ -110,7 +111,8 @@ class Services:
     def _processxml(self, request: SoapRequest, office: str) -> tuple[etree._Element, dict[str, str]]:
         if request.operation == "ProcessXmlDocument":
             holder = request.body.find(f"{{{TWINFIELD}}}xmlRequest")
-            document = next((child for child in holder if isinstance(child.tag, str)), None) if holder is not None else None
+            children = [child for child in holder if isinstance(child.tag, str)] if holder is not None else []
+            document = children[0] if children else None
             text = etree.tostring(_without_namespaces(document)) if document is not None else b""
         elif request.operation == "ProcessXmlCompressed":
             try:
@@ -139,7 +141,8 @@ class Services:
         try:
             field, first_row, max_rows = (int(request.arg(name)) for name in ("field", "firstRow", "maxRows"))
         except ValueError:
-            raise SoapFault("Server was unable to read request. ---> Input string was not in a correct format.") from None
+            raise SoapFault("Server was unable to read request. ---> Input string was not in a correct format.") \
+                from None
         options = {}
         for pair in request.body.iterfind(f"{{{TWINFIELD}}}options/{{{TWINFIELD}}}ArrayOfString"):
             values = [(s.text or "") for s in pair.iterfind(f"{{{TWINFIELD}}}string")]

@@ -90,7 +90,8 @@ def envelope(version: str, body: etree._Element, header: etree._Element | None =
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
-def tw(tag: str, text: str | None = None, parent: etree._Element | None = None, prefix: str | None = None) -> etree._Element:
+def tw(tag: str, text: str | None = None, parent: etree._Element | None = None,
+       prefix: str | None = None) -> etree._Element:
     """An element in the Twinfield namespace: the default namespace, as ASMX writes it, unless a ``prefix`` is
     needed (content in no namespace inside it: lxml cannot undeclare a default namespace)."""
     name = f"{{{TWINFIELD}}}{tag}"

@@ -23,7 +23,7 @@ class StandaloneTwinfield:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self, host: str = "127.0.0.1") -> "StandaloneTwinfield":
+    def start(self, host: str = "127.0.0.1") -> StandaloneTwinfield:
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = probe.getsockname()[1]

@@ -178,8 +178,8 @@ def _render_line(office: Office, element: etree._Element, transaction: Transacti
         sub(element, "vatcode", line.vatcode)
         sub(element, "vatturnover", money(line.vatturnover or Decimal(0)))
         sub(element, "vatbaseturnover", money(line.vatturnover or Decimal(0)))
-        base = next((other.id for other in transaction.lines if other.type == "detail" and other.vatcode == line.vatcode), "")
-        sub(element, "baseline", base)
+        bases = [other.id for other in transaction.lines if other.type == "detail" and other.vatcode == line.vatcode]
+        sub(element, "baseline", bases[0] if bases else "")
     else:
         sub(element, "description", line.description)
     if line.type == "detail" and line.vatcode:
@@ -222,7 +222,8 @@ def _check_header(office: Office, item: etree._Element, header: etree._Element) 
     currency = child_text(header, "currency") or "EUR"
     if currency not in CURRENCIES:
         ok = False
-        mark(header.find("currency"), "error", f"Valuta '{currency}' is niet toegestaan in administratie {office.code}.", item)
+        mark(header.find("currency"), "error",
+             f"Valuta '{currency}' is niet toegestaan in administratie {office.code}.", item)
 
     date_element = header.find("date")
     day = parse_date(child_text(header, "date"))
@@ -235,7 +236,8 @@ def _check_header(office: Office, item: etree._Element, header: etree._Element) 
     state = office.period_state(period) if period else "invalid"
     if day is not None and state == "invalid":
         ok = False
-        mark(period_element if period_element is not None else header, "error", f"Periode '{period}' bestaat niet.", item)
+        mark(period_element if period_element is not None else header, "error", f"Periode '{period}' bestaat niet.",
+             item)
     elif state == "closed":
         ok = False
         mark(period_element if period_element is not None else header, "error", f"Periode {period} is gesloten.", item)
@@ -391,11 +393,13 @@ def _book_vat(office: Office, item: etree._Element, lines: list[_Checked], day: 
         vat = line.vatvalue if line.vatvalue is not None else round_half_up(line.value * percentage / 100)
         stored.vatvalue = vat
         signed_vat = vat if line.debitcredit == "debit" else -vat
-        turnover[line.vatcode] = turnover.get(line.vatcode, Decimal(0)) + line.value * (1 if line.debitcredit == "debit" else -1)
+        signed_turnover = line.value if line.debitcredit == "debit" else -line.value
+        turnover[line.vatcode] = turnover.get(line.vatcode, Decimal(0)) + signed_turnover
         if line.vatcode in explicit_vat:
             continue
         tolerance += CENT
-        vat_line = derived.setdefault(line.vatcode, Line(0, "vat", vat_account, "credit", Decimal(0), vatcode=line.vatcode))
+        vat_line = derived.setdefault(line.vatcode,
+                                      Line(0, "vat", vat_account, "credit", Decimal(0), vatcode=line.vatcode))
         vat_line.value += signed_vat  # signed while accumulating; turned into value + side below
     for vat_line in booked + list(derived.values()):
         if vat_line.type == "vat":

@@ -61,7 +61,7 @@ def process(processxml, token: str, request: str) -> etree._Element:
     return etree.fromstring(service.ProcessXmlString(xmlRequest=request, _soapheaders=[header]))
 
 
-# -- zeep built from the real WSDLs ----------------------------------------------------------------------------------
+# -- zeep built from the real WSDLs -------------------------------------------------------------------------------
 def test_real_session_wsdl_logs_on_to_the_sandbox(reference, served):
     client = zeep.Client(str(reference / "twinfield-wsdl" / "session.wsdl"))
     service = client.create_service(f"{{{TNS}}}SessionSoap", f"{served.url}/webservices/session.asmx")
@@ -75,7 +75,8 @@ def test_real_processxml_wsdl_posts_and_reads_through_the_sandbox(processxml, to
     posted = process(processxml, token, """<transactions><transaction destiny="temporary" raisewarning="false">
         <header><office>NLA001</office><code>VRK</code><currency>EUR</currency><date>20240502</date>
         <period>2024/05</period><invoicenumber>CONTRACT-1</invoicenumber></header><lines>
-        <line type="total" id="1"><dim1>1300</dim1><dim2>1000</dim2><debitcredit>debit</debitcredit><value>121.00</value></line>
+        <line type="total" id="1"><dim1>1300</dim1><dim2>1000</dim2><debitcredit>debit</debitcredit>
+        <value>121.00</value></line>
         <line type="detail" id="2"><dim1>8020</dim1><debitcredit>credit</debitcredit><value>100.00</value>
         <vatcode>VH</vatcode><description>Outfit</description></line></lines></transaction></transactions>""")
     assert posted.get("result") == "1"
@@ -106,7 +107,7 @@ def test_real_finder_wsdl_searches_with_an_lxml_header(reference, served, token)
     assert result.data.Items.ArrayOfString[0].string == ["1000", "Customer 0"]
 
 
-# -- the served WSDLs declare what the real ones do ---------------------------------------------------------------------
+# -- the served WSDLs declare what the real ones do ---------------------------------------------------------------
 def _resolve(element: etree._Element, value: str | None) -> str | None:
     if value is None:
         return None
@@ -126,7 +127,9 @@ def _particles(definition: etree._Element) -> list[tuple]:
 def describe(wsdl: etree._Element) -> dict:
     """Everything a client relies on, with prefixes resolved (prefix choices and documentation may differ)."""
     port_type_ops = {
-        op.get("name"): tuple(_resolve(m, m.get("message")) for m in op if etree.QName(m).localname in ("input", "output"))
+        op.get("name"): tuple(
+            _resolve(m, m.get("message")) for m in op if etree.QName(m).localname in ("input", "output")
+        )
         for op in wsdl.iterfind(f"{{{WSDL_NS}}}portType/{{{WSDL_NS}}}operation")
     }
     messages = {
@@ -185,7 +188,7 @@ def test_served_wsdl_declares_what_the_real_one_does(reference, served, service)
     assert mine["types"] == real["types"]
 
 
-# -- replies shaped like the real samples -----------------------------------------------------------------------------
+# -- replies shaped like the real samples -------------------------------------------------------------------------
 def shape(element: etree._Element, prefix: str = "") -> set[str]:
     """Every element path and element@attribute in a document."""
     path = f"{prefix}/{element.tag}" if prefix else element.tag

@@ -55,10 +55,14 @@ def header(zeep_client: zeep.Client, **fields):
     return zeep_client.get_element(f"{TW}Header")(**fields)
 
 
+def oauth(zeep_client: zeep.Client, token: str) -> list:
+    return [header(zeep_client, AccessToken=token, CompanyCode="NLA001")]
+
+
 def test_process_xml_string_books_an_invoice(served, token):
     processxml = client(served, "processxml")
     reply = processxml.service.ProcessXmlString(xmlRequest=INVOICE.format(number="Z-1"),
-                                                _soapheaders=[header(processxml, AccessToken=token, CompanyCode="NLA001")])
+                                                _soapheaders=oauth(processxml, token))
     transaction = etree.fromstring(reply).find("transaction")
     assert transaction.get("result") == "1" and transaction.get("location") == "temporary"
     assert transaction.findtext("lines/line[@type='vat']/value") == "9.00"
@@ -68,7 +72,7 @@ def test_the_soap_12_binding_works_too(served, token):
     processxml = client(served, "processxml")
     service = processxml.bind("ProcessXml", "ProcessXmlSoap12")
     reply = service.ProcessXmlString(xmlRequest="<list><type>offices</type></list>",
-                                     _soapheaders=[header(processxml, AccessToken=token, CompanyCode="NLA001")])
+                                     _soapheaders=oauth(processxml, token))
     assert [o.text for o in etree.fromstring(reply).findall("office")] == ["NLA001", "NLA002"]
 
 
@@ -76,7 +80,7 @@ def test_process_xml_document_takes_and_returns_elements(served, token):
     processxml = client(served, "processxml")
     request = etree.fromstring("<read><type>vat</type><office>NLA001</office><code>VL</code></read>")
     reply = processxml.service.ProcessXmlDocument(xmlRequest={"_value_1": request},
-                                                  _soapheaders=[header(processxml, AccessToken=token, CompanyCode="NLA001")])
+                                                  _soapheaders=oauth(processxml, token))
     vat = reply if reply.tag == "vat" else reply.find("vat")
     assert vat.tag == "vat" and vat.findtext("type") == "sales"
 
@@ -85,7 +89,7 @@ def test_an_invalid_token_is_a_zeep_fault_with_code_354(served):
     processxml = client(served, "processxml")
     with pytest.raises(Fault) as raised:
         processxml.service.ProcessXmlString(xmlRequest="<list><type>offices</type></list>",
-                                            _soapheaders=[header(processxml, AccessToken="expired", CompanyCode="NLA001")])
+                                            _soapheaders=oauth(processxml, "expired"))
     assert raised.value.message == "Access denied. Token invalid."
     assert raised.value.code == "soap:Client"
     assert raised.value.detail.findtext("code") == "354"
@@ -130,7 +134,7 @@ def test_an_injected_500_is_a_transport_error_not_a_fault(served, token):
     try:
         with pytest.raises(TransportError) as raised:
             processxml.service.ProcessXmlString(xmlRequest="<list><type>offices</type></list>",
-                                                _soapheaders=[header(processxml, AccessToken=token, CompanyCode="NLA001")])
+                                                _soapheaders=oauth(processxml, token))
         assert raised.value.status_code == 500
     finally:
         served.twinfield.faults.clear()
