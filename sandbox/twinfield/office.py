@@ -158,6 +158,7 @@ class Office:
     daybooks: dict[str, Daybook]
     customers: dict[str, Customer] = field(default_factory=dict)
     transactions: dict[tuple[str, str], Transaction] = field(default_factory=dict)  # (daybook, number)
+    invoice_index: dict[tuple[str, str], str] = field(default_factory=dict)  # (daybook, invoicenumber) -> number
     sequences: dict[tuple[str, int], int] = field(default_factory=dict)  # (daybook, year) -> last sequence
     # Periods up to and including this "YYYY/PP" are closed for posting; None: none closed.
     closed_through: str | None = None
@@ -178,10 +179,19 @@ class Office:
         return str(max(numeric, default=999) + 1)
 
     def find_by_invoicenumber(self, daybook: str, invoicenumber: str) -> Transaction | None:
-        for (book, _), transaction in self.transactions.items():
-            if book == daybook and transaction.invoicenumber == invoicenumber:
-                return transaction
-        return None
+        number = self.invoice_index.get((daybook, invoicenumber))
+        return self.transactions.get((daybook, number)) if number is not None else None
+
+    def store(self, transaction: Transaction, previous_invoicenumber: str = "") -> None:
+        """Add or re-index a transaction (its invoice number may have changed from ``previous_invoicenumber``)."""
+        self.invoice_index.pop((transaction.daybook, previous_invoicenumber), None)
+        self.transactions[(transaction.daybook, transaction.number)] = transaction
+        if transaction.invoicenumber:
+            self.invoice_index[(transaction.daybook, transaction.invoicenumber)] = transaction.number
+
+    def remove(self, transaction: Transaction) -> None:
+        del self.transactions[(transaction.daybook, transaction.number)]
+        self.invoice_index.pop((transaction.daybook, transaction.invoicenumber), None)
 
     def period_state(self, period: str) -> str:
         """"open", "closed" or "invalid" for a "YYYY/PP" period."""

@@ -116,7 +116,7 @@ def process(world: World, request: etree._Element) -> etree._Element:
             office.code, checked_header["daybook"], number, destiny, checked_header["date"],
             checked_header["period"], checked_header["currency"], [],
         )
-        office.transactions[(transaction.daybook, number)] = transaction
+    previous_invoicenumber = transaction.invoicenumber
     transaction.date = checked_header["date"]
     transaction.period = checked_header["period"]
     transaction.currency = checked_header["currency"]
@@ -128,6 +128,7 @@ def process(world: World, request: etree._Element) -> etree._Element:
     transaction.lines = booked
     transaction.duedate = checked_header["duedate"] or _default_duedate(office, transaction)
     transaction.modified = now()
+    office.store(transaction, previous_invoicenumber)
     return render(office, transaction)
 
 
@@ -455,6 +456,6 @@ def _delete(world: World, request: etree._Element) -> etree._Element:
     if transaction.status == "final":
         mark(reply, "error", f"Boeking {daybook} {number} is definitief en kan niet worden verwijderd.", reply)
         return reply
-    del office.transactions[(daybook, number)]
+    office.remove(transaction)
     reply.set("result", "1")
     return reply
