@@ -26,9 +26,10 @@ def test_invoice_fields():
     assert (doc.total_excl, doc.total_incl, doc.payable, doc.withheld_tax) == (
         Decimal("3392.35"), Decimal("4014.74"), Decimal("4014.74"), Decimal("0"))
     assert [(t.rate, t.taxable, t.tax) for t in doc.taxes] == [
-        (Decimal("0.21"), Decimal("2642.35"), Decimal("554.89")), (Decimal("0.09"), Decimal("750.00"), Decimal("67.50"))]
+        (Decimal("0.21"), Decimal("2642.35"), Decimal("554.89")),
+        (Decimal("0.09"), Decimal("750.00"), Decimal("67.50"))]
     assert doc.web_url.endswith("?id=0b6c2f3e-5a8d-4e21-9c55-1a2b3c4d5e01")
-    assert doc.updated_at == dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.timezone.utc)
+    assert doc.updated_at == dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.UTC)
     assert doc.label == "invoice 2026 / 12"
 
 

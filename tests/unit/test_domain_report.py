@@ -20,8 +20,8 @@ def filled_report() -> RunReport:
                                      status="draft", sent=False))
     note = parse_credit_note(fx.credit_note([fx.line("Laptop", "1", "1000.00", fx.NL21)]))
     docs = [invoice, legacy, draft, note]
-    result = validation.validate(docs, fx.config(), customer_codes={("NLA001", CustomerRef("company", "cust-1")): "1001"},
-                                 **fx.reference())
+    codes = {("NLA001", CustomerRef("company", "cust-1")): "1001"}
+    result = validation.validate(docs, fx.config(), customer_codes=codes, **fx.reference())
     report = RunReport("scheduled__2026-03-15T00:00:00+00:00", window="2026-03-14 .. 2026-03-15")
     report.add_found(docs)
     report.add_validation(result)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import yaml
 
@@ -96,7 +97,7 @@ class SyncConfig:
         return None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], base_dir: Path | None = None, source: str = "") -> "SyncConfig":
+    def from_mapping(cls, data: Mapping[str, Any], base_dir: Path | None = None, source: str = "") -> SyncConfig:
         """Build and check a config from parsed YAML (all scalars as text, or plain Python values)."""
         return _Parser(source, base_dir or Path.cwd()).config(data)
 
@@ -113,7 +114,7 @@ def load_config(path: str | Path) -> SyncConfig:
 
 def _load_yaml(text: str, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 (BaseLoader builds no objects)
+        return yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         raise ConfigError("(file)", f"is not valid YAML: {exc}", source) from None
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from twinfield.domain.focus_model import CustomerRef, FocusCustomer
 from twinfield.domain.twinfield_model import Address, Customer

@@ -20,7 +20,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from twinfield.domain.money import cents, to_decimal
 
@@ -200,11 +201,11 @@ class _Reader:
             raise MalformedFocusData(self.what, self._at(key), f"has no time zone: {value!r}")
         return parsed
 
-    def obj(self, key: str, required: bool = True) -> "_Reader | None":
+    def obj(self, key: str, required: bool = True) -> _Reader | None:
         value = self.raw(key, required)
         return None if value is None else _Reader(self.what, value, self._at(key))
 
-    def objs(self, key: str) -> list["_Reader"]:
+    def objs(self, key: str) -> list[_Reader]:
         value = self.raw(key, required=False)
         if value is None:
             return []

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from twinfield.domain import numbering
 from twinfield.domain.config import GROUP_PER_LINE, DepartmentRoute, SyncConfig
@@ -167,9 +167,9 @@ def _detail_lines(booked: list[_Booked], config: SyncConfig, natural: DebitCredi
     for account, vatcode, net, vat, description in groups:
         if net == 0 and vat == 0:
             continue
-        sign_source = net if net != 0 else vat
-        value, side = _side(sign_source, natural)
-        flip = -1 if side is not natural else 1
+        negative = (net if net != 0 else vat) < 0
+        side = natural.flipped() if negative else natural
+        flip = -1 if negative else 1
         details.append(TransactionLine(type="detail", dim1=account, value=abs(net), debitcredit=side,
                                        vatcode=vatcode, vat_value=vat * flip, description=description))
     return details

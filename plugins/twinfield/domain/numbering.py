@@ -60,26 +60,27 @@ def focus_year_and_seq(number: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def _template(fmt: "NumberFormat", kind: str) -> str:
+def _template(fmt: NumberFormat, kind: str) -> str:
     return fmt.credit_note if kind == CREDIT_NOTE else fmt.invoice
 
 
-def format_number(kind: str, year: int, seq: int, fmt: "NumberFormat", prefix: str = "") -> str:
+def format_number(kind: str, year: int, seq: int, fmt: NumberFormat, prefix: str = "") -> str:
     return prefix + _template(fmt, kind).format(year=year, seq=seq)
 
 
-def booked_number(doc: FocusDocument, fmt: "NumberFormat", prefix: str = "") -> str:
+def booked_number(doc: FocusDocument, fmt: NumberFormat, prefix: str = "") -> str:
     """The Twinfield invoice number of a Focus invoice or credit note."""
     if not doc.number:
         raise NumberingError("number", f"{doc.label} has no number in Focus yet")
     year, seq = focus_year_and_seq(doc.number)
     number = format_number(doc.kind, year, seq, fmt, prefix)
     if len(number) > INVOICE_NUMBER_MAX_LENGTH:
-        raise NumberingError("number", f"booked number {number!r} is longer than {INVOICE_NUMBER_MAX_LENGTH} characters")
+        raise NumberingError("number", f"booked number {number!r} is longer than {INVOICE_NUMBER_MAX_LENGTH} "
+                             "characters")
     return number
 
 
-def _pattern(fmt: "NumberFormat", kind: str, prefix: str) -> re.Pattern:
+def _pattern(fmt: NumberFormat, kind: str, prefix: str) -> re.Pattern:
     parts = [re.escape(prefix)]
     for literal, name, _spec, _conv in string.Formatter().parse(_template(fmt, kind)):
         parts.append(re.escape(literal))
@@ -90,7 +91,7 @@ def _pattern(fmt: "NumberFormat", kind: str, prefix: str) -> re.Pattern:
     return re.compile("".join(parts) + r"\Z")
 
 
-def parse_booked_number(text: str, fmt: "NumberFormat", prefix: str = "") -> BookedNumber | None:
+def parse_booked_number(text: str, fmt: NumberFormat, prefix: str = "") -> BookedNumber | None:
     """Which Focus document a booked number stands for, or None when it is not one of ours."""
     for kind in (INVOICE, CREDIT_NOTE):
         match = _pattern(fmt, kind, prefix).match(text)
@@ -107,7 +108,8 @@ def check_template(template: str) -> None:
         raise NumberingError("template", f"{template!r} is not a valid template: {exc}") from None
     names = [name for name, _spec in fields]
     if sorted(names) != ["seq", "year"]:
-        raise NumberingError("template", f"{template!r} must contain {{year}} and {{seq}} once each, and no other field")
+        raise NumberingError("template", f"{template!r} must contain {{year}} and {{seq}} once each, and no "
+                             "other field")
     if dict(fields)["year"]:
         raise NumberingError("template", f"{template!r}: {{year}} takes no format")
     try:
@@ -116,7 +118,7 @@ def check_template(template: str) -> None:
         raise NumberingError("template", f"{template!r} does not format: {exc}") from None
 
 
-def check_unique(config: "SyncConfig") -> None:
+def check_unique(config: SyncConfig) -> None:
     """Every number booked into one office + daybook belongs to exactly one department and kind.
 
     Checked on sample years and sequence numbers: each formatted number must parse back to its own

@@ -111,7 +111,7 @@ class RunReport:
     def count_calls(self, service: str, calls: int) -> None:
         self.api_calls[service] = self.api_calls.get(service, 0) + calls
 
-    def merge(self, other: "RunReport") -> None:
+    def merge(self, other: RunReport) -> None:
         """Add another stage's part of the same run."""
         for f in fields(self):
             mine, theirs = getattr(self, f.name), getattr(other, f.name)
@@ -158,7 +158,7 @@ class RunReport:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RunReport":
+    def from_dict(cls, data: dict[str, Any]) -> RunReport:
         values = dict(data)
         for name, entry_type in _ENTRY_LISTS.items():
             values[name] = [entry_type(**{**e, **({"reasons": tuple(e["reasons"])} if "reasons" in e else {})})

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from twinfield.domain.config import SyncConfig
 from twinfield.domain.focus_model import FocusDepartment, FocusTaxRate
@@ -34,7 +34,8 @@ class VatKind(str, Enum):
 
 
 # Checked in this order: "Export buiten de EU" mentions the EU but is export.
-_EXPORT = re.compile(r"export|uitvoer|buiten\s+(de\s+)?eu|extra[-\s]?eu|non[-\s]?eu|outside\s+(the\s+)?eu|\bvexp\b", re.I)
+_EXPORT = re.compile(
+    r"export|uitvoer|buiten\s+(de\s+)?eu|extra[-\s]?eu|non[-\s]?eu|outside\s+(the\s+)?eu|\bvexp\b", re.I)
 _INTRA = re.compile(r"intra|\bicp\b|\bicl\b|\bic\b|binnen\s+(de\s+)?eu|\beu\b|\bvicp\b|communautair", re.I)
 
 
