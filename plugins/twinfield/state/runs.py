@@ -137,3 +137,12 @@ def get_report(store: StateStore, run_id: str) -> tuple[str, dict] | None:
             text("SELECT markdown, report_json FROM sync_reports WHERE run_id = :r"), {"r": run_id}
         ).one_or_none()
     return None if row is None else (row.markdown, loads(row.report_json))
+
+
+def latest_report(store: StateStore) -> tuple[str, str, dict] | None:
+    """The most recent report as (run id, Markdown, data), or None."""
+    with store.begin() as conn:
+        row = conn.execute(
+            text("SELECT run_id, markdown, report_json FROM sync_reports ORDER BY created_at DESC, run_id DESC LIMIT 1")
+        ).one_or_none()
+    return None if row is None else (row.run_id, row.markdown, loads(row.report_json))
