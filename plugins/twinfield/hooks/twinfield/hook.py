@@ -84,7 +84,8 @@ class TwinfieldHook(BaseHook):
     extra ``organisation``); extra ``office`` (default office), ``credits_per_minute`` (500),
     ``max_concurrent`` (10), ``timeout`` (seconds, 60).
 
-    Safe to share between the threads of one task. ``clock`` and ``sleep`` exist for tests.
+    Safe to share between the threads of one task. ``stats`` counts what was sent: requests and credits per
+    kind (read/write), retries, 429s and logons. ``clock`` and ``sleep`` exist for tests.
     """
 
     conn_name_attr = "twinfield_conn_id"
@@ -383,7 +384,8 @@ class TwinfieldHook(BaseHook):
     ) -> list[MatchStatus]:
         """Payment state of total lines (browse 100), drafts included: of the given invoice numbers (one
         browse per 100 of them, by invoice-number range, the rows then filtered to exactly these), or of
-        every invoice of the daybook in the period range."""
+        every invoice of the daybook in the period range. A browse that answers fewer rows than it counts
+        is asked again in halves; without invoice numbers that is an error (narrow the period range)."""
         office = self._office(office)
         periods = (from_period or "0000/00", to_period or "9999/99") if (from_period or to_period) else None
         if invoice_numbers is None:
