@@ -1,12 +1,28 @@
-"""The HTTP face of the Focus emulator (mounted at /focus):
+"""The HTTP face of the Focus emulator (mounted at /focus by sandbox.server).
 
-- ``GET /oauth2/authorize``: auto-approved authorization-code grant, redirects with ``code`` and ``state``;
+Focus' own endpoints:
+- ``GET /oauth2/authorize?client_id&response_type=code&redirect_uri&state``: auto-approved, 302 to
+  ``redirect_uri?code=...&state=...`` (codes are single-use, 10 minutes);
 - ``POST /oauth2/access_token``: grants ``authorization_code`` and ``refresh_token``, form-encoded or JSON,
-  client_id/client_secret in the body;
-- ``POST /<resource>.<action>``: the API, JSON in and out, Bearer token, rate limited, with the
-  ``X-RateLimit-*`` headers on every answer;
-- ``/_sandbox/...``: control and inspection for tests (faults, rate limit, tokens, editing, booking and
-  paying invoices as a user in Focus would), never rate limited or faulted.
+  client_id/client_secret in the body; answers ``{token_type, expires_in, access_token, refresh_token}``;
+- ``POST /<resource>.<action>``: the API, JSON in and out, ``Authorization: Bearer``, rate limited, with
+  ``X-RateLimit-Limit/-Remaining/-Reset`` on every answer.
+
+Control and inspection for tests (JSON; never rate limited, never faulted; errors as 400/404 with Focus'
+error shape):
+- ``POST /_sandbox/faults`` ``{kind, count?, path_contains?, after_apply?, seconds?}``; ``GET`` lists the
+  pending ones; ``DELETE`` clears them;
+- ``GET|POST /_sandbox/rate_limit`` ``{per_minute?, reset?}`` -> ``{per_minute, used}``;
+- ``POST /_sandbox/tokens/expire`` ``{refresh_tokens?: bool}``: every access token (and refresh token) dies;
+- ``POST /_sandbox/tokens/grant`` -> ``{refresh_token}``: re-authorising in one step;
+- ``POST /_sandbox/config`` ``{credit_note_info_shape: "array"|"object"|"mixed"}``;
+- ``GET /_sandbox/stats`` -> ``{request_count, calls, rate_limited, grants, rate_limit_per_minute, ...}``;
+- ``GET /_sandbox/invoices/{id}``: the invoice now;
+- ``POST /_sandbox/invoices/{id}/edit`` ``{note?, purchase_order_number?, line?, description?, quantity?,
+  unit_price?}``: edited as in Focus, updated_at moves on;
+- ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
+- ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
+  registered in Focus itself.
 """
 
 from __future__ import annotations
@@ -62,6 +78,13 @@ async def _token_request(request: Request) -> dict:
             body = None
         return {k: str(v) for k, v in body.items()} if isinstance(body, dict) else {}
     return dict(parse_qsl(raw))
+
+
+def _decimal(value: object, name: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        raise bad_request(f"{name} must be a number") from None
 
 
 def _bearer(request: Request) -> str | None:
@@ -180,7 +203,7 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         changes = {k: body[k] for k in ("note", "purchase_order_number", "description") if k in body}
         for key in ("quantity", "unit_price"):
             if key in body:
-                changes[key] = Decimal(str(body[key]))
+                changes[key] = _decimal(body[key], key)
         return _json(200, {"data": focus.edit_invoice(invoice_id, line=int(body.get("line", 0)), **changes)})
 
     @app.post("/_sandbox/invoices/{invoice_id}/book")
@@ -201,7 +224,8 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         paid_at = datetime.fromisoformat(body["paid_at"]) if body.get("paid_at") else None
         if paid_at is not None and paid_at.tzinfo is None:
             raise bad_request("paid_at needs a time zone")
-        invoice = focus.add_payment(invoice_id, Decimal(str(body["amount"])), paid_at, body.get("payment_method_id"))
+        invoice = focus.add_payment(invoice_id, _decimal(body["amount"], "amount"), paid_at,
+                                    body.get("payment_method_id"))
         return _json(201, {"data": invoice})
 
     # -- the API --------------------------------------------------------------------------------------------
