@@ -125,6 +125,10 @@ def test_invoice_filters(focus):
     found = focus.all_invoices({"filter": {"customer": customer}})
     assert found and {i["id"] for i in found} == {i["id"] for i in invoices if i["invoicee"]["customer"] == customer}
 
+    found = focus.all_invoices({"filter": {"term": "JANSEN &"}})  # invoicee name, number, PO, reference
+    expected = {i["id"] for i in invoices if "jansen &" in i["invoicee"]["name"].lower()}
+    assert found and {i["id"] for i in found} == expected
+
 
 def test_invoice_date_window_is_inclusive_at_both_ends(focus):
     dates = sorted({i["invoice_date"] for i in focus.sb.data.invoices if i["invoice_date"]})
@@ -327,6 +331,11 @@ def test_control_edit_book_and_pay_as_in_focus(own_focus):
     assert response.status_code == 201
     payments = json.loads(own_focus.control("GET", f"invoices/{invoice['id']}/payments").text, parse_float=Decimal)
     assert [(p["amount"], p["via"]) for p in payments["data"]] == [(Decimal("3.00"), "focus")]
+
+    assert own_focus.control("POST", "invoices/no-such-invoice/book", {}).status_code == 404
+    assert own_focus.control("POST", f"invoices/{invoice['id']}/book", {}).status_code == 400  # not a draft
+    assert own_focus.control("POST", f"invoices/{invoice['id']}/edit", {"line": 99}).status_code == 400
+    assert own_focus.control("POST", f"invoices/{invoice['id']}/edit", {"unit_price": "1.00"}).status_code == 400
 
 
 # -- OAuth2 ---------------------------------------------------------------------------------------------
