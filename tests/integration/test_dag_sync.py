@@ -224,6 +224,33 @@ def test_payments_matched_in_twinfield_appear_in_focus_once(world):
     assert amounts == [Decimal("10.00"), focus_total(doc) - Decimal("10.00")]
 
 
+def test_a_daily_run_books_what_was_held_back_once_the_mapping_is_fixed(world, tmp_path, monkeypatch):
+    """The bookkeeper configures a default revenue account; the next scheduled run (whose own window holds no
+    changes) takes up the documents held back only for lines without a product category."""
+    data = world.sandbox.focus.data
+    documents = {d.get("invoice_number") or d["credit_note_number"]: d for d in [*data.invoices, *data.credit_notes]
+                 if d.get("invoice_number") or d.get("credit_note_number")}
+    fixed = {number for number, words in world.expected.held_back.items()
+             if set(words) == {"no product category"} and documents[number].get("sent", True)
+             and documents[number]["currency"] == "EUR"}
+    assert fixed, "the data should hold documents held back only for a missing product category"
+    for name in ("sync.yaml", "vat_codes.yaml"):
+        text = (airflow_env.CONFIG.parent / name).read_text(encoding="utf-8")
+        (tmp_path / name).write_text(text.replace("default_revenue_account: null", 'default_revenue_account: "8200"'),
+                                     encoding="utf-8")
+    monkeypatch.setenv("FOCUS_TWINFIELD_CONFIG", str(tmp_path / "sync.yaml"))
+
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 6, 2, tz="UTC"), starting_date=None)
+    assert set(world.states(dagrun).values()) == {"success"}
+    assert "updated from 2030-01-05" in report["window"]
+    assert {b["focus_number"] for b in report["booked"]} == fixed
+    booked = Counter(t["invoicenumber"] for t in world.transactions())
+    assert max(booked.values()) == 1
+    for tx in world.transactions():
+        if tx["invoicenumber"] in {b["twinfield_number"] for b in report["booked"]}:
+            assert "8200" in {line["dim1"] for line in tx["lines"]}
+
+
 # -- separate worlds ----------------------------------------------------------------------------------------------
 def test_a_run_killed_in_the_middle_of_load_drafts_books_nothing_twice(fresh_world, monkeypatch):
     world = fresh_world

@@ -50,7 +50,7 @@ class StageRun:
     @cached_property
     def config(self) -> SyncConfig:
         try:
-            return load_config(self.operator.config_path)
+            return load_config(self.operator.config_path or default_config_path())
         except ConfigError as exc:  # not transient: fail without retrying
             raise AirflowFailException(f"sync configuration: {exc}") from None
 
@@ -90,7 +90,8 @@ class SyncStageOperator(BaseOperator):
     :param focus_conn_id: Teamleader Focus connection.
     :param twinfield_conn_id: Twinfield connection.
     :param state_conn_id: connection of the state store (default: a SQLite file in AIRFLOW_HOME).
-    :param config_path: the bookkeeper's sync configuration (YAML).
+    :param config_path: the bookkeeper's sync configuration (YAML); default: ``default_config_path()`` on the
+        worker when the task runs.
     :param max_workers: parallel Focus reads (the hooks are thread-safe and keep to the rate limits).
     """
 
@@ -112,7 +113,7 @@ class SyncStageOperator(BaseOperator):
         self.focus_conn_id = focus_conn_id
         self.twinfield_conn_id = twinfield_conn_id
         self.state_conn_id = state_conn_id
-        self.config_path = config_path or default_config_path()
+        self.config_path = config_path
         self.max_workers = max_workers
 
     def execute(self, context: Any) -> dict:

@@ -19,6 +19,9 @@ from twinfield.state.documents import StagedDocument
 from twinfield.state.encoding import dumps
 
 
+ID_PAGE = 100  # ids per list call (Focus's page size)
+
+
 @dataclass(frozen=True)
 class Source:
     """How one kind of Focus document is listed, read and parsed."""
@@ -52,9 +55,9 @@ def _hash(source: Source, raw: dict) -> str:
 
 class ExtractOperator(SyncStageOperator):
     """Lists the window's booked documents of the synced departments in Focus (sent or not: validate says
-    which wait), reads the details of new or changed ones (a few in parallel),
-    and stages them for the run. Documents whose ``updated_at`` did not change are taken from an earlier
-    run's copy, without another info call."""
+    which wait), plus those that earlier runs could not book (held back, refused, or interrupted), reads the
+    details of new or changed ones (a few in parallel), and stages them for the run. Documents whose
+    ``updated_at`` did not change are taken from an earlier run's copy, without another info call."""
 
     stage = "extract"
 
@@ -89,15 +92,22 @@ class ExtractOperator(SyncStageOperator):
         for source in SOURCES:
             if source.optional and not with_credit_notes:
                 continue
-            items = [
-                item
+            listed = {
+                item["id"]: item
                 for item in self._listed(run, source, window)
                 if (item.get("department") or {}).get("id") in synced and window.takes(item.get("updated_at"))
-            ]
-            docs, read = self._details(run, source, items)
+            }
+            retried = 0
+            if not window.invoice_numbers:  # and whatever earlier runs could not book, whatever its window
+                for item in self._unbooked(run, source):
+                    if item["id"] not in listed and (item.get("department") or {}).get("id") in synced:
+                        listed[item["id"]] = item
+                        retried += 1
+            docs, read = self._details(run, source, list(listed.values()))
             staged.extend(docs)
             summary[f"{source.kind}s"] = len(docs)
             summary[f"{source.kind}s_read"] = read
+            summary[f"{source.kind}s_retried"] = retried
         documents.replace_staged(run.store, run.run_id, staged)
         summary["staged"] = len(staged)
         return summary
@@ -119,6 +129,13 @@ class ExtractOperator(SyncStageOperator):
                 yield from (i for i in listed if i.get(source.number_field) == number)
             return
         yield from (i for i in list_documents(**filters) if i.get(source.number_field) in wanted)
+
+    def _unbooked(self, run: StageRun, source: Source) -> Iterator[dict]:
+        """The list items of documents earlier runs saw but Twinfield does not hold, 100 ids per call."""
+        ids = documents.unbooked(run.store, source.kind)
+        list_documents = getattr(run.focus, source.list_method)
+        for start in range(0, len(ids), ID_PAGE):
+            yield from list_documents(**source.extra_filters, ids=ids[start : start + ID_PAGE])
 
     def _details(self, run: StageRun, source: Source, items: list[dict]) -> tuple[list[StagedDocument], int]:
         """Staged copies of the listed documents: earlier copies where unchanged, else read from Focus."""

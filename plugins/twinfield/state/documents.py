@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, text
 from twinfield.domain.twinfield_model import SalesTransaction
 from twinfield.state.db import StateStore
 from twinfield.state.encoding import dumps, loads, now, transaction_from_json, transaction_to_json
+from twinfield.state.queries import query
 
 
 @dataclass(frozen=True)
@@ -168,3 +169,9 @@ def validation_outcomes(store: StateStore, run_id: str, *, valid: bool | None = 
         )
         for r in rows
     ]
+
+
+def unbooked(store: StateStore, kind: str) -> list[str]:
+    """Focus ids of documents earlier runs saw that Twinfield does not hold (see unbooked_documents.sql)."""
+    with store.begin() as conn:
+        return [r.focus_id for r in conn.execute(query("unbooked_documents"), {"kind": kind})]
