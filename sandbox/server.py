@@ -18,6 +18,9 @@ from sandbox.twinfield import TwinfieldSandbox
 
 CLIENT_ID = "sandbox-client"
 CLIENT_SECRET = "sandbox-secret"
+# Idle keep-alive connections stay open this long, as behind the real services' load balancers; uvicorn's
+# 5 s default would reset pooled connections of a client that waited on its rate limiter.
+KEEP_ALIVE_SECONDS = 120
 
 
 @dataclass
@@ -67,7 +70,8 @@ class Sandbox:
             with socket.socket() as s:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False)
+        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False,
+                                timeout_keep_alive=KEEP_ALIVE_SECONDS)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
         self._thread.start()
@@ -86,7 +90,8 @@ class Sandbox:
 
     def serve_forever(self, host: str = "127.0.0.1", port: int = 8765) -> None:
         self.url = f"http://{host}:{port}"
-        uvicorn.run(self.app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(self.app, host=host, port=port, log_level="warning", access_log=False,
+                    timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
     # -- how Airflow reaches it -------------------------------------------------------------------
     def connections(self, url: str | None = None) -> dict[str, str]:
