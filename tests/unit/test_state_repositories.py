@@ -198,3 +198,16 @@ def test_a_released_claim_can_be_made_again(store):
 
 def test_json_amounts_come_back_as_decimals():
     assert loads('{"a": 1.10}') == {"a": Decimal("1.10")}
+
+
+def test_unbooked_documents_are_the_ones_twinfield_does_not_hold(store):
+    outcomes = [ValidationOutcome("invoice", f"inv-{i}", f"2025 / {i}", "", f"h{i}",
+                                  **({"transaction": _tx(number=f"F-{i}")} if i < 4 else {"reasons": ("no VAT code",)}))
+                for i in range(1, 6)]
+    documents.replace_validation(store, "r1", outcomes)
+    postings.mark_attempts(store, "r1", [_attempt(f"inv-{i}", number=f"F-{i}") for i in (1, 2, 3)])
+    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "1", "temporary")])
+    postings.record_found(store, [(("invoice", "inv-2"), "2", "final")])
+    # inv-3 is still pending (a crash); inv-4 and inv-5 were held back.
+    assert documents.unbooked(store, "invoice") == ["inv-3", "inv-4", "inv-5"]
+    assert documents.unbooked(store, "credit_note") == []

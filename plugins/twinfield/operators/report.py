@@ -67,7 +67,7 @@ def build_report(store, run_id: str) -> RunReport:
         report.found[doc.kind] = report.found.get(doc.kind, 0) + 1
     for outcome in documents.validation_outcomes(store, run_id, valid=False):
         entry = HeldBackEntry(outcome.kind, outcome.focus_id, outcome.focus_number, outcome.focus_link,
-                              outcome.reasons)
+                              outcome.reasons, outcome.office)
         (report.waiting if outcome.waiting else report.held_back).append(entry)
     links = {(o.kind, o.focus_id): o.focus_link for o in documents.validation_outcomes(store, run_id, valid=True)}
     for posting in postings.refused_in_run(store, run_id):

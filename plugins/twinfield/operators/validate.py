@@ -66,13 +66,14 @@ class ValidateOperator(SyncStageOperator):
         by_id = {(s.kind, s.focus_id): s for s, _ in staged}
         outcomes = [
             ValidationOutcome(v.document.kind, v.document.id, v.document.number or "", v.document.web_url or "",
-                              by_id[(v.document.kind, v.document.id)].content_hash, transaction=v.transaction)
+                              by_id[(v.document.kind, v.document.id)].content_hash, office=v.office,
+                              transaction=v.transaction)
             for v in result.valid
         ]
         outcomes += [
             ValidationOutcome(h.document.kind, h.document.id, h.document.number or "", h.document.web_url or "",
                               by_id[(h.document.kind, h.document.id)].content_hash,
-                              reasons=tuple(h.reasons), waiting=h.waiting)
+                              reasons=tuple(h.reasons), waiting=h.waiting, office=h.office or "")
             for h in result.held_back
         ]
         outcomes += [

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS validation_results (
     focus_id TEXT NOT NULL,
     focus_number TEXT NOT NULL,
     focus_link TEXT NOT NULL,
+    office TEXT NOT NULL DEFAULT '',  -- the Twinfield office it books into ('' when its department has none)
     valid INTEGER NOT NULL,
     reasons_json TEXT NOT NULL DEFAULT '[]',
     waiting INTEGER NOT NULL DEFAULT 0,  -- held back only until Focus books or sends it: nothing to fix

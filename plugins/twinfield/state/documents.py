@@ -32,6 +32,7 @@ class ValidationOutcome:
     content_hash: str
     reasons: tuple[str, ...] = ()
     waiting: bool = False  # held back only until Focus books or sends it
+    office: str = ""  # the Twinfield office it books into ("" when its department is not routed)
     transaction: SalesTransaction | None = field(default=None)
 
     @property
@@ -124,6 +125,7 @@ def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[Valida
             "focus_id": o.focus_id,
             "focus_number": o.focus_number,
             "focus_link": o.focus_link,
+            "office": o.office,
             "valid": int(o.valid),
             "reasons": dumps(list(o.reasons)),
             "waiting": int(o.waiting),
@@ -137,9 +139,9 @@ def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[Valida
         if rows:
             conn.execute(
                 text(
-                    "INSERT INTO validation_results (run_id, kind, focus_id, focus_number, focus_link, valid,"
+                    "INSERT INTO validation_results (run_id, kind, focus_id, focus_number, focus_link, office, valid,"
                     " reasons_json, waiting, transaction_json, content_hash) VALUES (:run_id, :kind,"
-                    " :focus_id, :focus_number, :focus_link, :valid, :reasons, :waiting, :tx, :hash)"
+                    " :focus_id, :focus_number, :focus_link, :office, :valid, :reasons, :waiting, :tx, :hash)"
                 ),
                 rows,
             )
@@ -148,7 +150,7 @@ def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[Valida
 
 def validation_outcomes(store: StateStore, run_id: str, *, valid: bool | None = None) -> list[ValidationOutcome]:
     sql = (
-        "SELECT kind, focus_id, focus_number, focus_link, valid, reasons_json, waiting, transaction_json,"
+        "SELECT kind, focus_id, focus_number, focus_link, office, valid, reasons_json, waiting, transaction_json,"
         " content_hash FROM validation_results WHERE run_id = :r"
     )
     if valid is not None:
@@ -165,6 +167,7 @@ def validation_outcomes(store: StateStore, run_id: str, *, valid: bool | None = 
             content_hash=r.content_hash,
             reasons=tuple(loads(r.reasons_json)),
             waiting=bool(r.waiting),
+            office=r.office,
             transaction=transaction_from_json(r.transaction_json) if r.transaction_json else None,
         )
         for r in rows
