@@ -125,15 +125,17 @@ def stage_rows(dag_run, store, sampler: MemorySampler, limits: Limits) -> tuple[
         focus = calls.get("focus", {}).get("requests", 0)
         twinfield = calls.get("twinfield", {}).get("requests", 0)
         credits = sum(calls.get("twinfield", {}).get("detail", {}).get("credits", {}).values())
-        minutes = max(seconds, 1e-9) / 60
+        # What a sliding one-minute window lets through in a stage of this length: a window's worth at
+        # once, then the limit per minute (an upper bound: earlier stages may have used part of the window).
+        windows = (seconds + 60) / 60
         rows.append({
             "stage": stage,
             "seconds": seconds,
             "focus_per_doc": focus / documents if documents else 0.0,
             "twinfield_per_doc": twinfield / documents if documents else 0.0,
             "peak_mb": sampler.peak(ti.start_date.timestamp(), ti.end_date.timestamp()) / 2**20,
-            "focus_use": (focus / minutes) / limits.focus_per_minute if focus else None,
-            "twinfield_use": (credits / minutes) / limits.twinfield_credits_per_minute if credits else None,
+            "focus_use": focus / (limits.focus_per_minute * windows) if focus else None,
+            "twinfield_use": credits / (limits.twinfield_credits_per_minute * windows) if credits else None,
             "focus": focus,
             "twinfield": twinfield,
             "credits": credits,
@@ -152,8 +154,8 @@ def print_table(title: str, documents: int, rows: list[dict]) -> None:
     for r in rows:
         print(f"{r['stage']:<21}{r['seconds']:>9.1f}{r['focus_per_doc']:>11.3f}{r['twinfield_per_doc']:>11.3f}"
               f"{r['credits']:>9}{r['peak_mb']:>9.0f}{pct(r['focus_use']):>11}{pct(r['twinfield_use']):>11}")
-    print("(use = achieved requests (Focus) or credits (Twinfield) per minute during the stage, "
-          "against the configured limit)", flush=True)
+    print("(use = Focus requests / Twinfield credits spent in the stage, as a share of what the rate limit lets "
+          "through in that time: one minute's budget at once, then the limit per minute)", flush=True)
 
 
 def bench(size: int, limits: Limits, work: Path) -> None:

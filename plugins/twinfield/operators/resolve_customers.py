@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from twinfield.domain.customers import CREATE, MATCHED_NAME, MATCHED_VAT, UNRESOLVED, match_customers, to_twinfield_customer
+from twinfield.domain.customers import (
+    CREATE,
+    MATCHED_NAME,
+    MATCHED_VAT,
+    UNRESOLVED,
+    match_customers,
+    to_twinfield_customer,
+)
 from twinfield.domain.focus_model import CustomerRef, FocusCustomer, FocusDocument, parse_customer, parse_departments
+from twinfield.domain.twinfield_model import Customer
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.documents import parsed
 from twinfield.state import customers, documents
@@ -50,12 +59,9 @@ class ResolveCustomersOperator(SyncStageOperator):
                 continue
             focus_customers = self._focus_customers(run, new + [CustomerRef(*link.focus_key) for link in pending])
             taken = {link.twinfield_code for link in links.values()}
-            twinfield_customers = run.twinfield.list_customers(office)
-            decisions = match_customers(
-                [focus_customers[ref] for ref in new if ref in focus_customers],
-                [c for c in twinfield_customers if c.code not in taken],
-                {},
-            )
+            listed = run.twinfield.list_customers(office, with_details=False)
+            candidates = self._details(run, office, [c.code for c in listed if c.code and c.code not in taken])
+            decisions = match_customers([focus_customers[ref] for ref in new if ref in focus_customers], candidates, {})
             for ref in new:
                 if ref not in focus_customers:
                     problems.append({"customer": str(ref), "office": office, "reason": "Focus does not know it"})
@@ -82,7 +88,7 @@ class ResolveCustomersOperator(SyncStageOperator):
 
             reserved = customers.reserve_codes(
                 run.store, run.run_id, office, [(fc.ref.type, fc.ref.id) for fc in to_create],
-                taken={c.code for c in twinfield_customers if c.code}, first_code=FIRST_CODE,
+                taken={c.code for c in listed if c.code}, first_code=FIRST_CODE,
             )
             created, refused = self._create(run, office, focus_customers, pending + reserved)
             summary["created"] += len(created)
@@ -90,6 +96,13 @@ class ResolveCustomersOperator(SyncStageOperator):
             problems += [{"customer": name, "office": office, "reason": reason} for name, reason in refused]
         run.details["customer_problems"] = problems
         return summary
+
+    def _details(self, run: StageRun, office: str, codes: list[str]) -> list[Customer]:
+        """Twinfield customers with their VAT numbers and addresses, read a few at a time. Only those not
+        linked yet are read: a customer already linked to a Focus customer cannot match another one."""
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="twinfield-customers") as pool:
+            found = pool.map(lambda code: run.twinfield.read_customer(code, office), codes)
+            return [customer for customer in found if customer is not None]
 
     @staticmethod
     def _focus_customers(run: StageRun, refs: list[CustomerRef]) -> dict[CustomerRef, FocusCustomer]:
