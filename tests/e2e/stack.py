@@ -12,10 +12,12 @@ import json
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +54,13 @@ class Stack:
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._procs: list[tuple[str, subprocess.Popen]] = []
+        self._folders: list[Path] = []  # removed once the processes have stopped
+
+    def folder(self, prefix: str) -> Path:
+        """A scratch folder outside the work folder (which may sit in a private parent, e.g. pytest's)."""
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        self._folders.append(path)
+        return path
 
     def start(self, name: str, argv: list[str], *, env: dict | None = None, cwd: Path = ROOT) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
@@ -86,6 +95,9 @@ class Stack:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
         self._procs.clear()
+        for path in self._folders:
+            shutil.rmtree(path, ignore_errors=True)
+        self._folders.clear()
 
 
 # -- PostgreSQL and Redis from Debian's packages -------------------------------------------------------------
@@ -105,11 +117,10 @@ def _pg_bin(tool: str) -> str:
 
 def start_postgres(stack: Stack, databases: list[str]) -> dict[str, str]:
     """A private PostgreSQL cluster on a free port; returns a SQLAlchemy URL (psycopg2) per database."""
-    data = stack.workdir / "pgdata"
-    data.mkdir()
+    folder = stack.folder("focus-twinfield-pg-")
+    data = folder / "data"
     if os.geteuid() == 0:
-        subprocess.run(["chown", "-R", "postgres:postgres", str(stack.workdir)], check=True)
-        stack.workdir.chmod(0o755)
+        shutil.chown(folder, "postgres", "postgres")
     subprocess.run(
         _as_postgres_user([_pg_bin("initdb"), "-D", str(data), "-U", "airflow", "--auth=trust", "-E", "UTF8"]),
         check=True, stdout=subprocess.DEVNULL,
@@ -118,7 +129,7 @@ def start_postgres(stack: Stack, databases: list[str]) -> dict[str, str]:
     stack.start(
         "postgres",
         _as_postgres_user(
-            [_pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(stack.workdir),
+            [_pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(folder),
              "-c", "max_connections=200", "-c", "fsync=off"]
         ),
     )

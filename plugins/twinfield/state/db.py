@@ -53,6 +53,10 @@ class StateStore:
         if self._schema_ready:
             return
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # CREATE ... IF NOT EXISTS races on PostgreSQL (two first tasks at once: duplicate key in
+                # pg_type); one schema writer at a time, until this transaction ends.
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('focus_twinfield.schema'))"))
             for _name, script in _sql_files():
                 for stmt in _statements(script):
                     conn.execute(text(stmt))
