@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import warnings
 from importlib import resources
 
 import jsonschema
@@ -105,3 +106,18 @@ def test_refresh_tokens_are_secret_fields(conn_type):
     widgets = ProvidersManager()._connection_form_widgets_from_metadata
     ours = {k: w for k, w in widgets.items() if k.startswith(f"extra__{conn_type}__")}
     assert {w.field_name for w in ours.values() if w.is_sensitive} == {"refresh_token"}
+
+
+@pytest.mark.parametrize(
+    ("conn_type", "conn_id_param"),
+    [("teamleader_focus", "teamleader_focus_conn_id"), ("twinfield", "twinfield_conn_id")],
+)
+def test_each_hook_imports_and_offers_a_connection_test(conn_type, conn_id_param):
+    # What the API server uses for the connection form's "Test" button and for hook lookups by type.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ProvidersManager.hooks is deprecated for the task runtime only
+        info = ProvidersManager().hooks[conn_type]
+    assert info is not None, f"the hook for {conn_type} failed to import or lacks conn_type/hook_name"
+    assert info.connection_type == conn_type and info.package_name == "focus-twinfield"
+    assert info.connection_id_attribute_name == conn_id_param
+    assert info.connection_testable
