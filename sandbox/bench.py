@@ -72,9 +72,12 @@ class MemorySampler:
         self._stop.set()
         self._thread.join()
 
-    def peak(self, start: float, end: float) -> int:
-        inside = [rss for t, rss in self.samples if start <= t <= end]
-        return max(inside) if inside else self._rss()
+    def peak(self, start: float, end: float) -> tuple[int, int]:
+        """(peak resident memory during [start, end], its growth over the memory at start)."""
+        before = [rss for t, rss in self.samples if t <= start]
+        inside = [rss for t, rss in self.samples if start <= t <= end] or [self._rss()]
+        first = before[-1] if before else inside[0]
+        return max(inside), max(inside) - first
 
 
 def free_port() -> int:
@@ -120,6 +123,7 @@ def stage_rows(dag_run, store, sampler: MemorySampler, limits: Limits) -> tuple[
     rows = []
     for stage in STAGES:
         ti = instances[stage]
+        peak, growth = sampler.peak(ti.start_date.timestamp(), ti.end_date.timestamp())
         seconds = (ti.end_date - ti.start_date).total_seconds()
         calls = log[stage].api_calls if stage in log else {}
         focus = calls.get("focus", {}).get("requests", 0)
@@ -133,7 +137,8 @@ def stage_rows(dag_run, store, sampler: MemorySampler, limits: Limits) -> tuple[
             "seconds": seconds,
             "focus_per_doc": focus / documents if documents else 0.0,
             "twinfield_per_doc": twinfield / documents if documents else 0.0,
-            "peak_mb": sampler.peak(ti.start_date.timestamp(), ti.end_date.timestamp()) / 2**20,
+            "peak_mb": peak / 2**20,
+            "growth_mb": growth / 2**20,
             "focus_use": focus / (limits.focus_per_minute * windows) if focus else None,
             "twinfield_use": credits / (limits.twinfield_credits_per_minute * windows) if credits else None,
             "focus": focus,
@@ -150,10 +155,13 @@ def print_table(title: str, documents: int, rows: list[dict]) -> None:
     total = sum(r["seconds"] for r in rows)
     print(f"\n{title}: {documents} documents staged, {total:.1f} s in all", flush=True)
     print(f"{'stage':<21}{'seconds':>9}{'Focus/doc':>11}{'Twinf./doc':>11}{'credits':>9}{'peak MB':>9}"
-          f"{'Focus use':>11}{'Twinf. use':>11}")
+          f"{'+MB':>6}{'Focus use':>11}{'Twinf. use':>11}")
     for r in rows:
         print(f"{r['stage']:<21}{r['seconds']:>9.1f}{r['focus_per_doc']:>11.3f}{r['twinfield_per_doc']:>11.3f}"
-              f"{r['credits']:>9}{r['peak_mb']:>9.0f}{pct(r['focus_use']):>11}{pct(r['twinfield_use']):>11}")
+              f"{r['credits']:>9}{r['peak_mb']:>9.0f}{r['growth_mb']:>6.0f}{pct(r['focus_use']):>11}"
+              f"{pct(r['twinfield_use']):>11}")
+    print("(peak MB: resident memory of this process, which runs every stage; +MB: its growth during the "
+          "stage)")
     print("(use = Focus requests / Twinfield credits spent in the stage, as a share of what the rate limit lets "
           "through in that time: one minute's budget at once, then the limit per minute)", flush=True)
 

@@ -72,8 +72,9 @@ def test_naive_datetimes_are_refused(store):
 def test_staging_replaces_a_run_and_finds_unchanged_copies(store):
     doc = StagedDocument("invoice", "inv-1", "2025 / 1", "2025-03-01T10:00:00+00:00",
                          {"total": Decimal("121.00")}, "h1")
-    documents.replace_staged(store, "r1", [doc, StagedDocument("invoice", "inv-2", "2025 / 2", "t2", {}, "h2")])
-    documents.replace_staged(store, "r1", [doc])
+    documents.add_staged(store, "r1", [doc, StagedDocument("invoice", "inv-2", "2025 / 2", "t2", {}, "h2")])
+    documents.clear_staged(store, "r1")  # the task is re-run
+    assert documents.add_staged(store, "r1", [doc]) == 1
     assert [d.focus_id for d in documents.staged(store, "r1")] == ["inv-1"]
     assert next(documents.staged(store, "r1")).raw == {"total": "121.00"}
 

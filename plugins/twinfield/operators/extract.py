@@ -20,6 +20,7 @@ from twinfield.state.encoding import dumps
 
 
 ID_PAGE = 100  # ids per list call (Focus's page size)
+BATCH = 500  # documents read and staged at a time: a large run never holds all of them in memory
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ class ExtractOperator(SyncStageOperator):
         synced = {d for d in departments if config.route_for(d, departments) is not None}
         with_credit_notes = config.include_credit_notes and run.params.get("include_credit_notes", True)
 
-        staged: list[StagedDocument] = []
-        summary: dict[str, Any] = {"window": window.describe()}
+        documents.clear_staged(run.store, run.run_id)  # what an earlier try of this run staged
+        summary: dict[str, Any] = {"window": window.describe(), "staged": 0}
         for source in SOURCES:
             if source.optional and not with_credit_notes:
                 continue
@@ -103,13 +104,17 @@ class ExtractOperator(SyncStageOperator):
                     if item["id"] not in listed and (item.get("department") or {}).get("id") in synced:
                         listed[item["id"]] = item
                         retried += 1
-            docs, read = self._details(run, source, list(listed.values()))
-            staged.extend(docs)
-            summary[f"{source.kind}s"] = len(docs)
+            items = list(listed.values())
+            read = 0
+            with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"focus-{source.kind}") as pool:
+                for start in range(0, len(items), BATCH):
+                    docs, fresh = self._details(run, source, items[start : start + BATCH], pool)
+                    documents.add_staged(run.store, run.run_id, docs)
+                    read += fresh
+            summary[f"{source.kind}s"] = len(items)
             summary[f"{source.kind}s_read"] = read
             summary[f"{source.kind}s_retried"] = retried
-        documents.replace_staged(run.store, run.run_id, staged)
-        summary["staged"] = len(staged)
+            summary["staged"] += len(items)
         return summary
 
     def _listed(self, run: StageRun, source: Source, window: Window) -> Iterator[dict]:
@@ -137,8 +142,11 @@ class ExtractOperator(SyncStageOperator):
         for start in range(0, len(ids), ID_PAGE):
             yield from list_documents(**source.extra_filters, ids=ids[start : start + ID_PAGE])
 
-    def _details(self, run: StageRun, source: Source, items: list[dict]) -> tuple[list[StagedDocument], int]:
-        """Staged copies of the listed documents: earlier copies where unchanged, else read from Focus."""
+    @staticmethod
+    def _details(run: StageRun, source: Source, items: list[dict], pool: ThreadPoolExecutor,
+                 ) -> tuple[list[StagedDocument], int]:
+        """Staged copies of the listed documents: earlier copies where unchanged, else read from Focus (in
+        ``pool``). Returns them and how many were read."""
         stamps = {item["id"]: item.get("updated_at") for item in items}
         copies = documents.unchanged_copies(run.store, source.kind, stamps)
         to_read = [item for item in items if item["id"] not in copies]
@@ -157,6 +165,5 @@ class ExtractOperator(SyncStageOperator):
                 content_hash=_hash(source, raw),
             )
 
-        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"focus-{source.kind}") as pool:
-            fresh = {doc.focus_id: doc for doc in pool.map(read, to_read)}
+        fresh = {doc.focus_id: doc for doc in pool.map(read, to_read)}
         return [copies.get(item["id"]) or fresh[item["id"]] for item in items], len(to_read)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import postings
 from twinfield.state.postings import MatchUpdate, Posting
 
 
+BROWSE_CHUNK = 100  # invoice numbers per browse (one invoice-number range each); a few browses at a time
+
+
 class PullReconciliationsOperator(SyncStageOperator):
     """For every invoice in Twinfield that Focus does not show fully paid yet, reads the match status of its
-    total line with one browse per office and daybook (invoice number, open value, match status and date),
-    and records it, including drafts that the bookkeeper made final. Reads only: a dry run does the same."""
+    total line with browses of Twinfield's customer transactions (per office and daybook, 100 invoice numbers
+    each, a few at a time: invoice number, open value, match status and date), and records it, including drafts that the bookkeeper made final. Reads only: a dry run does the same."""
 
     stage = "pull_reconciliations"
 
@@ -24,7 +28,13 @@ class PullReconciliationsOperator(SyncStageOperator):
         updates: list[MatchUpdate] = []
         for (office, daybook), group in by_book.items():
             wanted = {p.invoice_number: p for p in group}
-            for status in run.twinfield.match_statuses(office, daybook, invoice_numbers=sorted(wanted)):
+            numbers = sorted(wanted)
+            chunks = [numbers[start : start + BROWSE_CHUNK] for start in range(0, len(numbers), BROWSE_CHUNK)]
+            with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="twinfield-browse") as pool:
+                found = pool.map(lambda chunk: run.twinfield.match_statuses(office, daybook, invoice_numbers=chunk),
+                                 chunks)
+                statuses = [status for chunk in found for status in chunk]
+            for status in statuses:
                 posting = wanted.get(status.invoice_number)
                 if posting is None:
                     continue

@@ -38,10 +38,11 @@ class ResolveCustomersOperator(SyncStageOperator):
 
     def sync(self, run: StageRun) -> dict:
         config = run.config
-        docs = [doc for _, doc in parsed(documents.staged(run.store, run.run_id)) if isinstance(doc, FocusDocument)]
         departments = parse_departments(run.focus.departments())
         wanted: dict[str, set[CustomerRef]] = defaultdict(set)  # office -> customers
-        for doc in docs:
+        for _, doc in parsed(documents.staged(run.store, run.run_id)):
+            if not isinstance(doc, FocusDocument):
+                continue  # validate reports it
             route = config.route_for(doc.department_id, departments)
             if route is not None:
                 wanted[route.office].add(doc.customer)

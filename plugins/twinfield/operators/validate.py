@@ -39,7 +39,15 @@ class ValidateOperator(SyncStageOperator):
 
     def sync(self, run: StageRun) -> dict:
         config = run.config
-        staged = list(parsed(documents.staged(run.store, run.run_id)))
+        readable: list[FocusDocument] = []
+        unreadable = []  # (staged document, what is wrong with it)
+        hashes: dict[tuple[str, str], str] = {}
+        for staged, doc in parsed(documents.staged(run.store, run.run_id)):
+            hashes[(staged.kind, staged.focus_id)] = staged.content_hash
+            if isinstance(doc, FocusDocument):
+                readable.append(doc)
+            else:
+                unreadable.append((staged, doc))
         focus, twinfield = run.focus, run.twinfield
         departments = parse_departments(focus.departments())
         offices = sorted({route.office for route in config.departments})
@@ -52,7 +60,6 @@ class ValidateOperator(SyncStageOperator):
                 if link.status == "linked":
                     codes[(office, CustomerRef(customer_type, focus_id))] = link.twinfield_code
 
-        readable = [doc for _, doc in staged if isinstance(doc, FocusDocument)]
         result = validate(
             readable,
             config,
@@ -63,24 +70,22 @@ class ValidateOperator(SyncStageOperator):
             departments=departments,
             customer_codes=codes,
         )
-        by_id = {(s.kind, s.focus_id): s for s, _ in staged}
         outcomes = [
             ValidationOutcome(v.document.kind, v.document.id, v.document.number or "", v.document.web_url or "",
-                              by_id[(v.document.kind, v.document.id)].content_hash, office=v.office,
+                              hashes[(v.document.kind, v.document.id)], office=v.office,
                               transaction=v.transaction)
             for v in result.valid
         ]
         outcomes += [
             ValidationOutcome(h.document.kind, h.document.id, h.document.number or "", h.document.web_url or "",
-                              by_id[(h.document.kind, h.document.id)].content_hash,
+                              hashes[(h.document.kind, h.document.id)],
                               reasons=tuple(h.reasons), waiting=h.waiting, office=h.office or "")
             for h in result.held_back
         ]
         outcomes += [
             ValidationOutcome(s.kind, s.focus_id, s.focus_number, s.raw.get("web_url") or "", s.content_hash,
                               reasons=(f"Focus answered with data this sync cannot read: {problem}",))
-            for s, problem in staged
-            if not isinstance(problem, FocusDocument)
+            for s, problem in unreadable
         ]
         documents.replace_validation(run.store, run.run_id, outcomes)
         run.details["causes"] = result.causes()

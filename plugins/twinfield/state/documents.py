@@ -40,8 +40,14 @@ class ValidationOutcome:
         return self.transaction is not None and not self.reasons
 
 
-def replace_staged(store: StateStore, run_id: str, documents: Iterable[StagedDocument]) -> int:
-    """Stage the run's documents, replacing whatever an earlier try of the same run staged."""
+def clear_staged(store: StateStore, run_id: str) -> None:
+    """Forget what an earlier try of the same run staged."""
+    with store.begin() as conn:
+        conn.execute(text("DELETE FROM staged_documents WHERE run_id = :r"), {"r": run_id})
+
+
+def add_staged(store: StateStore, run_id: str, documents: Iterable[StagedDocument]) -> int:
+    """Stage documents for the run (a batch at a time: a large run never holds them all in memory)."""
     rows = [
         {
             "run_id": run_id,
@@ -55,9 +61,8 @@ def replace_staged(store: StateStore, run_id: str, documents: Iterable[StagedDoc
         }
         for d in documents
     ]
-    with store.begin() as conn:
-        conn.execute(text("DELETE FROM staged_documents WHERE run_id = :r"), {"r": run_id})
-        if rows:
+    if rows:
+        with store.begin() as conn:
             conn.execute(
                 text(
                     "INSERT INTO staged_documents (run_id, kind, focus_id, focus_number, updated_at, raw_json,"
@@ -70,17 +75,17 @@ def replace_staged(store: StateStore, run_id: str, documents: Iterable[StagedDoc
 
 
 def staged(store: StateStore, run_id: str) -> Iterator[StagedDocument]:
-    """The run's staged documents, invoices first, in Focus number order."""
+    """The run's staged documents, invoices first, in Focus number order, read from the database in batches."""
     with store.begin() as conn:
-        rows = conn.execute(
+        rows = conn.execution_options(yield_per=500).execute(
             text(
                 "SELECT kind, focus_id, focus_number, updated_at, raw_json, content_hash FROM staged_documents"
                 " WHERE run_id = :r ORDER BY kind DESC, focus_number, focus_id"
             ),
             {"r": run_id},
-        ).all()
-    for r in rows:
-        yield StagedDocument(r.kind, r.focus_id, r.focus_number, r.updated_at, loads(r.raw_json), r.content_hash)
+        )
+        for r in rows:
+            yield StagedDocument(r.kind, r.focus_id, r.focus_number, r.updated_at, loads(r.raw_json), r.content_hash)
 
 
 def unchanged_copies(store: StateStore, kind: str, updated_at: dict[str, str]) -> dict[str, StagedDocument]:
