@@ -1,6 +1,23 @@
 """Teamleader Focus invoices -> Twinfield draft sales transactions -> payments back in Focus.
 
-Wiring only: the stages are operators in ``twinfield.operators``; what they do is described there.
+Daily at 03:00 (Europe/Amsterdam) it takes the Focus invoices and credit notes changed in the day before,
+plus whatever earlier runs could not book, and:
+
+1. **extract**: stages them, with their lines, in the state store;
+2. **resolve_customers**: links each customer to a Twinfield customer (VAT number, then name) or creates it;
+3. **validate**: checks ledger accounts and VAT codes against Twinfield; holds back what cannot be booked,
+   with every reason;
+4. **load_drafts**: books the rest as draft sales transactions, each exactly once;
+5. **pull_reconciliations**: reads which booked invoices the bookkeeper matched (paid) in Twinfield;
+6. **update_payments**: registers those payments in Focus, once;
+7. **report**: what happened, in the task log, the state store and ``$AIRFLOW_HOME/reports/<run id>.md``.
+
+Trigger it by hand with a **Starting date** to sync everything invoiced since then (the first sync), with
+**Invoice numbers** for just those documents, or as a **Dry run** that writes nothing to Twinfield or Focus and
+reports what it would write. The mapping (departments, offices, VAT codes, accounts) is the reviewed file
+``include/mappings/sync.yaml`` (or ``$FOCUS_TWINFIELD_CONFIG``). Any task can be cleared and re-run.
+
+Wiring only: the stages are operators in ``twinfield.operators``.
 """
 
 from __future__ import annotations
