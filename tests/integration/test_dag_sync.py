@@ -251,6 +251,29 @@ def test_a_daily_run_books_what_was_held_back_once_the_mapping_is_fixed(world, t
             assert "8200" in {line["dim1"] for line in tx["lines"]}
 
 
+def test_a_changed_invoice_is_booked_again_only_while_it_is_a_draft(world):
+    focus = world.sandbox.focus
+    transactions = {t["invoicenumber"]: t for t in world.transactions()}
+    invoices = [(number, doc) for number, doc in sorted(world.expected.booked.items())
+                if "invoice_number" in doc and not focus.payments(doc["id"])]
+    draft = next((n, d) for n, d in invoices if transactions[n]["status"] == "temporary")
+    final = next((n, d) for n, d in invoices if transactions[n]["status"] == "final")
+    for _, doc in (draft, final):
+        first_line = focus.invoice(doc["id"])["grouped_lines"][0]["line_items"][0]
+        focus.edit_invoice(doc["id"], line=0, quantity=first_line["quantity"] + 1)
+
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 7, tz="UTC"))
+    assert set(world.states(dagrun).values()) == {"success"}
+    assert [(b["twinfield_number"], b["updated"]) for b in report["booked"]] == [(draft[0], True)]
+    assert any("changed in Focus after they were made final" in e for e in report["errors"])
+    after = {t["invoicenumber"]: t for t in world.transactions()}
+    assert len(after) == len(transactions)
+    new_total = focus.invoice(draft[1]["id"])["total"]["tax_inclusive"]["amount"]
+    assert Decimal(after[draft[0]]["value"]) == new_total != Decimal(transactions[draft[0]]["value"])
+    assert after[draft[0]]["number"] == transactions[draft[0]]["number"]  # the same draft, updated in place
+    assert after[final[0]] == transactions[final[0]]  # a final transaction is never written again
+
+
 # -- separate worlds ----------------------------------------------------------------------------------------------
 def test_a_run_killed_in_the_middle_of_load_drafts_books_nothing_twice(fresh_world, monkeypatch):
     world = fresh_world
