@@ -20,6 +20,7 @@ import pytest
 
 from sandbox import airflow_env
 from sandbox.server import Sandbox, SandboxConfig
+from twinfield.hooks.focus import TeamleaderFocusHook
 from twinfield.hooks.twinfield import TwinfieldHook
 from twinfield.operators.report import file_name
 from twinfield.state import StateStore, postings, runs
@@ -320,3 +321,35 @@ def test_a_dry_run_writes_nothing(fresh_world):
     assert postings.postings(world.store) == {}
     assert all(p["via"] == "focus" for i in world.sandbox.focus.data.invoices
                for p in world.sandbox.focus.payments(i["id"]))
+
+
+def test_a_run_killed_after_registering_a_payment_registers_it_once(fresh_world, monkeypatch):
+    world = fresh_world
+    dagrun, _ = world.run(logical_date=pendulum.datetime(2030, 3, 1, tz="UTC"))
+    assert set(world.states(dagrun).values()) == {"success"}
+    focus, tw = world.sandbox.focus, world.sandbox.twinfield
+    paid = [t for t in world.transactions() if Decimal(t["value"]) > 0
+            and not focus.payments(world.expected.booked[t["invoicenumber"]]["id"])][:2]
+    for tx in paid:
+        tw.finalize(OFFICE, "VRK", tx["number"])
+        tw.match(OFFICE, "VRK", tx["number"])
+
+    real_register = TeamleaderFocusHook.register_payment
+
+    def register_then_die(self, *args, **kwargs):
+        real_register(self, *args, **kwargs)
+        raise RuntimeError("worker killed")  # Focus took the payment; the state store never heard
+
+    monkeypatch.setattr(TeamleaderFocusHook, "register_payment", register_then_die)
+    when = pendulum.datetime(2030, 3, 2, tz="UTC")
+    dagrun, _ = world.run(logical_date=when)
+    assert world.states(dagrun)["update_payments"] == "failed"
+
+    monkeypatch.setattr(TeamleaderFocusHook, "register_payment", real_register)
+    dagrun, report = world.run(logical_date=when)  # cleared and run again
+    assert set(world.states(dagrun).values()) == {"success"}
+    pay = next(e.summary for e in runs.stage_log(world.store, dagrun.run_id) if e.stage == "update_payments")
+    assert (pay["registered"], pay["already_paid_in_focus"]) == (0, len(paid))
+    for tx in paid:
+        doc = world.expected.booked[tx["invoicenumber"]]
+        assert [p["amount"] for p in focus.payments(doc["id"]) if p["via"] == "api"] == [focus_total(doc)]
