@@ -94,8 +94,14 @@ def build_report(store, run_id: str) -> RunReport:
     if load.get("final_elsewhere"):
         report.errors.append(f"{load['final_elsewhere']} document(s) now route to another office or number, but are "
                              "final where they were booked: not moved")
+    pay = summary.get("update_payments", {})
+    if pay.get("busy"):
+        report.errors.append(f"{pay['busy']} payment(s) were being registered by another run (or one that was "
+                             "killed): a later run checks Focus and finishes them")
+    if pay.get("refused"):
+        report.errors.append(f"Focus refused {pay['refused']} payment(s); see the update_payments task log")
     _add_booked(report, store, run_id, load, dry_run)
-    _add_payments(report, store, run_id, summary.get("update_payments", {}), dry_run)
+    _add_payments(report, store, run_id, pay, dry_run)
 
     for entry in log.values():
         for service, calls in entry.api_calls.items():
