@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, FocusDocument, MalformedFocusData, parse_credit_note, parse_invoice
+from twinfield.domain.focus_model import (
+    CREDIT_NOTE,
+    INVOICE,
+    FocusDocument,
+    MalformedFocusData,
+    parse_credit_note,
+    parse_invoice,
+)
 from twinfield.state.documents import StagedDocument
 
 PARSERS = {INVOICE: parse_invoice, CREDIT_NOTE: parse_credit_note}

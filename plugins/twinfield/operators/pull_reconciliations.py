@@ -16,7 +16,8 @@ BROWSE_CHUNK = 100  # invoice numbers per browse (one invoice-number range each)
 class PullReconciliationsOperator(SyncStageOperator):
     """For every invoice in Twinfield that Focus does not show fully paid yet, reads the match status of its
     total line with browses of Twinfield's customer transactions (per office and daybook, 100 invoice numbers
-    each, a few at a time: invoice number, open value, match status and date), and records it, including drafts that the bookkeeper made final. Reads only: a dry run does the same."""
+    each, a few at a time: invoice number, open value, match status and date), and records it, including
+    drafts that the bookkeeper made final. Reads only: a dry run does the same."""
 
     stage = "pull_reconciliations"
 

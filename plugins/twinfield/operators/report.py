@@ -71,9 +71,9 @@ def build_report(store, run_id: str) -> RunReport:
         (report.waiting if outcome.waiting else report.held_back).append(entry)
     links = {(o.kind, o.focus_id): o.focus_link for o in documents.validation_outcomes(store, run_id, valid=True)}
     for posting in postings.refused_in_run(store, run_id):
+        reasons = (f"Twinfield refused it: {posting.last_error}",)
         report.held_back.append(HeldBackEntry(posting.kind, posting.focus_id, posting.focus_number,
-                                              links.get(posting.key, ""), (f"Twinfield refused it: {posting.last_error}",),
-                                              posting.office))
+                                              links.get(posting.key, ""), reasons, posting.office))
     validate = summary.get("validate", {})
     report.causes = validate.get("causes", [])
     report.vat_proposals = [f"office {p['office']}: Focus tax rate {p['tax_rate']} -> "

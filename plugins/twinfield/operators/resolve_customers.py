@@ -53,8 +53,9 @@ class ResolveCustomersOperator(SyncStageOperator):
         problems: list[dict] = []
         for office, refs in sorted(wanted.items()):
             links = customers.links(run.store, office)
-            summary["linked_before"] += sum(1 for ref in refs if _key(ref) in links and links[_key(ref)].status == "linked")
-            pending = [links[_key(ref)] for ref in refs if _key(ref) in links and links[_key(ref)].status == "pending"]
+            known = [links[_key(ref)] for ref in refs if _key(ref) in links]
+            summary["linked_before"] += sum(link.status == "linked" for link in known)
+            pending = [link for link in known if link.status == "pending"]
             new = sorted(ref for ref in refs if _key(ref) not in links)
             if not new and not pending:
                 continue

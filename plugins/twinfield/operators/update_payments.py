@@ -53,7 +53,8 @@ class UpdatePaymentsOperator(SyncStageOperator):
         today = dt.datetime.now(dt.timezone.utc).date()
         if run.dry_run:
             run.details["would_register"] = [
-                {"focus_number": p.focus_number, "currency": p.currency, "paid_at": paid_at(p, today).date().isoformat(),
+                {"focus_number": p.focus_number, "currency": p.currency,
+                 "paid_at": paid_at(p, today).date().isoformat(),
                  "amount": format_amount(min(p.paid_amount, p.total) - registered.get(p.focus_id, Decimal(0)))}
                 for p in due
             ]

@@ -112,7 +112,10 @@ def confirm(store: StateStore, office: str, codes: list[str]) -> None:
         return
     with store.begin() as conn:
         conn.execute(
-            text("UPDATE customer_links SET status = 'linked', linked_at = :at WHERE office = :o AND twinfield_code = :c"),
+            text(
+                "UPDATE customer_links SET status = 'linked', linked_at = :at"
+                " WHERE office = :o AND twinfield_code = :c"
+            ),
             [{"o": office, "c": c, "at": now()} for c in codes],
         )
 

@@ -84,7 +84,10 @@ def claim(
         if inserted == 1:
             return "new"
         row = conn.execute(
-            text("SELECT status, run_id, attempted_at FROM payments WHERE focus_invoice_id = :inv AND paid_total = :total"),
+            text(
+                "SELECT status, run_id, attempted_at FROM payments"
+                " WHERE focus_invoice_id = :inv AND paid_total = :total"
+            ),
             params,
         ).one()
         if row.status == "registered":

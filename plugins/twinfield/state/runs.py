@@ -74,7 +74,9 @@ def get_run(store: StateStore, run_id: str) -> Run | None:
         ).one_or_none()
     if row is None:
         return None
-    return Run(row.run_id, row.window_start, row.window_end, row.starting_date, loads(row.params_json), bool(row.dry_run))
+    return Run(
+        row.run_id, row.window_start, row.window_end, row.starting_date, loads(row.params_json), bool(row.dry_run)
+    )
 
 
 def finish_run(store: StateStore, run_id: str) -> None:
@@ -115,7 +117,9 @@ def stage_log(store: StateStore, run_id: str) -> list[StageEntry]:
             ),
             {"r": run_id},
         ).all()
-    return [StageEntry(r.stage, r.started_at, r.finished_at, loads(r.summary_json), loads(r.api_calls_json)) for r in rows]
+    return [
+        StageEntry(r.stage, r.started_at, r.finished_at, loads(r.summary_json), loads(r.api_calls_json)) for r in rows
+    ]
 
 
 def save_report(store: StateStore, run_id: str, markdown: str, report: dict) -> None:
