@@ -164,8 +164,18 @@ def test_volumes_are_declared_and_logs_are_shared(compose, services):
     for name, svc in services.items():
         for volume in svc.get("volumes", []):
             source = volume.split(":")[0]
-            assert source in declared, f"{name} mounts undeclared volume {source}"
+            if source.startswith("./"):
+                assert (ROOT / source).is_dir(), f"{name} binds missing folder {source}"
+            else:
+                assert source in declared, f"{name} mounts undeclared volume {source}"
     assert all("airflow-logs:/opt/airflow/logs" in services[name]["volumes"] for name in AIRFLOW_SERVICES)
+
+
+def test_the_mapping_config_is_where_the_workers_look(services):
+    env = services["airflow-worker"]["environment"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in services["airflow-worker"]["volumes"]}
+    config = Path(env["FOCUS_TWINFIELD_CONFIG"])
+    assert (ROOT / mounted[str(config.parent)] / config.name).is_file()
 
 
 def test_several_workers_and_a_single_published_ui(services):
