@@ -51,6 +51,13 @@ class CeleryAirflow:
         self.sandbox = Sandbox(
             SandboxConfig(invoices=120, seed=7, focus_rate_limit=100_000, twinfield_credits_per_minute=100_000)
         ).start()
+        try:
+            self._start(work)
+        except BaseException:
+            self.close()  # whatever did start
+            raise
+
+    def _start(self, work: Path) -> None:
         self.expected = expected_outcomes(self.sandbox)
         dbs = start_postgres(self.stack, ["airflow", "focus_twinfield"])
         broker = start_redis(self.stack)
@@ -105,13 +112,9 @@ class CeleryAirflow:
 
 @pytest.fixture(scope="module")
 def celery(tmp_path_factory):
-    world = None
-    try:
-        world = CeleryAirflow(tmp_path_factory.mktemp("celery"))
-        yield world
-    finally:
-        if world is not None:
-            world.close()
+    world = CeleryAirflow(tmp_path_factory.mktemp("celery"))
+    yield world
+    world.close()
 
 
 def _runs(api: AirflowApi) -> list[dict]:

@@ -46,6 +46,13 @@ class StandaloneAirflow:
         self.sandbox = Sandbox(
             SandboxConfig(invoices=40, seed=5, focus_rate_limit=100_000, twinfield_credits_per_minute=100_000)
         ).start()
+        try:
+            self._start(work)
+        except BaseException:
+            self.close()  # whatever did start
+            raise
+
+    def _start(self, work: Path) -> None:
         self.expected = expected_outcomes(self.sandbox)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -59,7 +66,7 @@ class StandaloneAirflow:
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"{self.url}/execution/",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:admin",
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
-            AIRFLOW__CORE__TEST_CONNECTION="Enabled",  # the connection list's "Test" button
+            AIRFLOW__CORE__TEST_CONNECTION="Enabled",  # POST /connections/test (the "Test" button)
             AIRFLOW_CONN_FOCUS_TWINFIELD_STATE=json.dumps({"conn_type": "sqlite", "host": str(state)}),
             **self.sandbox.connections(),
         )
@@ -75,13 +82,9 @@ class StandaloneAirflow:
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory):
-    world = None
-    try:
-        world = StandaloneAirflow(tmp_path_factory.mktemp("standalone"))
-        yield world
-    finally:
-        if world is not None:
-            world.close()
+    world = StandaloneAirflow(tmp_path_factory.mktemp("standalone"))
+    yield world
+    world.close()
 
 
 @pytest.fixture(scope="module")
