@@ -15,7 +15,8 @@ TARGET = ("NLA001", "VRK", "2025-12")
 def posting(status: str, content_hash: str | None = "h1", attempt_hash: str | None = "h1",
             target: tuple[str, str, str] = TARGET) -> Posting:
     office, daybook, number = target
-    return Posting("invoice", "inv-1", "2025 / 12", office, daybook, number, "1001", "EUR", Decimal("121.00"),
+    return Posting("invoice", "inv-1", "2025 / 12", office, daybook, number, "2025/03", "1001", "EUR",
+                   Decimal("121.00"),
                    status, content_hash, "202500001" if content_hash else None, attempt_hash, "r1", 1, "r1",
                    None, None, None, None, None)
 

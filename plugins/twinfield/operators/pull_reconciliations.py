@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from twinfield.domain.twinfield_model import MatchStatus
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import postings
 from twinfield.state.postings import MatchUpdate, Posting
 
+BROWSE_CHUNK = 100  # invoice numbers per browse by invoice-number range
 
-BROWSE_CHUNK = 100  # invoice numbers per browse (one invoice-number range each); a few browses at a time
+
+def browses(run: StageRun, office: str, daybook: str, group: list[Posting]) -> list[Callable[[], list[MatchStatus]]]:
+    """The browses that cover a group of invoices: one per period they were booked in, or one per 100
+    invoice numbers, whichever takes fewer requests."""
+    twinfield = run.twinfield
+    periods = sorted({p.period for p in group})
+    if len(periods) <= math.ceil(len(group) / BROWSE_CHUNK):
+        return [lambda p=p: twinfield.match_statuses(office, daybook, from_period=p, to_period=p) for p in periods]
+    numbers = sorted({p.invoice_number for p in group})
+    chunks = [numbers[start : start + BROWSE_CHUNK] for start in range(0, len(numbers), BROWSE_CHUNK)]
+    return [lambda c=c: twinfield.match_statuses(office, daybook, invoice_numbers=c) for c in chunks]
 
 
 class PullReconciliationsOperator(SyncStageOperator):
     """For every invoice in Twinfield that Focus does not show fully paid yet, reads the match status of its
-    total line with browses of Twinfield's customer transactions (per office and daybook, 100 invoice numbers
-    each, a few at a time: invoice number, open value, match status and date), and records it, including
-    drafts that the bookkeeper made final. Reads only: a dry run does the same."""
+    total line from browses of Twinfield's customer transactions (per office and daybook: by period or by
+    invoice-number range, whichever is fewer requests, a few at a time): invoice number, open value, match
+    status and date. Records it, including drafts that the bookkeeper made final. Reads only: a dry run does
+    the same."""
 
     stage = "pull_reconciliations"
 
@@ -27,18 +42,17 @@ class PullReconciliationsOperator(SyncStageOperator):
         for posting in open_invoices:
             by_book[(posting.office, posting.daybook)].append(posting)
         updates: list[MatchUpdate] = []
+        requests = 0
         for (office, daybook), group in by_book.items():
             wanted = {p.invoice_number: p for p in group}
-            numbers = sorted(wanted)
-            chunks = [numbers[start : start + BROWSE_CHUNK] for start in range(0, len(numbers), BROWSE_CHUNK)]
+            calls = browses(run, office, daybook, group)
+            requests += len(calls)
             with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="twinfield-browse") as pool:
-                found = pool.map(lambda chunk: run.twinfield.match_statuses(office, daybook, invoice_numbers=chunk),
-                                 chunks)
-                statuses = [status for chunk in found for status in chunk]
+                statuses = [status for found in pool.map(lambda call: call(), calls) for status in found]
             for status in statuses:
                 posting = wanted.get(status.invoice_number)
                 if posting is None:
-                    continue
+                    continue  # another invoice of the same period
                 updates.append(
                     MatchUpdate(
                         key=posting.key,
@@ -52,6 +66,7 @@ class PullReconciliationsOperator(SyncStageOperator):
         postings.record_matches(run.store, updates)
         return {
             "invoices_checked": len(open_invoices),
+            "browses": requests,
             "found_in_twinfield": len(updates),
             "final": sum(u.head_status == "final" for u in updates),
             "matched": sum(u.match_status == "matched" for u in updates),

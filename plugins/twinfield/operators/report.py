@@ -63,13 +63,14 @@ def build_report(store, run_id: str) -> RunReport:
     dry_run = bool(meta and meta.dry_run)
     report = RunReport(run_id=run_id, dry_run=dry_run, window=summary.get("extract", {}).get("window", ""))
 
-    for doc in documents.staged(store, run_id):
-        report.found[doc.kind] = report.found.get(doc.kind, 0) + 1
+    staged = documents.staged_numbers(store, run_id)
+    for kind, _ in staged:
+        report.found[kind] = report.found.get(kind, 0) + 1
     for outcome in documents.validation_outcomes(store, run_id, valid=False):
         entry = HeldBackEntry(outcome.kind, outcome.focus_id, outcome.focus_number, outcome.focus_link,
                               outcome.reasons, outcome.office)
         (report.waiting if outcome.waiting else report.held_back).append(entry)
-    links = {(o.kind, o.focus_id): o.focus_link for o in documents.validation_outcomes(store, run_id, valid=True)}
+    links = documents.focus_links(store, run_id)
     for posting in postings.refused_in_run(store, run_id):
         reasons = (f"Twinfield refused it: {posting.last_error}",)
         report.held_back.append(HeldBackEntry(posting.kind, posting.focus_id, posting.focus_number,
@@ -100,7 +101,7 @@ def build_report(store, run_id: str) -> RunReport:
                              "killed): a later run checks Focus and finishes them")
     if pay.get("refused"):
         report.errors.append(f"Focus refused {pay['refused']} payment(s); see the update_payments task log")
-    _add_booked(report, store, run_id, load, dry_run)
+    _add_booked(report, store, run_id, load, dry_run, staged)
     _add_payments(report, store, run_id, pay, dry_run)
 
     for entry in log.values():
@@ -109,7 +110,8 @@ def build_report(store, run_id: str) -> RunReport:
     return report
 
 
-def _add_booked(report: RunReport, store, run_id: str, load: dict, dry_run: bool) -> None:
+def _add_booked(report: RunReport, store, run_id: str, load: dict, dry_run: bool,
+                staged: dict[tuple[str, str], str]) -> None:
     if dry_run:
         booked = [BookedEntry(w["kind"], w["focus_id"], w["focus_number"], w["invoice_number"], w["office"],
                               w["amount"], w["currency"], w["updated"]) for w in load.get("would_post", [])]
@@ -117,7 +119,7 @@ def _add_booked(report: RunReport, store, run_id: str, load: dict, dry_run: bool
         updated = set(load.get("updated", []))
         booked = [BookedEntry(p.kind, p.focus_id, p.focus_number, p.invoice_number, p.office, format_amount(p.total),
                               p.currency, p.focus_id in updated) for p in postings.posted_in_run(store, run_id)]
-    credited = _credited_invoices(store, run_id)
+    credited = _credited_invoices(store, run_id, staged)
     report.booked = sorted(booked, key=lambda b: (b.kind != INVOICE, b.twinfield_number))
     for entry in report.booked:
         if entry.kind == CREDIT_NOTE:
@@ -125,13 +127,13 @@ def _add_booked(report: RunReport, store, run_id: str, load: dict, dry_run: bool
                                                        credited.get(entry.focus_id, ""), entry.amount, entry.currency))
 
 
-def _credited_invoices(store, run_id: str) -> dict[str, str]:
+def _credited_invoices(store, run_id: str, staged: dict[tuple[str, str], str]) -> dict[str, str]:
     """Credit note id -> number (else id) of the Focus invoice it credits."""
-    staged = list(documents.staged(store, run_id))
-    invoice_of = {d.focus_id: (d.raw.get("invoice") or {}).get("id") for d in staged if d.kind == CREDIT_NOTE}
+    notes = documents.staged(store, run_id, CREDIT_NOTE)
+    invoice_of = {d.focus_id: (d.raw.get("invoice") or {}).get("id") for d in notes}
     known = postings.postings(store, [(INVOICE, i) for i in invoice_of.values() if i])
     numbers = {focus_id: p.focus_number for (_, focus_id), p in known.items()}
-    numbers.update({d.focus_id: d.focus_number for d in staged if d.kind == INVOICE})
+    numbers.update({focus_id: number for (kind, focus_id), number in staged.items() if kind == INVOICE})
     return {note: numbers.get(invoice, invoice) for note, invoice in invoice_of.items() if invoice}
 
 

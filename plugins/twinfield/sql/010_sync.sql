@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS postings (
     office TEXT NOT NULL,
     daybook TEXT NOT NULL,
     invoice_number TEXT NOT NULL,  -- the number booked in Twinfield
+    period TEXT NOT NULL,          -- "YYYY/PP" it is booked in
     customer_code TEXT,
     currency TEXT NOT NULL,
     total TEXT NOT NULL,           -- tax-inclusive, positive decimal string

@@ -74,18 +74,30 @@ def add_staged(store: StateStore, run_id: str, documents: Iterable[StagedDocumen
     return len(rows)
 
 
-def staged(store: StateStore, run_id: str) -> Iterator[StagedDocument]:
-    """The run's staged documents, invoices first, in Focus number order, read from the database in batches."""
+def staged(store: StateStore, run_id: str, kind: str | None = None) -> Iterator[StagedDocument]:
+    """The run's staged documents (of one kind, or all: invoices first), in Focus number order, read from the
+    database in batches."""
+    sql = (
+        "SELECT kind, focus_id, focus_number, updated_at, raw_json, content_hash FROM staged_documents"
+        " WHERE run_id = :r"
+    )
+    if kind is not None:
+        sql += " AND kind = :kind"
     with store.begin() as conn:
         rows = conn.execution_options(yield_per=500).execute(
-            text(
-                "SELECT kind, focus_id, focus_number, updated_at, raw_json, content_hash FROM staged_documents"
-                " WHERE run_id = :r ORDER BY kind DESC, focus_number, focus_id"
-            ),
-            {"r": run_id},
+            text(sql + " ORDER BY kind DESC, focus_number, focus_id"), {"r": run_id, "kind": kind}
         )
         for r in rows:
             yield StagedDocument(r.kind, r.focus_id, r.focus_number, r.updated_at, loads(r.raw_json), r.content_hash)
+
+
+def staged_numbers(store: StateStore, run_id: str) -> dict[tuple[str, str], str]:
+    """(kind, Focus id) -> Focus number of the run's staged documents (without their contents)."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            text("SELECT kind, focus_id, focus_number FROM staged_documents WHERE run_id = :r"), {"r": run_id}
+        )
+        return {(r.kind, r.focus_id): r.focus_number for r in rows}
 
 
 def unchanged_copies(store: StateStore, kind: str, updated_at: dict[str, str]) -> dict[str, StagedDocument]:
@@ -151,6 +163,15 @@ def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[Valida
                 rows,
             )
     return len(rows)
+
+
+def focus_links(store: StateStore, run_id: str) -> dict[tuple[str, str], str]:
+    """(kind, Focus id) -> the document's Focus link, for the run's validated documents."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            text("SELECT kind, focus_id, focus_link FROM validation_results WHERE run_id = :r"), {"r": run_id}
+        )
+        return {(r.kind, r.focus_id): r.focus_link for r in rows}
 
 
 def validation_outcomes(store: StateStore, run_id: str, *, valid: bool | None = None) -> list[ValidationOutcome]:

@@ -26,7 +26,7 @@ from twinfield.state.queries import query
 DocKey = tuple[str, str]  # (kind, focus_id)
 
 _COLUMNS = (
-    "kind, focus_id, focus_number, office, daybook, invoice_number, customer_code, currency, total, status,"
+    "kind, focus_id, focus_number, office, daybook, invoice_number, period, customer_code, currency, total, status,"
     " content_hash, twinfield_number, attempt_hash, attempt_run_id, attempts, posted_run_id, last_error,"
     " match_status, paid_amount, open_amount, match_date"
 )
@@ -40,6 +40,7 @@ class Posting:
     office: str
     daybook: str
     invoice_number: str
+    period: str  # "YYYY/PP"
     customer_code: str | None
     currency: str
     total: Decimal
@@ -90,6 +91,7 @@ def _posting(r) -> Posting:
         office=r.office,
         daybook=r.daybook,
         invoice_number=r.invoice_number,
+        period=r.period,
         customer_code=r.customer_code,
         currency=r.currency,
         total=Decimal(r.total),
@@ -141,6 +143,7 @@ def mark_attempts(store: StateStore, run_id: str, attempts: list[Attempt]) -> No
             "office": a.transaction.office,
             "daybook": a.transaction.daybook,
             "invoice_number": a.transaction.invoice_number,
+            "period": a.transaction.period,
             "customer_code": a.customer_code,
             "currency": a.transaction.currency,
             "total": format_amount(a.total),

@@ -2,17 +2,18 @@
 -- The target (office, daybook, booked number) and customer are those of the transaction being written;
 -- what Twinfield held before (content_hash, twinfield_number) stays until the outcome is known.
 INSERT INTO postings (
-    kind, focus_id, focus_number, office, daybook, invoice_number, customer_code, currency, total,
+    kind, focus_id, focus_number, office, daybook, invoice_number, period, customer_code, currency, total,
     status, attempt_hash, attempt_run_id, attempted_at, attempts
 ) VALUES (
-    :kind, :focus_id, :focus_number, :office, :daybook, :invoice_number, :customer_code, :currency, :total,
-    'pending', :hash, :run_id, :at, 1
+    :kind, :focus_id, :focus_number, :office, :daybook, :invoice_number, :period, :customer_code, :currency,
+    :total, 'pending', :hash, :run_id, :at, 1
 )
 ON CONFLICT (kind, focus_id) DO UPDATE SET
     focus_number = excluded.focus_number,
     office = excluded.office,
     daybook = excluded.daybook,
     invoice_number = excluded.invoice_number,
+    period = excluded.period,
     customer_code = excluded.customer_code,
     currency = excluded.currency,
     total = excluded.total,

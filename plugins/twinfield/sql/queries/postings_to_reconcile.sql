@@ -1,7 +1,7 @@
 -- Invoices in Twinfield (draft or final) whose payment may still have to reach Focus: not yet seen fully
 -- matched, or seen paid for more than the payments registered in Focus so far. Credit notes are reported
 -- with their booking, never paid.
-SELECT p.kind, p.focus_id, p.focus_number, p.office, p.daybook, p.invoice_number, p.customer_code,
+SELECT p.kind, p.focus_id, p.focus_number, p.office, p.daybook, p.invoice_number, p.period, p.customer_code,
        p.currency, p.total, p.status, p.content_hash, p.twinfield_number, p.attempt_hash, p.attempt_run_id,
        p.attempts, p.posted_run_id, p.last_error, p.match_status, p.paid_amount, p.open_amount, p.match_date
 FROM postings p
