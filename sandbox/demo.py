@@ -65,10 +65,20 @@ def summary_table(markdown: str) -> str:
     return "\n".join(lines[start:end])
 
 
-def act_as_bookkeeper(sandbox: Sandbox) -> list[tuple[str, str, str]]:
-    """Finalise eight drafts; match four fully, two partly, leave two open. Returns what was done."""
+def act_as_bookkeeper(sandbox: Sandbox, home: Path) -> list[tuple[str, str, str]]:
+    """Finalise eight drafts of invoices nobody paid or credited in Focus yet; match four fully, two partly,
+    leave two open. Returns what was done."""
+    from twinfield.state import StateStore, postings  # noqa: PLC0415 - after the environment is set
+
+    store = StateStore(f"sqlite:///{home / 'state.db'}")
+    booked = {p.invoice_number: p.focus_id for p in postings.postings(store).values()}
     twinfield = sandbox.twinfield
-    drafts = [t for t in twinfield.transactions(OFFICE) if t["status"] == "temporary" and Decimal(t["value"]) > 0]
+    def untouched_in_focus(invoice_id: str) -> bool:  # no payment, no credit note: all of it still due
+        total = sandbox.focus.invoice(invoice_id)["total"]
+        return total["due"]["amount"] == total["tax_inclusive"]["amount"]
+
+    drafts = [t for t in twinfield.transactions(OFFICE) if t["status"] == "temporary" and Decimal(t["value"]) > 0
+              and untouched_in_focus(booked[t["invoicenumber"]])]
     done = []
     for i, tx in enumerate(drafts[:8]):
         twinfield.finalize(OFFICE, tx["daybook"], tx["number"])
@@ -126,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
             say(f"Waiting in Focus (not sent yet): {', '.join(w['focus_number'] for w in report['waiting'])}")
 
         say("\n== The bookkeeper works in Twinfield ==")
-        for number, what, value in act_as_bookkeeper(sandbox):
+        for number, what, value in act_as_bookkeeper(sandbox, home):
             say(f"  {number:<14} {what} {value}")
 
         say(f"\n== Run 2: airflow dags test {DAG_ID} ==")
