@@ -144,7 +144,8 @@ def test_a_weeks_backfill_books_each_document_of_the_week_once(celery):
     today = dt.datetime.now(dt.UTC).date()
     first, last = today - dt.timedelta(days=8), today - dt.timedelta(days=2)
     # Both ends are inclusive, as instants: a bare --to-date is midnight UTC, before that day's 03:00 run.
-    backfill = ["backfill", "create", "--dag-id", DAG_ID, "--from-date", str(first), "--to-date", f"{last}T23:59:59"]
+    backfill = ["backfill", "create", "--dag-id", DAG_ID, "--from-date", str(first),
+                "--to-date", f"{last}T23:59:59"]
     airflow(*backfill, env=celery.env)
 
     created = _backfill_runs(celery.api)
@@ -192,11 +193,13 @@ def test_the_same_week_again_runs_only_what_reprocess_behavior_asks_and_books_no
     before = celery.transactions()
     # Default --reprocess-behavior none: every date already has a run, so there is nothing to run.
     assert _dry_run_dates(airflow(*week, "--dry-run", env=celery.env)) == []
-    assert len(_dry_run_dates(airflow(*week, "--dry-run", "--reprocess-behavior", "completed", env=celery.env))) == 7
+    everything = airflow(*week, "--dry-run", "--reprocess-behavior", "completed", env=celery.env)
+    assert len(_dry_run_dates(everything)) == 7
 
     # Reprocess the last two days for real: their runs are cleared and run again, and book nothing.
     two_days = ["--from-date", str(last - dt.timedelta(days=1)), "--to-date", f"{last}T23:59:59"]
-    airflow("backfill", "create", "--dag-id", DAG_ID, *two_days, "--reprocess-behavior", "completed", env=celery.env)
+    reprocess = ["backfill", "create", "--dag-id", DAG_ID, *two_days, "--reprocess-behavior", "completed"]
+    airflow(*reprocess, env=celery.env)
     rerun = [r for r in _backfill_runs(celery.api) if r["state"] != "success"]
     assert len(rerun) == 2
     for run in rerun:

@@ -187,7 +187,8 @@ def _scheduled_runs_booked(airflow) -> set[str]:
     for run in listed:
         if run["run_type"] == "scheduled":
             airflow.api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=RUN_TIMEOUT)
-            booked |= {b["twinfield_number"] for b in runs.get_report(airflow.store, run["dag_run_id"])[1]["booked"]}
+            report = runs.get_report(airflow.store, run["dag_run_id"])[1]
+            booked |= {b["twinfield_number"] for b in report["booked"]}
     return booked
 
 

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -117,12 +118,16 @@ def test_airflow_runs_celery_on_postgres_and_redis(services):
 
 def test_the_state_store_is_its_own_postgres_database(services):
     env = services["airflow-worker"]["environment"]
-    assert env["AIRFLOW_CONN_FOCUS_TWINFIELD_STATE"] == "postgresql://airflow:airflow@postgres:5432/focus_twinfield"
+    state = "postgresql://airflow:airflow@postgres:5432/focus_twinfield"
+    assert env["AIRFLOW_CONN_FOCUS_TWINFIELD_STATE"] == state
     init_scripts = [v.split(":") for v in services["postgres"]["volumes"] if "/docker-entrypoint-initdb.d/" in v]
-    assert [(ROOT / source).read_text(encoding="utf-8") for source, _target, _mode in init_scripts] == [
-        "-- Runs once, when the postgres service's data volume is first created: the sync's state store database.\n"
-        "CREATE DATABASE focus_twinfield;\n"
+    statements = [
+        line
+        for source, _target, _mode in init_scripts
+        for line in (ROOT / source).read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("--")
     ]
+    assert statements == ["CREATE DATABASE focus_twinfield;"]
 
 
 def test_service_connections_come_from_the_environment(services):
@@ -263,11 +268,14 @@ def test_the_sandbox_cli_accepts_the_services_flags(services):
         assert arg.split("=")[0] in usage, arg
 
 
-@pytest.mark.skipif(not shutil.which("docker-compose"), reason="needs Debian's docker-compose (ci/celery_run.sh installs it)")
+@pytest.mark.skipif(
+    not shutil.which("docker-compose"), reason="needs Debian's docker-compose (ci/celery_run.sh installs it)"
+)
 def test_docker_compose_itself_accepts_the_file(tmp_path):
     # Debian's docker-compose 1.29 (the Python implementation; no Docker daemon needed for `config`) checks the
     # file against the Compose schema and interpolates it as Compose does.
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_AIRFLOW", "COMPOSE", "SANDBOX"))}
+    ours = ("AIRFLOW", "_AIRFLOW", "COMPOSE", "SANDBOX")  # variables the file reads: from the env file only
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
 
     def config(env_file: Path) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -281,3 +289,25 @@ def test_docker_compose_itself_accepts_the_file(tmp_path):
     empty.write_text("")
     refused = config(empty)  # no connections, no JWT secret: refused before anything starts
     assert refused.returncode != 0 and "set AIRFLOW_JWT_SECRET in .env" in refused.stderr
+
+
+def test_the_package_the_image_installs_carries_every_file_of_twinfield(tmp_path):
+    # The Dockerfile installs the project as a wheel (not editable, as here): SQL and other data files must
+    # be in it, or the image's state store has no schema.
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "plugins" / "twinfield", source / "plugins" / "twinfield",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)]
+    subprocess.run(build, check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("focus_twinfield-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = {name for name in archive.namelist() if name.startswith("twinfield/")}
+    expected = {
+        "twinfield/" + path.relative_to(source / "plugins" / "twinfield").as_posix()
+        for path in (source / "plugins" / "twinfield").rglob("*")
+        if path.is_file()
+    }
+    assert expected - packaged == set()
