@@ -1,7 +1,7 @@
 """The sandbox world's fixed reference data, shared by both emulators so that they agree.
 
-Twinfield side: the office, its chart of accounts and VAT codes. Focus side: departments, tax rates and
-product categories whose ledger numbers point into that chart (one deliberately not, to be held back).
+Twinfield side: the offices, their currencies, chart of accounts and VAT codes. Focus side: departments, tax
+rates and product categories whose ledger numbers point into that chart (one deliberately not, to be held back).
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ OFFICES = {"NLA001": "Acme Nederland B.V.", "NLA002": "Acme Export B.V."}
 DEFAULT_OFFICE = "NLA001"
 SALES_DAYBOOK = "VRK"  # Verkoopboek
 DEBTORS_ACCOUNT = "1300"
+# The currencies each office keeps, its base currency first (Finder CUR lists them; a transaction in any
+# other currency is refused). NLA002 keeps only its base currency.
+OFFICE_CURRENCIES = {"NLA001": ("EUR", "USD", "GBP"), "NLA002": ("EUR",)}
 
 # (code, name, dimtype)
 LEDGER_ACCOUNTS = [

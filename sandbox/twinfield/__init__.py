@@ -3,7 +3,8 @@
 ``TwinfieldSandbox(...).app()`` is a FastAPI app meant to be mounted at ``/twinfield``; a zeep client built from
 Twinfield's WSDLs works against it with only the service address changed. The modules:
 office (state), transactions / dimensions / reads / browse (ProcessXml request types), processxml (dispatch),
-finder, auth, soap (envelopes, faults), services (the SOAP operations), limits, faults, bookkeeper, seed, app.
+finder, currencies (kept currencies, rates), auth, soap (envelopes, faults), services (the SOAP operations), limits,
+faults, bookkeeper, seed, app.
 
 The Python control surface mirrors the JSON one under ``/twinfield/_sandbox/``:
 ``faults.inject(kind, count=1, path_contains=None, after_apply=False, seconds=2.0)`` / ``faults.clear()``,

@@ -4,10 +4,12 @@
 - ``match``: a payment is matched against a final transaction's total line. ``amount`` None (or the whole open
   value) matches fully: matchstatus ``matched``, open value 0, ``matchdate`` set, a match number given.
   A smaller amount matches partly: the open value drops, matchstatus stays ``available``. Amounts are
-  positive, in the direction of the line (for a credit note: the refund).
+  positive, in the transaction's currency, in the direction of the line (for a credit note: the refund).
 - ``close_periods``: periods up to and including ``through`` ("YYYY/PP") no longer accept postings.
 
-Inspection returns plain dicts (amounts as strings with two decimals, dates ISO) so that they travel as JSON.
+Inspection returns plain dicts (amounts as strings with two decimals, dates ISO) so that they travel as JSON;
+``value`` and the lines' ``value`` are in the transaction's ``currency``, ``basevalue`` in the office's base
+currency (EUR), converted at the line's ``rate``.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def transaction_dict(transaction: Transaction) -> dict:
         "currency": transaction.currency,
         "customer": total.dim2 if total else None,
         "value": money(total.signed) if total else None,
+        "basevalue": money(total.base_signed) if total else None,
         "openvalue": money(total.open_signed) if total and total.open_signed is not None else None,
         "matchstatus": total.matchstatus if total else None,
         "matchdate": total.matchdate.isoformat() if total and total.matchdate else None,
@@ -106,6 +109,8 @@ def transaction_dict(transaction: Transaction) -> dict:
                 "dim2": line.dim2,
                 "debitcredit": line.debitcredit,
                 "value": money(line.value),
+                "rate": str(line.rate),
+                "basevalue": money(line.base),
                 "vatcode": line.vatcode,
                 "vatvalue": money(line.vatvalue) if line.vatvalue is not None else None,
                 "description": line.description,

@@ -5,6 +5,8 @@ matched). A request lists ``<column>`` elements with ``<field>``, optional ``<vi
 as a ``<td>``), ``<operator>`` (equal | between | none) and ``<from>``/``<to>``. Filters compare numbers for
 Decimal/Value fields and text otherwise; ``fin.trs.head.status`` accepts temporary, final or normal (both).
 Without an office filter the browse covers the request's current office (the CompanyCode header).
+Values: ``valuesigned``/``openvaluesigned`` in the transaction's currency (``fin.trs.head.curcode``), the
+``base``/``rep`` ones in the office's base currency (EUR, also the reporting currency here).
 
 Reply: ``<browse result="1" first last total>`` with a ``<th>`` of ``<td label hideforuser type>field</td>``
 and per row ``<tr>`` of ``<td field hideforuser type>value</td>`` plus ``<key>`` (office, code, number,
@@ -55,10 +57,11 @@ FIELDS: dict[str, tuple[str, str, Callable[[Row], str], bool]] = {
     "fin.trs.line.description": ("Description", "String", lambda r: r[2].description, False),
     "fin.trs.line.debitcredit": ("D/C", "String", lambda r: r[2].debitcredit, True),
     "fin.trs.line.valuesigned": ("Value", "Value", _value(lambda line: line.signed), True),
-    "fin.trs.line.basevaluesigned": ("Euro", "Value", _value(lambda line: line.signed), True),
-    "fin.trs.line.repvaluesigned": ("Reporting value", "Value", _value(lambda line: line.signed), False),
+    "fin.trs.line.basevaluesigned": ("Euro", "Value", _value(lambda line: line.base_signed), True),
+    "fin.trs.line.repvaluesigned": ("Reporting value", "Value", _value(lambda line: line.base_signed), False),
     "fin.trs.line.openvaluesigned": ("Open value", "Value", _value(lambda line: line.open_signed), True),
-    "fin.trs.line.openbasevaluesigned": ("Open value (Euro)", "Value", _value(lambda line: line.open_signed), True),
+    "fin.trs.line.openbasevaluesigned": ("Open value (Euro)", "Value", _value(lambda line: line.open_base_signed),
+                                         True),
     "fin.trs.line.matchstatus": ("Payment status", "String", lambda r: r[2].matchstatus, True),
     "fin.trs.line.matchnumber": ("Match no.", "Decimal", lambda r: str(r[2].matchnumber or ""), False),
     "fin.trs.line.matchdate": ("Match date", "Date", lambda r: ymd(r[2].matchdate), True),

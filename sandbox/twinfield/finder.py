@@ -1,8 +1,9 @@
 """Finder ``Search(type, pattern, field, firstRow, maxRows, options)``.
 
 Types: ``DIM`` (options ``dimtype`` DEB|BAS|PNL, mandatory; ``office``; ``modifiedsince`` YYYYMMDDHHMMSS,
-customers only), ``VAT`` (options ``office``, ``vattype`` sales|purchase) and ``OFF`` (the organisation's
-offices). Every result row is ``[code, name]``, ordered by code; ``Columns`` is ``["Code", "Name"]``.
+customers only), ``VAT`` (options ``office``, ``vattype`` sales|purchase), ``CUR`` (the currencies an office
+keeps, its base currency included; option ``office``) and ``OFF`` (the organisation's offices). Every result
+row is ``[code, name]``, ordered by code; ``Columns`` is ``["Code", "Name"]``.
 ``pattern`` is matched case-insensitively as a whole, ``*`` matching any run of characters and ``?`` one;
 ``field`` 0 searches code and name, 1 the code only, 2 the name only. Paging: ``firstRow`` counts from 1,
 ``maxRows`` rows at most; ``TotalRows`` is the count of all matches. Problems come back as SearchResult
@@ -18,7 +19,8 @@ from sandbox.twinfield.office import World
 from sandbox.twinfield.xmltools import timestamp
 
 COLUMNS = ["Code", "Name"]
-OPTIONS = {"DIM": {"dimtype", "office", "modifiedsince"}, "VAT": {"office", "vattype"}, "OFF": set()}
+OPTIONS = {"DIM": {"dimtype", "office", "modifiedsince"}, "VAT": {"office", "vattype"}, "CUR": {"office"},
+           "OFF": set()}
 
 
 @dataclass
@@ -58,6 +60,8 @@ def search(world: World, current_office: str, kind: str, pattern: str, field: in
         if vattype not in (None, "sales", "purchase"):
             return _error("InvalidEnumerationOptionValue", f"Value '{vattype}' is invalid for option vattype.")
         rows = [(v.code, v.name, None) for v in office.vatcodes.values() if vattype in (None, v.type)]
+    elif kind == "CUR":
+        rows = [(c.code, c.name, None) for c in office.currencies.values()]
     else:
         dimtype = options.get("dimtype")
         if dimtype is None:

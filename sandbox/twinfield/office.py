@@ -4,8 +4,9 @@ Everything lives in memory in one ``World`` guarded by one re-entrant lock: Fast
 thread pool, and a whole ProcessXml request is applied under the lock so that it is atomic, as in Twinfield.
 
 Amounts are Decimal. A line keeps Twinfield's representation: a positive ``value`` plus a ``debitcredit`` side;
-``signed`` is debit-positive. Transaction numbers are per office, daybook and year: ``YYYY`` + a 5-digit
-sequence (``202400001``), like Twinfield's.
+``signed`` is debit-positive. ``value`` is in the transaction's currency, ``basevalue`` in the office's base
+currency (EUR), converted with the line's ``rate`` (see currencies.py). Transaction numbers are per office,
+daybook and year: ``YYYY`` + a 5-digit sequence (``202400001``), like Twinfield's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from sandbox import chart
+from sandbox.twinfield.currencies import Currency, of_office, to_base
 
 CENT = Decimal("0.01")
 ORGANISATION = "ACME"
@@ -109,6 +111,8 @@ class Line:
     vatvalue: Decimal | None = None  # detail lines: the VAT booked for this line
     description: str = ""
     vatturnover: Decimal | None = None  # vat lines: the turnover the VAT was computed on
+    rate: Decimal = Decimal(1)  # units of the transaction's currency per unit of the base currency
+    basevalue: Decimal | None = None  # ``value`` in the base currency; None: the same as ``value``
     # Matching, on the total line only.
     openvalue: Decimal | None = None
     matchstatus: str = "notmatchable"  # available | matched | notmatchable
@@ -124,6 +128,26 @@ class Line:
         if self.openvalue is None:
             return None
         return self.openvalue if self.debitcredit == "debit" else -self.openvalue
+
+    @property
+    def base(self) -> Decimal:
+        return self.value if self.basevalue is None else self.basevalue
+
+    @property
+    def base_signed(self) -> Decimal:
+        return self.base if self.debitcredit == "debit" else -self.base
+
+    def in_base(self, amount: Decimal | None) -> Decimal | None:
+        """Another amount of this line (its VAT, its VAT's turnover) in the base currency, at its rate."""
+        return None if amount is None else to_base(amount, self.rate)
+
+    @property
+    def open_base_signed(self) -> Decimal | None:
+        """The open value in the base currency: all of ``basevalue`` while nothing is paid."""
+        if self.openvalue is None:
+            return None
+        base = self.base if self.openvalue == self.value else to_base(self.openvalue, self.rate)
+        return base if self.debitcredit == "debit" else -base
 
 
 @dataclass
@@ -156,6 +180,7 @@ class Office:
     accounts: dict[str, Account]
     vatcodes: dict[str, VatCode]
     daybooks: dict[str, Daybook]
+    currencies: dict[str, Currency]  # base currency first
     customers: dict[str, Customer] = field(default_factory=dict)
     transactions: dict[tuple[str, str], Transaction] = field(default_factory=dict)  # (daybook, number)
     invoice_index: dict[tuple[str, str], str] = field(default_factory=dict)  # (daybook, invoicenumber) -> number
@@ -168,6 +193,10 @@ class Office:
     @property
     def shortname(self) -> str:
         return self.name[:20]
+
+    @property
+    def base_currency(self) -> str:
+        return next(iter(self.currencies))
 
     def next_number(self, daybook: str, year: int) -> str:
         sequence = self.sequences.get((daybook, year), 0) + 1
@@ -223,7 +252,7 @@ def new_office(code: str, name: str) -> Office:
         chart.SALES_DAYBOOK: Daybook(chart.SALES_DAYBOOK, "Verkoopboek", "Verkoop", "sales"),
         "MEMO": Daybook("MEMO", "Memoriaal", "Memoriaal", "memorial"),
     }
-    return Office(code, name, accounts, vatcodes, daybooks)
+    return Office(code, name, accounts, vatcodes, daybooks, of_office(code))
 
 
 class World:

@@ -4,19 +4,27 @@ What the sandbox checks, and where it puts the message (see xmltools.mark; texts
 - transaction: destiny other than temporary|final, no header, no lines, more than 1000 lines, not exactly one
   total line, out of balance (debit != credit incl. VAT, message as Twinfield words it), changing or deleting
   a final transaction;
-- header fields: unknown office (the rest is then not checked), unknown daybook ``code``, currency other than
-  the office's EUR, missing/invalid ``date``, invalid or closed ``period``, ``number`` of a transaction that
-  does not exist; a date outside the period is a warning, which (as in Twinfield) fails the transaction unless
-  ``raisewarning="false"``;
+- header fields: unknown office (the rest is then not checked), unknown daybook ``code``, a ``currency`` the
+  office does not keep (default: its base currency), missing/invalid ``date``, invalid or closed ``period``,
+  ``number`` of a transaction that does not exist; a date outside the period is a warning, which (as in
+  Twinfield) fails the transaction unless ``raisewarning="false"``;
 - line fields: unknown ``type``, missing/unknown ``dim1``, a total line on a non-debtors account (sales
   daybook), a missing (on the line) or unknown ``dim2`` customer on the total line, ``debitcredit`` other
-  than debit|credit, ``value``/``vatvalue`` not a number or with more than 2 decimals, unknown ``vatcode`` or a
-  purchase VAT code in a sales daybook, ``description`` longer than 40 characters.
+  than debit|credit, ``value``/``vatvalue``/``basevalue`` not a number or with more than 2 decimals, a ``rate``
+  that is not a positive number, unknown ``vatcode`` or a purchase VAT code in a sales daybook, ``description``
+  longer than 40 characters.
 
 VAT: a detail line with a VAT code books ``vatvalue`` when given, else value x percentage (on the transaction
 date) rounded half-up to cents. Per VAT code without an explicit ``type="vat"`` line, the sandbox adds one VAT
 line on the code's VAT account. With ``autobalancevat="true"`` a difference of at most one cent per VAT-coded
 detail line is absorbed by the largest derived VAT line (rounding); larger differences are rejected.
+
+Currency: values are in the transaction's currency. In another currency than the office's base currency, each
+line also gets its value in the base currency: its own ``<basevalue>`` when given, else value / rate (its own
+``<rate>`` when given, else the sandbox's rate on the transaction date; see currencies.py). A difference in the
+base currency of at most one cent per line (rounding) is absorbed by the largest converted line other than the
+total line (else the total line); with nothing converted, or more than that, the transaction is refused as out
+of balance in the base currency. In the base currency a line's rate is 1 and ``rate``/``basevalue`` are ignored.
 
 Same office + daybook + ``invoicenumber`` (or an explicit header ``number``) updates that draft in place and keeps
 its number. ``destiny`` defaults to temporary. A deletion is ``<transaction action="delete" reason="...">`` with
@@ -32,6 +40,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from sandbox.twinfield.currencies import to_base
 from sandbox.twinfield.office import (
     CENT,
     USER_CODE,
@@ -56,7 +65,6 @@ from sandbox.twinfield.xmltools import (
 
 MAX_LINES = 1000
 MAX_DESCRIPTION = 40
-CURRENCIES = {"EUR": "Euro"}
 
 
 @dataclass
@@ -71,6 +79,8 @@ class _Checked:
     vatcode: str = ""
     vatvalue: Decimal | None = None
     description: str = ""
+    rate: Decimal | None = None
+    basevalue: Decimal | None = None
 
 
 def process(world: World, request: etree._Element) -> etree._Element:
@@ -104,7 +114,8 @@ def process(world: World, request: etree._Element) -> etree._Element:
     if reply.get("result") == "0" or lines is None or checked_header is None:
         return reply
     booked = _book_vat(office, reply, lines, checked_header["date"])
-    if booked is None:
+    if booked is None or not _book_base(office, reply, lines, booked, checked_header["currency"],
+                                        checked_header["date"]):
         return reply
 
     if existing is not None:
@@ -144,8 +155,8 @@ def render(office: Office, transaction: Transaction) -> etree._Element:
     header = sub(root, "header")
     daybook = office.daybooks[transaction.daybook]
     sub(header, "code", daybook.code, name=daybook.name, shortname=daybook.shortname)
-    sub(header, "currency", transaction.currency, name=CURRENCIES[transaction.currency],
-        shortname=CURRENCIES[transaction.currency])
+    currency = office.currencies[transaction.currency]
+    sub(header, "currency", currency.code, name=currency.name, shortname=currency.name)
     sub(header, "date", ymd(transaction.date))
     sub(header, "period", transaction.period)
     sub(header, "invoicenumber", transaction.invoicenumber)
@@ -178,7 +189,7 @@ def _render_line(office: Office, element: etree._Element, transaction: Transacti
     if line.type == "vat":
         sub(element, "vatcode", line.vatcode)
         sub(element, "vatturnover", money(line.vatturnover or Decimal(0)))
-        sub(element, "vatbaseturnover", money(line.vatturnover or Decimal(0)))
+        sub(element, "vatbaseturnover", money(line.in_base(line.vatturnover or Decimal(0))))
         bases = [other.id for other in transaction.lines if other.type == "detail" and other.vatcode == line.vatcode]
         sub(element, "baseline", bases[0] if bases else "")
     else:
@@ -186,25 +197,27 @@ def _render_line(office: Office, element: etree._Element, transaction: Transacti
     if line.type == "detail" and line.vatcode:
         vat = office.vatcodes[line.vatcode]
         sub(element, "vatcode", vat.code, name=vat.name, shortname=vat.code)
-    sub(element, "rate", "1")
-    sub(element, "basevalue", money(line.value))
-    sub(element, "reprate", "1")
-    sub(element, "repvalue", money(line.value))
+    # The reporting currency is the base currency (EUR) in every sandbox office.
+    sub(element, "rate", line.rate)
+    sub(element, "basevalue", money(line.base))
+    sub(element, "reprate", line.rate)
+    sub(element, "repvalue", money(line.base))
     if line.type == "detail":
         sub(element, "currencydate", "")
         if line.vatvalue is not None:
             sub(element, "vatvalue", money(line.vatvalue))
-            sub(element, "vatbasevalue", money(line.vatvalue))
+            sub(element, "vatbasevalue", money(line.in_base(line.vatvalue)))
     if line.type == "total":
-        vat_total = sum((abs(other.value) for other in transaction.lines if other.type == "vat"), Decimal(0))
-        sub(element, "vattotal", money(vat_total))
-        sub(element, "vatbasetotal", money(vat_total))
+        vat_lines = [other for other in transaction.lines if other.type == "vat"]
+        sub(element, "vattotal", money(sum((other.value for other in vat_lines), Decimal(0))))
+        sub(element, "vatbasetotal", money(sum((other.base for other in vat_lines), Decimal(0))))
         sub(element, "matchlevel", "2")
         sub(element, "customersupplier", "2")
         open_value = line.openvalue if line.openvalue is not None else line.value
+        open_base = abs(line.open_base_signed) if line.openvalue is not None else line.base
         sub(element, "openvalue", money(open_value))
-        sub(element, "openbasevalue", money(open_value))
-        sub(element, "openrepvalue", money(open_value))
+        sub(element, "openbasevalue", money(open_base))
+        sub(element, "openrepvalue", money(open_base))
     if line.type != "vat":
         sub(element, "matchstatus", line.matchstatus)
     if line.matchdate is not None:
@@ -220,11 +233,11 @@ def _check_header(office: Office, item: etree._Element, header: etree._Element) 
         target = header.find("code")
         mark(target if target is not None else header, "error",
              f"Dagboek '{daybook_code}' bestaat niet in administratie {office.code}.", item)
-    currency = child_text(header, "currency") or "EUR"
-    if currency not in CURRENCIES:
+    currency = child_text(header, "currency") or office.base_currency
+    if currency not in office.currencies:
         ok = False
-        mark(header.find("currency"), "error",
-             f"Valuta '{currency}' is niet toegestaan in administratie {office.code}.", item)
+        mark(header.find("currency"), "error", f"Valuta '{currency}' bestaat niet in administratie {office.code}.",
+             item)
 
     date_element = header.find("date")
     day = parse_date(child_text(header, "date"))
@@ -338,6 +351,10 @@ def _check_line(office: Office, item: etree._Element, line: etree._Element, dayb
         fail("debitcredit", f"Debet/credit '{debitcredit}' is ongeldig (debit of credit).")
     value = _amount(line, "value", fail, required=True)
     vatvalue = _amount(line, "vatvalue", fail, required=False)
+    basevalue = _amount(line, "basevalue", fail, required=False)
+    rate = parse_amount(child_text(line, "rate")) if child_text(line, "rate") else None
+    if child_text(line, "rate") and (rate is None or rate <= 0):
+        fail("rate", f"Koers '{child_text(line, 'rate')}' is ongeldig.")
     if vatcode:
         vat = office.vatcodes.get(vatcode)
         if vat is None:
@@ -351,7 +368,8 @@ def _check_line(office: Office, item: etree._Element, line: etree._Element, dayb
         fail("description", f"Omschrijving is langer dan {MAX_DESCRIPTION} tekens ({len(description)}).")
     if not ok:
         return None
-    return _Checked(line_type, dim1, debitcredit, value, dim2, vatcode, vatvalue, description)  # type: ignore[arg-type]
+    return _Checked(line_type, dim1, debitcredit, value, dim2, vatcode, vatvalue, description,  # type: ignore[arg-type]
+                    rate, basevalue)
 
 
 def _amount(line: etree._Element, field: str, fail, required: bool) -> Decimal | None:
@@ -427,6 +445,40 @@ def _book_vat(office: Office, item: etree._Element, lines: list[_Checked], day: 
              f"//De boeking balanceert niet in de rapportagevaluta. Er ontbreekt {missing} {side}.", item)
         return None
     return booked
+
+
+def _book_base(office: Office, item: etree._Element, lines: list[_Checked], booked: list[Line], currency: str,
+               day: dt.date) -> bool:
+    """Set each booked line's rate and base value (see the module's Currency); False (and item marked) when
+    they do not balance in the base currency."""
+    if currency == office.base_currency:
+        return True
+    table_rate = office.currencies[currency].rate_on(day)
+    converted: list[Line] = []
+    for line, stored in zip(lines, booked):  # the request's lines come first, in order
+        stored.rate = line.rate or table_rate
+        stored.basevalue = line.basevalue
+        if line.basevalue is None:
+            stored.basevalue = to_base(stored.value, stored.rate)
+            converted.append(stored)
+    for stored in booked[len(lines):]:  # derived VAT lines: at the rate of their first detail line
+        stored.rate = next((b.rate for b in booked if b.type == "detail" and b.vatcode == stored.vatcode),
+                           table_rate)
+        stored.basevalue = to_base(stored.value, stored.rate)
+        converted.append(stored)
+
+    difference = sum((line.base_signed for line in booked), Decimal(0))
+    if difference and converted and abs(difference) <= CENT * len(booked):
+        others = [line for line in converted if line.type != "total"]
+        largest = max(others, key=lambda line: line.base) if others else converted[0]
+        adjusted = largest.base_signed - difference
+        largest.basevalue = adjusted if largest.debitcredit == "debit" else -adjusted
+        difference = Decimal(0)
+    if difference:
+        missing, side = money(abs(difference)), "credit" if difference > 0 else "debet"
+        mark(item, "error", f"De boeking balanceert niet in de basisvaluta. Er ontbreekt {missing} {side}.", item)
+        return False
+    return True
 
 
 def _default_duedate(office: Office, transaction: Transaction) -> dt.date:

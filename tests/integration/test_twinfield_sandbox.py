@@ -486,6 +486,89 @@ def test_explicit_vat_lines_are_kept(api):
     assert [line.findtext("dim1") for line in reply.findall("transaction/lines/line[@type='vat']")] == ["1500"]
 
 
+# -- ProcessXml: other currencies ---------------------------------------------------------------------------------
+def in_currency(transaction: etree._Element, currency: str, **per_line: tuple[str, ...]) -> etree._Element:
+    """The transaction in ``currency``; ``per_line`` gives "rate"/"basevalue" texts per line, in order."""
+    set_text(transaction, "header/currency", currency)
+    for field, texts in per_line.items():
+        for position, text in enumerate(texts, start=1):
+            if text is not None:
+                set_text(transaction, f"lines/line[{position}]/{field}", text)
+    return transaction
+
+
+def amounts(line: etree._Element) -> tuple[str, ...]:
+    return tuple(line.findtext(tag) for tag in ("value", "rate", "basevalue"))
+
+
+def test_the_currencies_an_office_keeps_come_from_finder_cur(api):
+    assert items(api.search("CUR", options={"office": "NLA001"})) == [
+        ["EUR", "Euro"], ["GBP", "Brits pond"], ["USD", "Amerikaanse dollar"]]
+    assert items(api.search("CUR", "U*", field=1)) == [["USD", "Amerikaanse dollar"]]  # the current office's
+    assert items(api.search("CUR", options={"office": "NLA002"}, office="NLA002")) == [["EUR", "Euro"]]
+    body = api.search("CUR", options={"vattype": "sales"})
+    assert body.findtext(f"{{{TW}}}SearchResult/{{{TW}}}MessageOfErrorCodes/{{{TW}}}Code") == "OptionNotAllowed"
+
+
+def test_a_usd_invoice_is_booked_in_usd_with_its_values_in_euro_at_the_sandbox_rate(api):
+    # 2024 rate: 1 EUR = 1.0850 USD. 121.01 / 1.085 = 111.53; 33.33 -> 30.72; 66.68 -> 61.46; VAT 21.00 -> 19.35
+    transaction = in_currency(invoice("USD-1", lines=(("8020", "33.33", "VH"), ("8020", "66.68", "VH")),
+                                      total="121.01"), "USD")
+    reply = api.xml(batch(transaction))
+    assert reply.get("result") == "1", etree.tostring(reply)
+    number = reply.findtext("transaction/header/number")
+
+    read = read_transaction(api, "VRK", number)
+    assert (read.findtext("header/currency"), read.find("header/currency").get("name")) == ("USD", "Amerikaanse dollar")
+    assert [amounts(line) for line in read.findall("lines/line")] == [
+        ("121.01", "1.0850", "111.53"), ("33.33", "1.0850", "30.72"), ("66.68", "1.0850", "61.46"),
+        ("21.00", "1.0850", "19.35")]
+    total = read.find("lines/line[@type='total']")
+    assert (total.findtext("openvalue"), total.findtext("openbasevalue"), total.findtext("vatbasetotal")) == (
+        "121.01", "111.53", "19.35")
+    [row] = rows(browse(api, ("fin.trs.line.invnumber", "equal", "USD-1", ""), fields=(
+        "fin.trs.head.curcode", "fin.trs.line.valuesigned", "fin.trs.line.basevaluesigned",
+        "fin.trs.line.openvaluesigned", "fin.trs.line.openbasevaluesigned")))
+    assert row == {"fin.trs.head.curcode": "USD", "fin.trs.line.valuesigned": "121.01",
+                   "fin.trs.line.basevaluesigned": "111.53", "fin.trs.line.openvaluesigned": "121.01",
+                   "fin.trs.line.openbasevaluesigned": "111.53"}
+    [stored] = [t for t in api_transactions(api) if t["invoicenumber"] == "USD-1"]
+    assert (stored["currency"], stored["value"], stored["basevalue"]) == ("USD", "121.01", "111.53")
+
+
+def test_the_lines_rate_and_basevalue_are_used_and_rounding_goes_to_the_largest_converted_line(api):
+    # Rate 1.2500 on every line; the total's base value given: 121.00 / 1.25 = 96.80 either way. Details:
+    # 100.00 -> 80.00; derived VAT 21.00 -> 16.80; an explicit total base of 96.81 leaves 0.01 for the detail.
+    transaction = in_currency(invoice("GBP-1"), "GBP", rate=("1.2500", "1.2500"), basevalue=("96.81", None))
+    reply = api.xml(batch(transaction))
+    assert reply.get("result") == "1", etree.tostring(reply)
+    lines = reply.findall("transaction/lines/line")
+    assert [amounts(line) for line in lines] == [
+        ("121.00", "1.2500", "96.81"), ("100.00", "1.2500", "80.01"), ("21.00", "1.2500", "16.80")]
+
+
+def test_base_values_that_do_not_balance_are_refused(api):
+    transaction = in_currency(invoice("GBP-2"), "GBP", basevalue=("100.00", "80.00"))
+    vat = etree.SubElement(transaction.find("lines"), "line", type="vat", id="3")
+    for tag, text in (("vatcode", "VH"), ("debitcredit", "credit"), ("value", "21.00"), ("basevalue", "17.00")):
+        etree.SubElement(vat, tag).text = text
+    reply = api.xml(batch(transaction))
+    assert reply.get("result") == "0"
+    assert reply.find("transaction").get("msg") == (
+        "De boeking balanceert niet in de basisvaluta. Er ontbreekt 3.00 credit.")
+    assert not [t for t in api_transactions(api) if t["invoicenumber"] == "GBP-2"]
+
+
+def test_a_usd_invoice_matched_in_part_stays_open_in_usd_and_in_euro(served, api):
+    number = api.xml(batch(in_currency(invoice("USD-PAY-1"), "USD"))).findtext("transaction/header/number")
+    served.twinfield.finalize("NLA001", "VRK", number)
+    matched = served.twinfield.match("NLA001", "VRK", number, "21.00")  # USD
+    assert (matched["currency"], matched["openvalue"]) == ("USD", "100.00")
+    [row] = rows(browse(api, ("fin.trs.line.invnumber", "equal", "USD-PAY-1", ""), fields=(
+        "fin.trs.line.openvaluesigned", "fin.trs.line.openbasevaluesigned")))
+    assert row == {"fin.trs.line.openvaluesigned": "100.00", "fin.trs.line.openbasevaluesigned": "92.17"}
+
+
 REJECTIONS = [
     # (what, change the request, element carrying the message, words in the message)
     ("unknown office", lambda t: set_text(t, "header/office", "XX999"), "office", "XX999"),
@@ -504,7 +587,14 @@ REJECTIONS = [
     ("value with 3 decimals", lambda t: set_text(t, "lines/line[2]/value", "100.001"), "value", "2 decimalen"),
     ("value not a number", lambda t: set_text(t, "lines/line[2]/value", "1OO"), "value", "1OO"),
     ("bad debitcredit", lambda t: set_text(t, "lines/line[2]/debitcredit", "both"), "debitcredit", "both"),
-    ("other currency", lambda t: set_text(t, "header/currency", "USD"), "currency", "USD"),
+    ("currency the office lacks", lambda t: set_text(t, "header/currency", "JPY"), "currency", "JPY"),
+    ("currency of another office", lambda t: set_text(set_text(t, "header/office", "NLA002"), "header/currency", "USD"),
+     "currency", "NLA002"),
+    ("rate not a number", lambda t: set_text(set_text(t, "header/currency", "USD"), "lines/line[2]/rate", "x"),
+     "rate", "Koers"),
+    ("basevalue with 3 decimals",
+     lambda t: set_text(set_text(t, "header/currency", "USD"), "lines/line[2]/basevalue", "1.001"),
+     "basevalue", "2 decimalen"),
 ]
 
 
