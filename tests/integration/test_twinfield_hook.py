@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import threading
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -86,6 +87,8 @@ def test_connection_offices_and_reference_data(hook, twinfield):
     assert accounts == {(code, dimtype) for code, _, dimtype in chart.LEDGER_ACCOUNTS}
     vat = {v.code: (v.type, v.percentage) for v in hook.list_vat_codes()}
     assert vat == {code: (kind, pct) for code, _, kind, pct, _ in chart.VAT_CODES}
+    assert hook.list_currencies() == sorted(chart.OFFICE_CURRENCIES[OFFICE]) == ["EUR", "GBP", "USD"]
+    assert hook.list_currencies("NLA002") == ["EUR"]
 
 
 def test_list_customers_with_vat_numbers(hook, twinfield):
@@ -150,6 +153,23 @@ def test_post_invoices_and_credit_notes_as_drafts_in_batches_of_25(hook, twinfie
     assert [(ln["type"], ln["debitcredit"]) for ln in note["lines"] if ln["type"] != "vat"] == [
         ("total", "credit"), ("detail", "debit")]
     assert [ln["vatvalue"] for ln in note["lines"] if ln["type"] == "detail"] == ["21.00"]
+
+
+def test_a_usd_invoice_is_booked_and_read_back_in_usd(hook, twinfield, tag, customer_code):
+    sent = replace(invoice(f"IT{tag}-USD", customer_code, net="1000.01", vat="210.00"), currency="USD")
+    [result] = hook.post_sales_transactions([sent])
+    assert result.ok, result.messages
+    read = hook.read_transaction(OFFICE, DAYBOOK, result.number)
+    assert read.transaction.currency == "USD" and read.open_value == Decimal("1210.01")
+    assert [(ln.type, ln.value) for ln in read.transaction.lines] == [
+        ("total", Decimal("1210.01")), ("detail", Decimal("1000.01")), ("vat", Decimal("210.00"))]
+    [status] = hook.match_statuses(OFFICE, DAYBOOK, [f"IT{tag}-USD"])
+    assert (status.currency, status.value) == ("USD", Decimal("1210.01"))
+    [booked] = stored(twinfield, f"IT{tag}-USD")  # in euro at the sandbox's 2024 rate, 1 EUR = 1.0850 USD
+    assert Decimal(booked["basevalue"]) == (Decimal("1210.01") / Decimal("1.0850")).quantize(Decimal("0.01"))
+
+    [refused] = hook.post_sales_transactions([replace(sent, invoice_number=f"IT{tag}-JPY", currency="JPY")])
+    assert not refused.ok and [m.element for m in refused.messages if m.type == "error"] == ["currency"]
 
 
 def test_rejections_are_returned_per_document_with_where(hook, twinfield, tag, customer_code):

@@ -64,6 +64,7 @@ class FakeTwinfield(BaseAdapter):
     tokens_issued: int = 0
     sessions_issued: int = 0
     vat_codes: dict = field(default_factory=lambda: {"VH": "21", "VL": "9"})
+    currencies: dict = field(default_factory=lambda: {"EUR": "Euro", "USD": "Amerikaanse dollar"})
     browse_cap: int | None = None  # answer at most this many rows (total says how many matched)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -260,6 +261,8 @@ class FakeTwinfield(BaseAdapter):
                 everything = [r for r in everything if r[1] == search["pattern"]]
         elif search["type"] == "DIM":
             everything = {"BAS": [("1300", "Debiteuren")], "PNL": [("8000", "Omzet")]}[search["options"]["dimtype"]]
+        elif search["type"] == "CUR":
+            everything = sorted(self.currencies.items())
         else:
             everything = sorted((code, f"BTW {code}") for code in self.vat_codes)
         page = everything[search["first"] - 1 : search["first"] - 1 + search["max"]]
@@ -488,6 +491,18 @@ def test_ledger_accounts_and_vat_codes(make_hook):
     assert [(a.code, a.dimtype) for a in hook.list_ledger_accounts()] == [("1300", "BAS"), ("8000", "PNL")]
     vat = {v.code: v for v in hook.list_vat_codes()}
     assert (vat["VH"].percentage, vat["VH"].type, vat["VL"].percentage) == (Decimal("21"), "sales", Decimal("9"))
+
+
+def test_list_currencies_pages_finder_cur_one_credit_per_page(make_hook, fake):
+    fake.currencies = {f"C{i:02d}": f"Currency {i}" for i in range(130)} | {"EUR": "Euro"}
+    hook = make_hook()
+    codes = hook.list_currencies("NLA002")
+    assert len(codes) == 131 and codes[:2] == ["C00", "C01"] and "EUR" in codes
+    searches = fake.requests_to("finder")
+    assert [(s["type"], s["first"], s["max"], s["options"]) for s in searches] == [
+        ("CUR", 1, 100, {"office": "NLA002"}), ("CUR", 101, 100, {"office": "NLA002"})]
+    assert searches[0]["header"]["CompanyCode"] == "NLA002"
+    assert (hook.stats["requests"]["read"], hook.stats["credits"]["read"]) == (2, 2)
 
 
 def test_reads_retry_5xx_timeouts_and_drops_with_backoff(make_hook, fake, clock):

@@ -74,6 +74,14 @@ def test_sales_transaction_escapes_and_formats_amounts():
                                                "autobalancevat": "true"}
 
 
+def test_a_foreign_currency_transaction_has_its_currency_and_no_line_rates():
+    usd = SalesTransaction(**{**invoice().__dict__, "currency": "USD"})
+    root = etree.fromstring(tx.sales_transactions_xml([usd]))
+    assert root.findtext("transaction/header/currency") == "USD"
+    assert [line.findtext("value") for line in root.iterfind("transaction/lines/line")] == ["130.00", "100.00", "8.26"]
+    assert root.find(".//rate") is None and root.find(".//basevalue") is None  # Twinfield converts
+
+
 def test_builders_refuse_more_than_25_children_and_none():
     with pytest.raises(ValueError, match="at most 25"):
         tx.sales_transactions_xml([invoice(str(i)) for i in range(26)])

@@ -104,7 +104,13 @@ def _line_element(parent: etree._Element, line: TransactionLine, line_id: int, f
 
 
 def sales_transaction_element(tx: SalesTransaction) -> etree._Element:
-    """One draft ``<transaction>``. The header description, when given, describes the total line."""
+    """One draft ``<transaction>``. The header description, when given, describes the total line.
+
+    Values are in the header's ``<currency>`` (the document's own). Lines carry no ``<rate>`` or
+    ``<basevalue>``: Twinfield converts to the office's base currency with its own rates. The references at
+    hand (the WSDLs, Twinfield's samples, a client library that treats both as read-only) show a line's rate
+    only in replies and never say which way it converts, so sending one could book a wrong euro amount. A
+    currency the office does not keep is held back at validation, before anything is sent."""
     el = etree.Element("transaction", destiny="temporary", raisewarning="false", autobalancevat="true")
     header = _sub(el, "header")
     _sub(header, "office", tx.office)

@@ -8,6 +8,7 @@ Costs (Twinfield's credits: a read 1, a write 3), per call:
   500/minute budget). The pipeline keeps its customer links, so it needs this list once, not per invoice.
 - ``list_ledger_accounts``: one Finder page per 100 accounts per dimension type (BAS, PNL).
 - ``list_vat_codes``: one Finder page, plus one ``<read>`` per VAT code (for its type and percentages).
+- ``list_currencies``: one Finder page per 100 currencies (in practice one).
 - ``upsert_customers`` / ``post_sales_transactions``: one write per 25 items.
 - ``match_statuses``: one browse per 100 invoice numbers (or one for a period range).
 A write whose outcome is unknown costs its check (reads) before anything is sent again.
@@ -368,6 +369,12 @@ class TwinfieldHook(BaseHook):
             if vat is not None:
                 codes.append(vat)
         return codes
+
+    def list_currencies(self, office: str | None = None) -> list[str]:
+        """Codes of the currencies ``office`` keeps, its base currency included (Finder CUR): Twinfield refuses
+        a transaction in any other currency."""
+        office = self._office(office)
+        return [r.get("code", "") for r in self._search("CUR", {"office": office}, office)]
 
     def read_transaction(self, office: str, daybook: str, number: str) -> PostedTransaction | None:
         """A transaction as Twinfield holds it, with its location and its total line's match state;
