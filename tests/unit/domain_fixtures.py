@@ -82,6 +82,7 @@ def reference() -> dict:
     return dict(
         ledger_accounts={"NLA001": LEDGER_ACCOUNTS},
         vat_codes={"NLA001": VAT_CODES},
+        currencies={"NLA001": ("EUR", "USD")},
         categories=parse_product_categories(PRODUCT_CATEGORIES),
         tax_rates=parse_tax_rates(TAX_RATES),
         departments=parse_departments(DEPARTMENTS),

@@ -71,6 +71,18 @@ def test_debtors_account_missing_in_twinfield():
                                 "NLA001")]
 
 
+def test_a_foreign_currency_is_booked_in_it_where_the_office_keeps_it_and_held_back_where_not():
+    usd = parse_invoice(fx.invoice([fx.line("Laptop", "1", "1000.00", fx.NL21, currency="USD")], currency="USD"))
+    [valid] = run(usd).valid
+    assert (valid.transaction.currency, valid.transaction.lines[0].value) == ("USD", Decimal("1210.00"))
+
+    result = run(usd, currencies={"NLA001": ["EUR", "GBP"]})
+    assert result.valid == []
+    assert reasons(result) == [(v.CURRENCY_UNKNOWN, "currency USD: Twinfield office NLA001 has no such currency")]
+    assert result.causes() == [{"code": v.CURRENCY_UNKNOWN, "subject": "currency USD in NLA001", "documents": 1}]
+    assert [p.code for p in held(run(usd, currencies={})).problems] == [v.CURRENCY_UNKNOWN]
+
+
 def test_number_not_of_focus_form():
     result = run(parse_invoice(fx.invoice([LAPTOP], number="F-12")))
     assert reasons(result) == [(v.NO_NUMBER, "Focus number 'F-12' is not of the form 'YYYY / N'")]
@@ -271,6 +283,7 @@ def test_generated_account_books_every_valid_document_to_the_cent_and_explains_t
         docs, config,
         ledger_accounts={"NLA001": [LedgerAccount(c, n, t) for c, n, t in chart.LEDGER_ACCOUNTS]},
         vat_codes={"NLA001": [VatCode(c, n, t, p) for c, n, t, p, _ in chart.VAT_CODES]},
+        currencies=chart.OFFICE_CURRENCIES,
         categories=parse_product_categories(data.product_categories), tax_rates=parse_tax_rates(data.tax_rates),
         departments=parse_departments(data.departments),
         customer_codes={("NLA001", d.customer): "1000" for d in docs},

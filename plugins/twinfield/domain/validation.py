@@ -1,15 +1,17 @@
 """Which Focus documents can be booked, the transactions of those that can, and every reason for the rest.
 
-``validate(documents, config, *, ledger_accounts, vat_codes, categories, tax_rates, departments,
+``validate(documents, config, *, ledger_accounts, vat_codes, currencies, categories, tax_rates, departments,
 customer_codes) -> ValidationResult``
 
-- ``ledger_accounts`` / ``vat_codes``: per Twinfield office, what Twinfield has (re-read every run);
+- ``ledger_accounts`` / ``vat_codes`` / ``currencies``: per Twinfield office, what Twinfield has (re-read every
+  run; currencies as codes, the office's base currency included);
 - ``categories`` / ``tax_rates`` / ``departments``: parsed Focus lists (``focus_model.parse_*``);
 - ``customer_codes``: ``{(office, CustomerRef): Twinfield customer code}`` after the customer stage.
 
 Checks, all of them for every document (a held-back document lists every reason, in plain words):
 status (draft; not sent while ``only_sent``), department routed to an office, customer known, number and
-date present, debtors account in Twinfield, per line: revenue account (category ledger for the department,
+date present, debtors account in Twinfield, the document's currency kept by the office (the transaction is
+booked in that currency, see twinfield_xml), per line: revenue account (category ledger for the department,
 else the default) present and in Twinfield, tax rate known, VAT code mapped (or proposed and allowed),
 in Twinfield, a sales code with the same percentage; sums: Focus's VAT summary against its totals and, per
 rate, against the lines; no withheld taxes. Line checks need the office, so a document whose department is
@@ -28,7 +30,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import pandas as pd
 
@@ -60,6 +62,7 @@ VAT_PERCENTAGE_DIFFERS = "vat_percentage_differs"
 AMOUNTS_DO_NOT_ADD_UP = "amounts_do_not_add_up"
 WITHHELD_TAX = "withheld_tax"
 NOTHING_TO_BOOK = "nothing_to_book"
+CURRENCY_UNKNOWN = "currency_unknown"
 NOT_MAPPABLE = "not_mappable"
 # Not wrong, just not yet: these documents are picked up again once they are booked / sent in Focus.
 WAITING_CODES = frozenset({DRAFT, NOT_SENT})
@@ -126,6 +129,7 @@ class ValidationResult:
 def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
              ledger_accounts: Mapping[str, Iterable[LedgerAccount]],
              vat_codes: Mapping[str, Iterable[VatCode]],
+             currencies: Mapping[str, Collection[str]],
              categories: Mapping[str, FocusProductCategory],
              tax_rates: Mapping[str, FocusTaxRate],
              departments: Mapping[str, FocusDepartment],
@@ -139,7 +143,7 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
     problems: dict[int, list[Problem]] = defaultdict(list)
     for i, doc in enumerate(documents):
         problems[i].extend(_document_problems(doc, config, routes[doc.department_id], departments, accounts,
-                                              customer_codes))
+                                              currencies, customer_codes))
     line_table = _line_table(documents, routes, categories, tax_rates, departments, config, accounts, codes, resolver)
     for i, found in _line_problems(line_table, config):
         problems[i].extend(found)
@@ -168,7 +172,7 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
     return result
 
 
-def _document_problems(doc: FocusDocument, config: SyncConfig, route, departments, accounts,
+def _document_problems(doc: FocusDocument, config: SyncConfig, route, departments, accounts, currencies,
                        customer_codes) -> list[Problem]:
     found: list[Problem] = []
     draft = doc.kind == INVOICE and doc.status == "draft"
@@ -191,6 +195,9 @@ def _document_problems(doc: FocusDocument, config: SyncConfig, route, department
             found.append(Problem(DEBTORS_ACCOUNT_UNKNOWN, f"debtors account {config.debtors_account} does not exist "
                                  f"in Twinfield office {office}",
                                  subject=f"debtors account {config.debtors_account} in {office}"))
+        if doc.currency not in currencies.get(office, ()):
+            found.append(Problem(CURRENCY_UNKNOWN, f"currency {doc.currency}: Twinfield office {office} has no such "
+                                 f"currency", subject=f"currency {doc.currency} in {office}"))
         if not draft:
             try:
                 numbering.booked_number(doc, config.numbering, route.number_prefix)

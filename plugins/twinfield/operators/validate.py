@@ -32,7 +32,7 @@ class _NewCustomersToo(dict):
 
 class ValidateOperator(SyncStageOperator):
     """Checks every staged document against the configuration, Focus's reference data and what Twinfield has
-    (ledger accounts and VAT codes are read from Twinfield on every run), builds the transaction of each
+    (ledger accounts, VAT codes and currencies are read from Twinfield on every run), builds the transaction of each
     valid one, and records every reason a document is held back, with its Focus link."""
 
     stage = "validate"
@@ -65,6 +65,7 @@ class ValidateOperator(SyncStageOperator):
             config,
             ledger_accounts={office: twinfield.list_ledger_accounts(office) for office in offices},
             vat_codes={office: twinfield.list_vat_codes(office) for office in offices},
+            currencies={office: twinfield.list_currencies(office) for office in offices},
             categories=categories,
             tax_rates=tax_rates,
             departments=departments,
