@@ -83,21 +83,33 @@ class Stack:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def close(self) -> None:
+        """SIGTERM each process group, wait up to 30 s for all of it (leader and children, e.g. what
+        `airflow standalone` started), then SIGKILL whatever is left."""
         for _name, proc in reversed(self._procs):
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+            _signal_group(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
         for _name, proc in reversed(self._procs):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+            while (proc.poll() is None or _group_alive(proc.pid)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            _signal_group(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
         self._procs.clear()
         for path in self._folders:
             shutil.rmtree(path, ignore_errors=True)
         self._folders.clear()
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 # -- PostgreSQL and Redis from Debian's packages -------------------------------------------------------------

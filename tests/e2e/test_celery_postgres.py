@@ -106,6 +106,8 @@ class CeleryAirflow:
         return run, runs.get_report(self.store, run["dag_run_id"])[1]
 
     def close(self) -> None:
+        if hasattr(self, "store"):
+            self.store.engine.dispose()  # PostgreSQL's shutdown waits for open sessions
         self.stack.close()
         self.sandbox.stop()
 
