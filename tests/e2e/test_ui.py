@@ -152,6 +152,21 @@ def test_the_twinfield_connection_form_has_the_declared_fields_and_the_saved_con
     assert result["status"] is True, result["message"]
 
 
+def test_the_focus_connection_form_has_the_declared_fields(airflow, page: Page):
+    page.goto(f"{airflow.url}/connections")
+    page.get_by_role("button", name="Add Connection").click()
+    form = page.get_by_role("dialog")
+    form.locator('input[aria-autocomplete="list"]').fill("Teamleader Focus")
+    page.keyboard.press("Enter")
+    for label in ("API base URL", "Client ID", "Client secret"):
+        expect(form.get_by_text(label, exact=True)).to_be_visible()
+    form.get_by_role("button", name="Extra Fields", exact=True).click()
+    for label in ("Refresh token (first use only)", "Token URL", "Rate limit (requests per minute)"):
+        expect(form.get_by_text(label, exact=True)).to_be_visible()
+    expect(form.locator('input[name="element_refresh_token"]')).to_have_attribute("type", "password")
+    form.get_by_role("button", name="Close").click()
+
+
 def _trigger_from_the_form(airflow, page: Page, run_id: str, *, starting_date: str, dry_run: bool, shot=None):
     page.goto(f"{airflow.url}/dags/{DAG_ID}")
     page.get_by_role("button", name="Trigger").first.click()
