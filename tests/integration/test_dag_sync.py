@@ -3,7 +3,8 @@ payments, credit notes, a crash in the middle of load_drafts, and a dry run.
 
 What should happen to each generated document is worked out here from the sandbox's raw data with plain
 rules (a line without product category, the ledger 8999 Twinfield lacks, the Belgian 6% without a VAT
-code, a currency the office refuses, an invoice not sent yet), independently of the pipeline's code.
+code, a currency the office does not keep, an invoice not sent yet), independently of the pipeline's code.
+USD and GBP invoices are booked in their own currency.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from sandbox import airflow_env
+from sandbox import airflow_env, chart
 from sandbox.server import Sandbox, SandboxConfig
 from twinfield.hooks.focus import TeamleaderFocusHook
 from twinfield.hooks.twinfield import TwinfieldHook
@@ -40,7 +41,6 @@ class Expected:
     booked: dict[str, dict] = field(default_factory=dict)  # Twinfield invoice number -> Focus document
     held_back: dict[str, list[str]] = field(default_factory=dict)  # Focus number -> words its reasons contain
     waiting: set[str] = field(default_factory=set)  # Focus numbers
-    refused: set[str] = field(default_factory=set)  # Twinfield invoice numbers that Twinfield will refuse
 
 
 def booked_number(doc: dict, departments: dict[str, str]) -> str:
@@ -69,13 +69,12 @@ def expected_outcomes(sb: Sandbox) -> Expected:
                     words.append("8999")
                 if rates[line["tax"]["id"]] == "6%":
                     words.append("'6%'")
+        if doc["currency"] not in chart.OFFICE_CURRENCIES[OFFICE]:
+            words.append(f"currency {doc['currency']}: Twinfield office {OFFICE} has no such currency")
         if words:
             out.held_back[number] = words
         elif not doc.get("sent", True):
             out.waiting.add(number)
-        elif doc["currency"] != "EUR":
-            out.held_back[number] = ["Twinfield refused it", doc["currency"]]
-            out.refused.add(booked_number(doc, departments))
         else:
             out.booked[booked_number(doc, departments)] = doc
     return out
@@ -234,8 +233,7 @@ def test_a_daily_run_books_what_was_held_back_once_the_mapping_is_fixed(world, t
     documents = {d.get("invoice_number") or d["credit_note_number"]: d for d in [*data.invoices, *data.credit_notes]
                  if d.get("invoice_number") or d.get("credit_note_number")}
     fixed = {number for number, words in world.expected.held_back.items()
-             if set(words) == {"no product category"} and documents[number].get("sent", True)
-             and documents[number]["currency"] == "EUR"}
+             if set(words) == {"no product category"} and documents[number].get("sent", True)}
     assert fixed, "the data should hold documents held back only for a missing product category"
     for name in ("sync.yaml", "vat_codes.yaml"):
         text = (airflow_env.CONFIG.parent / name).read_text(encoding="utf-8")
@@ -316,13 +314,27 @@ def test_a_dry_run_writes_nothing(fresh_world):
     dagrun, report = world.run(logical_date=None, dry_run=True)  # also: a manual run without a logical date
     assert set(world.states(dagrun).values()) == {"success"}
     assert report["dry_run"] is True
-    # What would be sent: only Twinfield itself can say that it refuses the foreign currencies.
-    assert {b["twinfield_number"] for b in report["booked"]} == set(world.expected.booked) | world.expected.refused
+    assert {b["twinfield_number"] for b in report["booked"]} == set(world.expected.booked)
     assert world.transactions() == []
     assert world.sandbox.twinfield.customers(OFFICE) == customers_before
     assert postings.postings(world.store) == {}
     assert all(p["via"] == "focus" for i in world.sandbox.focus.data.invoices
                for p in world.sandbox.focus.payments(i["id"]))
+
+
+def test_a_usd_or_gbp_invoice_is_booked_as_a_draft_in_its_own_currency(fresh_world):
+    world = fresh_world
+    foreign = {number: doc for number, doc in world.expected.booked.items() if doc["currency"] != "EUR"}
+    assert foreign, "the data should hold a bookable USD or GBP invoice"
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 4, 1, tz="UTC"))
+    assert set(world.states(dagrun).values()) == {"success"}
+    booked = {t["invoicenumber"]: t for t in world.transactions()}
+    for number, doc in foreign.items():  # currency and total as in Focus, to the cent
+        tx = booked[number]
+        assert (tx["status"], tx["currency"], Decimal(tx["value"]).copy_abs()) == (
+            "temporary", doc["currency"], focus_total(doc))
+    reported = {b["twinfield_number"]: (b["currency"], b["amount"]) for b in report["booked"]}
+    assert all(reported[number] == (doc["currency"], str(focus_total(doc))) for number, doc in foreign.items())
 
 
 def test_a_run_killed_after_registering_a_payment_registers_it_once(fresh_world, monkeypatch):
