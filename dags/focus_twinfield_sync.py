@@ -10,7 +10,9 @@ plus whatever earlier runs could not book, and:
 4. **load_drafts**: books the rest as draft sales transactions, each exactly once;
 5. **pull_reconciliations**: reads which booked invoices the bookkeeper matched (paid) in Twinfield;
 6. **update_payments**: registers those payments in Focus, once;
-7. **report**: what happened, in the task log, the state store and ``$AIRFLOW_HOME/reports/<run id>.md``.
+7. **report**: what happened, in the task log, the state store and ``$AIRFLOW_HOME/reports/<run id>.md``;
+   also when a stage failed (trigger rule ``all_done``): then it says which stage and why, lists what was
+   booked so far, and fails itself so that the run is marked failed.
 
 Trigger it by hand with a **Starting date** to sync everything invoiced since then (the first sync), with
 **Invoice numbers** for just those documents, or as a **Dry run** that writes nothing to Twinfield or Focus and

@@ -36,6 +36,12 @@ def test_stages_run_in_order(dag):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
 
 
+def test_only_the_report_runs_after_a_failed_stage(dag):
+    assert {t.task_id: t.trigger_rule for t in dag.tasks} == {
+        **{stage: "all_success" for stage in STAGES[:-1]}, "report": "all_done"}
+    assert {t.task_id for t in dag.leaves} == {"report"}  # so the report's own state decides the run's
+
+
 def test_schedule_has_a_non_empty_data_interval(dag):
     timetable = coerce_to_core_timetable(dag.timetable)
     assert type(timetable).__name__ == "CronDataIntervalTimetable"

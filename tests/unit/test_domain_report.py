@@ -9,7 +9,7 @@ from decimal import Decimal
 from tests.unit import domain_fixtures as fx
 from twinfield.domain import validation
 from twinfield.domain.focus_model import CustomerRef, parse_credit_note, parse_invoice
-from twinfield.domain.report import RunReport
+from twinfield.domain.report import DONE, FAILED, NOT_RUN, RunReport, StageOutcome
 
 
 def filled_report() -> RunReport:
@@ -58,6 +58,24 @@ def test_markdown_lists_held_back_documents_with_links_and_every_reason():
     assert "| 2026 / 11 | 605.00 EUR | 2026-03-14 |" in text
     assert "| API calls to focus | 15 |" in text
     assert "- [invoice inv-3](https://focus.teamleader.eu/invoice_detail.php?id=inv-3): it is still a draft" in text
+
+
+def test_a_complete_run_lists_no_stages_and_an_incomplete_one_says_which_failed_and_why_first():
+    report = filled_report()
+    report.stages = [StageOutcome("extract", DONE), StageOutcome("load_drafts", DONE)]
+    assert not report.incomplete and "Incomplete" not in report.to_markdown()
+    assert report.to_markdown() == filled_report().to_markdown()
+
+    report.stages = [StageOutcome("extract", DONE),
+                     StageOutcome("pull_reconciliations", FAILED, "TwinfieldUnavailable: 503 | busy"),
+                     StageOutcome("update_payments", NOT_RUN)]
+    assert report.incomplete and report.failed_stages == ["pull_reconciliations"]
+    text = report.to_markdown()
+    assert text.index("**Incomplete run: failed stage(s): pull_reconciliations.**") < text.index("| stage | count |")
+    assert "| pull_reconciliations | failed: TwinfieldUnavailable: 503 \\| busy |" in text
+    assert "| update_payments | did not run |" in text
+    assert "| invoice 2026 / 12 | 2026-12 | NLA001 | 1210.00 EUR | new |" in text  # what was booked so far
+    assert RunReport.from_dict(json.loads(json.dumps(report.to_dict()))) == report
 
 
 def test_dry_run_says_so():

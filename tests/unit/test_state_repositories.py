@@ -63,6 +63,19 @@ def test_run_log_and_report_are_replaced_on_rerun(store):
     assert runs.get_report(store, "r1") == ("# two", {"a": "2.50"})
 
 
+def test_a_failed_stage_keeps_its_error_until_it_is_run_again(store):
+    runs.stage_started(store, "r1", "load_drafts")
+    runs.stage_failed(store, "r1", "load_drafts", "TwinfieldUnavailable: down", {"twinfield": {"requests": 2}})
+    [entry] = runs.stage_log(store, "r1")
+    assert (entry.error, entry.summary, entry.api_calls) == ("TwinfieldUnavailable: down", {},
+                                                             {"twinfield": {"requests": 2}})
+    assert entry.finished_at is not None
+    runs.stage_started(store, "r1", "load_drafts")  # the retry
+    runs.stage_finished(store, "r1", "load_drafts", {"posted": 1}, {})
+    [entry] = runs.stage_log(store, "r1")
+    assert (entry.error, entry.summary) == (None, {"posted": 1})
+
+
 def test_naive_datetimes_are_refused(store):
     with pytest.raises(ValueError, match="time zone"):
         runs.start_run(store, "r1", window_start=dt.datetime(2025, 3, 1), window_end=None, starting_date=None,

@@ -5,7 +5,8 @@ The stages fill one ``RunReport``: ``add_found``, ``add_validation`` (held back 
 Focus link; waiting drafts; VAT proposals), ``add_booked`` (Focus number -> Twinfield number: the report
 says which is which), ``already_booked``, customer counts, ``add_payment``, ``add_credit_note``,
 ``count_calls``. Plain values only, so a stage can store its part and the report task can merge them
-(``merge``).
+(``merge``). ``stages`` says how each stage ended; when one did not succeed the report is partial and says
+so first (``incomplete``).
 """
 
 from __future__ import annotations
@@ -58,8 +59,18 @@ class CreditNoteEntry:
     currency: str
 
 
+DONE, FAILED, NOT_RUN = "done", "failed", "did not run"
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    stage: str
+    status: str  # DONE, FAILED or NOT_RUN (an upstream stage failed)
+    error: str = ""  # why it failed, from the run log
+
+
 _ENTRY_LISTS = {"held_back": HeldBackEntry, "waiting": HeldBackEntry, "booked": BookedEntry,
-                "payments": PaymentEntry, "credit_notes": CreditNoteEntry}
+                "payments": PaymentEntry, "credit_notes": CreditNoteEntry, "stages": StageOutcome}
 
 
 @dataclass
@@ -81,6 +92,7 @@ class RunReport:
     api_calls: dict[str, int] = field(default_factory=dict)  # {"focus": n, "twinfield": m}
     vat_proposals: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    stages: list[StageOutcome] = field(default_factory=list)  # in the order they run
 
     # --- filling ---------------------------------------------------------------------------------
 
@@ -130,6 +142,14 @@ class RunReport:
     # --- reading ---------------------------------------------------------------------------------
 
     @property
+    def failed_stages(self) -> list[str]:
+        return [s.stage for s in self.stages if s.status == FAILED]
+
+    @property
+    def incomplete(self) -> bool:
+        return any(s.status != DONE for s in self.stages)
+
+    @property
     def updated_drafts(self) -> int:
         return sum(1 for b in self.booked if b.updated)
 
@@ -174,6 +194,7 @@ class RunReport:
             "",
             f"Window: {self.window or '-'}. Found: {found}.",
             "",
+            *self._incomplete_markdown(),
             "| stage | count |",
             "|---|---:|",
             f"| documents found | {s['found']} |",
@@ -220,6 +241,17 @@ class RunReport:
         if self.errors:
             out += ["", "## Errors", ""] + [f"- {_cell(e)}" for e in self.errors]
         return "\n".join(out) + "\n"
+
+    def _incomplete_markdown(self) -> list[str]:
+        """How each stage ended, when one did not succeed: the rest of the report is only what ran."""
+        if not self.incomplete:
+            return []
+        failed = ", ".join(self.failed_stages) or "none"
+        out = [f"**Incomplete run: failed stage(s): {failed}.** What follows is what the stages before did; "
+               "clear the failed task (and those after it) to finish the run.", "",
+               "| stage | outcome |", "|---|---|"]
+        out += [f"| {s.stage} | {s.status}{': ' + _cell(s.error) if s.error else ''} |" for s in self.stages]
+        return [*out, ""]
 
 
 def _kind(kind: str) -> str:

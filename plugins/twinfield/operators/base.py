@@ -1,8 +1,8 @@
 """What every stage operator shares: connections, the state store, the configuration, the run log.
 
 A stage is a subclass with a ``stage`` name and a ``sync(run)`` method; ``execute`` makes the hooks (lazily,
-through ``StageRun``), records the stage in the run log with the API calls it made, and returns the stage's
-small summary as XCom.
+through ``StageRun``), records the stage in the run log with the API calls it made (or, when it fails, with
+its error, for the report), and returns the stage's small summary as XCom.
 """
 
 from __future__ import annotations
@@ -120,7 +120,11 @@ class SyncStageOperator(BaseOperator):
         store = state_store(self.state_conn_id)
         run = StageRun(self, context, store)
         runs.stage_started(store, run.run_id, self.stage)
-        summary = self.sync(run)
+        try:
+            summary = self.sync(run)
+        except BaseException as exc:  # also a timeout or a termination: the report says why the stage stopped
+            self._record_failure(run, exc)
+            raise
         calls = run.api_calls()
         runs.stage_finished(store, run.run_id, self.stage, {**summary, **run.details}, calls)
         totals = {service: per_service["requests"] for service, per_service in calls.items()}
@@ -129,3 +133,19 @@ class SyncStageOperator(BaseOperator):
 
     def sync(self, run: StageRun) -> dict:
         raise NotImplementedError
+
+    def _record_failure(self, run: StageRun, exc: BaseException) -> None:
+        """Keep the error in the run log; if even that fails (the state database is down), the task's own
+        error still stands."""
+        try:
+            runs.stage_failed(run.store, run.run_id, self.stage, error_summary(exc), run.api_calls())
+        except Exception as record_error:  # noqa: BLE001 - never hide the stage's error behind this one
+            self.log.warning("%s: could not record the failure in the run log: %s", self.stage, record_error)
+
+
+def error_summary(exc: BaseException, limit: int = 500) -> str:
+    """``"TwinfieldUnavailable: Twinfield did not answer ..."``: type and first line, at most ``limit`` long
+    (the hooks' errors never carry a secret)."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,5 +1,6 @@
 """Stage 7: the run's report, from the state store: stored there, logged, written as a file, and summed up
-as XCom."""
+as XCom. It runs even when a stage before it failed: then it publishes the partial report (how each stage
+ended, the failed stage's error, what was booked so far) and fails itself, so that the run stays failed."""
 
 from __future__ import annotations
 
@@ -8,9 +9,22 @@ import re
 from pathlib import Path
 from typing import Any
 
+from airflow.sdk import TriggerRule
+from airflow.sdk.exceptions import AirflowFailException
+
 from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE
 from twinfield.domain.money import format_amount
-from twinfield.domain.report import BookedEntry, CreditNoteEntry, HeldBackEntry, PaymentEntry, RunReport
+from twinfield.domain.report import (
+    DONE,
+    FAILED,
+    NOT_RUN,
+    BookedEntry,
+    CreditNoteEntry,
+    HeldBackEntry,
+    PaymentEntry,
+    RunReport,
+    StageOutcome,
+)
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import documents, payments, postings, runs
 from twinfield.state.encoding import dumps
@@ -31,18 +45,22 @@ class ReportOperator(SyncStageOperator):
     API calls per service) and publishes it: in the state store (Markdown and JSON), in the task log as a
     Markdown table, as ``<reports_dir>/<run_id>.md`` (and ``.json``) for people, and as a small XCom summary.
 
+    Its trigger rule is ``all_done``: when a stage before it failed, the report is partial (how each stage
+    ended, with the failed stage's error from the run log) and, once published, the task fails
+    (``AirflowFailException`` naming the failed stages) so that the DAG run is failed too.
+
     :param reports_dir: folder of the report files (default ``$AIRFLOW_HOME/reports``).
     """
 
     stage = "report"
     template_fields = (*SyncStageOperator.template_fields, "reports_dir")
 
-    def __init__(self, *, reports_dir: str | None = None, **kwargs: Any):
-        super().__init__(**kwargs)
+    def __init__(self, *, reports_dir: str | None = None, trigger_rule: str = TriggerRule.ALL_DONE, **kwargs: Any):
+        super().__init__(trigger_rule=trigger_rule, **kwargs)
         self.reports_dir = reports_dir
 
     def sync(self, run: StageRun) -> dict:
-        report = build_report(run.store, run.run_id)
+        report = build_report(run.store, run.run_id, self.upstream_states(run))
         markdown = report.to_markdown()
         runs.save_report(run.store, run.run_id, markdown, report.to_dict())
         runs.finish_run(run.store, run.run_id)
@@ -52,16 +70,31 @@ class ReportOperator(SyncStageOperator):
         path.write_text(markdown, encoding="utf-8")
         path.with_suffix(".json").write_text(dumps(report.to_dict()), encoding="utf-8")
         self.log.info("Report of run %s (also in %s):\n%s", run.run_id, path, markdown)
+        if report.incomplete:
+            failed = ", ".join(report.failed_stages) or "none"
+            raise AirflowFailException(f"run {run.run_id} is incomplete: failed stage(s): {failed}; "
+                                       f"the partial report is in {path}")
         return {**report.to_summary(), "report_file": str(path)}
 
+    def upstream_states(self, run: StageRun) -> dict[str, str | None]:
+        """Stage -> Airflow state of its task in this run, for every stage before the report, in order."""
+        # A task has more tasks before it than any task before it has: sorting by that count puts them in order.
+        tasks = sorted(self.get_flat_relatives(upstream=True),
+                       key=lambda task: (len(task.get_flat_relative_ids(upstream=True)), task.task_id))
+        states = run.context["ti"].get_task_states(dag_id=self.dag_id, task_ids=[t.task_id for t in tasks],
+                                                   run_ids=[run.run_id]).get(run.run_id, {})
+        return {getattr(task, "stage", task.task_id): states.get(task.task_id) for task in tasks}
 
-def build_report(store, run_id: str) -> RunReport:
-    """The RunReport of a run, from what its stages left in the state store."""
+
+def build_report(store, run_id: str, upstream_states: dict[str, str | None] | None = None) -> RunReport:
+    """The RunReport of a run, from what its stages left in the state store; ``upstream_states`` (stage ->
+    Airflow task state, in order) says how each stage ended."""
     meta = runs.get_run(store, run_id)
     log = {entry.stage: entry for entry in runs.stage_log(store, run_id)}
     summary = {stage: entry.summary for stage, entry in log.items()}
     dry_run = bool(meta and meta.dry_run)
     report = RunReport(run_id=run_id, dry_run=dry_run, window=summary.get("extract", {}).get("window", ""))
+    report.stages = [_outcome(stage, state, log.get(stage)) for stage, state in (upstream_states or {}).items()]
 
     staged = documents.staged_numbers(store, run_id)
     for kind, _ in staged:
@@ -108,6 +141,15 @@ def build_report(store, run_id: str) -> RunReport:
         for service, calls in entry.api_calls.items():
             report.count_calls(service, calls["requests"])
     return report
+
+
+def _outcome(stage: str, state: str | None, entry: runs.StageEntry | None) -> StageOutcome:
+    if state == "success":
+        return StageOutcome(stage, DONE)
+    if state == "failed":
+        error = entry.error if entry and entry.error else "no error in the run log (the task may have been killed)"
+        return StageOutcome(stage, FAILED, error)
+    return StageOutcome(stage, NOT_RUN)
 
 
 def _add_booked(report: RunReport, store, run_id: str, load: dict, dry_run: bool,

@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS sync_runs (
     finished_at TEXT
 );
 
--- The run log: one row per stage of a run (a re-run of the task replaces it).
+-- The run log: one row per stage of a run (a re-run of the task replaces it), with its error if it failed.
 CREATE TABLE IF NOT EXISTS sync_stage_log (
     run_id TEXT NOT NULL,
     stage TEXT NOT NULL,
@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS sync_stage_log (
     finished_at TEXT,
     summary_json TEXT NOT NULL DEFAULT '{}',
     api_calls_json TEXT NOT NULL DEFAULT '{}',
+    error TEXT,                   -- why the stage failed ("TwinfieldUnavailable: ..."), NULL when it did not
     PRIMARY KEY (run_id, stage)
 );
 

@@ -1,4 +1,4 @@
-"""Run log: each DAG run's window and parameters, each stage's summary and API calls, and the report."""
+"""Run log: each DAG run's window and parameters, each stage's summary, API calls or error, and the report."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class StageEntry:
     finished_at: str | None
     summary: dict
     api_calls: dict
+    error: str | None = None  # why the stage failed (its last try), None when it did not
 
 
 def start_run(
@@ -91,7 +92,7 @@ def stage_started(store: StateStore, run_id: str, stage: str) -> None:
             text(
                 "INSERT INTO sync_stage_log (run_id, stage, started_at) VALUES (:r, :s, :at)"
                 " ON CONFLICT (run_id, stage) DO UPDATE SET started_at = excluded.started_at,"
-                " finished_at = NULL, summary_json = '{}', api_calls_json = '{}'"
+                " finished_at = NULL, summary_json = '{}', api_calls_json = '{}', error = NULL"
             ),
             {"r": run_id, "s": stage, "at": now()},
         )
@@ -108,17 +109,30 @@ def stage_finished(store: StateStore, run_id: str, stage: str, summary: dict[str
         )
 
 
+def stage_failed(store: StateStore, run_id: str, stage: str, error: str, api_calls: dict) -> None:
+    """Close the stage's entry with why it failed (no summary: what it did is in the other tables)."""
+    with store.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE sync_stage_log SET finished_at = :at, error = :error, api_calls_json = :calls"
+                " WHERE run_id = :r AND stage = :s"
+            ),
+            {"at": now(), "error": error, "calls": dumps(api_calls), "r": run_id, "s": stage},
+        )
+
+
 def stage_log(store: StateStore, run_id: str) -> list[StageEntry]:
     with store.begin() as conn:
         rows = conn.execute(
             text(
-                "SELECT stage, started_at, finished_at, summary_json, api_calls_json FROM sync_stage_log"
+                "SELECT stage, started_at, finished_at, summary_json, api_calls_json, error FROM sync_stage_log"
                 " WHERE run_id = :r ORDER BY started_at, stage"
             ),
             {"r": run_id},
         ).all()
     return [
-        StageEntry(r.stage, r.started_at, r.finished_at, loads(r.summary_json), loads(r.api_calls_json)) for r in rows
+        StageEntry(r.stage, r.started_at, r.finished_at, loads(r.summary_json), loads(r.api_calls_json), r.error)
+        for r in rows
     ]
 
 
