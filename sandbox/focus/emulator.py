@@ -18,10 +18,10 @@ from decimal import Decimal
 
 from fastapi import FastAPI
 
+from sandbox.faults import Faults
 from sandbox.focus import params, views
 from sandbox.focus.amounts import money, price_lines
 from sandbox.focus.data import FocusData, record_payment
-from sandbox.focus.faults import Faults
 from sandbox.focus.oauth import TokenStore
 from sandbox.focus.params import bad_request, not_found
 from sandbox.focus.ratelimit import SlidingWindow
@@ -57,7 +57,7 @@ class FocusSandbox:
         self.initial_refresh_token = initial_refresh_token
         self.tokens = TokenStore(client_id, client_secret, initial_refresh_token)
         self.limiter = SlidingWindow(rate_limit_per_minute)
-        self.faults = Faults()
+        self.faults = Faults(seconds=3.0)
         self.credit_note_info_shape = "mixed"
         self.calls: Counter[str] = Counter()  # API method -> requests received (answered or not)
         self.rate_limited = 0

@@ -35,8 +35,8 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from sandbox.faults import FaultMiddleware, Wire
 from sandbox.focus import jsonio
-from sandbox.focus.faults import FaultMiddleware
 from sandbox.focus.oauth import OAuthError
 from sandbox.focus.params import ApiError, bad_request
 
@@ -44,6 +44,14 @@ if TYPE_CHECKING:
     from sandbox.focus.emulator import FocusSandbox
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+# Injected faults as Focus would fail: its JSON error shape; a dropped answer is cut inside its JSON. A slow
+# request is handled after the delay even when its client gave up waiting.
+FAULT_WIRE = Wire(
+    error_type=b"application/json",
+    error_bodies={500: b'{"errors":[{"title":"Internal Server Error","status":500}]}',
+                  503: b'{"errors":[{"title":"Service Unavailable","status":503}]}'},
+    answer_type=b"application/json", answer_start=b'{"data": [', answer_length=1000, handle_abandoned=True)
 
 
 def _json(status: int, payload: object, headers: dict[str, str] | None = None) -> Response:
@@ -94,7 +102,7 @@ def _bearer(request: Request) -> str | None:
 
 def build_app(focus: FocusSandbox) -> FastAPI:
     app = FastAPI(title="Teamleader Focus sandbox", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(FaultMiddleware, faults=focus.faults)
+    app.add_middleware(FaultMiddleware, faults=focus.faults, wire=FAULT_WIRE)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:

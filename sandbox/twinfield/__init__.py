@@ -4,7 +4,7 @@
 Twinfield's WSDLs works against it with only the service address changed. The modules:
 office (state), transactions / dimensions / reads / browse (ProcessXml request types), processxml (dispatch),
 finder, currencies (kept currencies, rates), auth, soap (envelopes, faults), services (the SOAP operations), limits,
-faults, bookkeeper, seed, app.
+bookkeeper, seed, app; fault injection is sandbox.faults, shared with the Focus emulator.
 
 The Python control surface mirrors the JSON one under ``/twinfield/_sandbox/``:
 ``faults.inject(kind, count=1, path_contains=None, after_apply=False, seconds=2.0)`` / ``faults.clear()``,
@@ -22,10 +22,10 @@ from decimal import Decimal
 from fastapi import FastAPI
 
 from sandbox import chart
+from sandbox.faults import Faults
 from sandbox.twinfield import bookkeeper, seed
 from sandbox.twinfield.app import build_app
 from sandbox.twinfield.auth import DEFAULT_PASSWORD, DEFAULT_USER, Auth
-from sandbox.twinfield.faults import FaultInjector
 from sandbox.twinfield.limits import Limits
 from sandbox.twinfield.office import World
 from sandbox.twinfield.services import Services
@@ -45,7 +45,7 @@ class TwinfieldSandbox:
         self.auth = Auth(client_id, client_secret, initial_refresh_token, user, password)
         self.organisation = self.auth.organisation
         self.limits = Limits(credits_per_minute, max_concurrent)
-        self.faults = FaultInjector()
+        self.faults = Faults()
         self.services = Services(self.world, self.auth, self.limits, self.default_office)
         self._app: FastAPI | None = None
 

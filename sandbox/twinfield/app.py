@@ -22,14 +22,29 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from sandbox.faults import FaultMiddleware, Wire
 from sandbox.twinfield import bookkeeper
 from sandbox.twinfield.auth import OAuthError
-from sandbox.twinfield.faults import FaultMiddleware
 from sandbox.twinfield.limits import ConcurrencyMiddleware
 
 WSDL_DIR = Path(__file__).parent / "wsdl"
 SERVICES = ("session", "processxml", "finder")
 CONNECT = "/auth/authentication/connect"
+
+
+def _error_page(status: int, reason: str) -> bytes:
+    return (f"<html><head><title>{reason}</title></head><body><h1>{status} {reason}</h1><hr><p>Please try again "
+            "later.</body></html>").encode()
+
+
+# Injected 500s and 503s as a gateway or web server writes them: HTML, not a SOAP fault (nor well-formed XML), so
+# SOAP clients see a transport error; 503 with Retry-After. A dropped answer is cut inside its XML. A slow
+# request whose client gave up is not handled.
+FAULT_WIRE = Wire(
+    error_type=b"text/html; charset=utf-8",
+    error_bodies={500: _error_page(500, "Internal Server Error"), 503: _error_page(503, "Service Unavailable")},
+    answer_type=b"text/xml; charset=utf-8", answer_start=b'<?xml version="1.0"', answer_length=4096,
+    retry_after=b"1")
 
 
 def cluster_url(request: Request) -> str:
@@ -156,7 +171,7 @@ def build_app(sandbox) -> FastAPI:
     def customers(office: str | None = None) -> list[dict]:
         return sandbox.customers(office)
 
-    app.add_middleware(FaultMiddleware, injector=sandbox.faults)
+    app.add_middleware(FaultMiddleware, faults=sandbox.faults, wire=FAULT_WIRE)
     app.add_middleware(ConcurrencyMiddleware, limits=sandbox.limits)
     return app
 
