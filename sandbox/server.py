@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
-import threading
-import time
 from dataclasses import dataclass
 
 import uvicorn
@@ -14,6 +11,7 @@ from fastapi import FastAPI
 
 from sandbox.focus import FocusSandbox
 from sandbox.focus.data import generate
+from sandbox.serving import ThreadedServer
 from sandbox.twinfield import TwinfieldSandbox
 
 CLIENT_ID = "sandbox-client"
@@ -61,32 +59,18 @@ class Sandbox:
         self.app.mount("/focus", self.focus.app())
         self.app.mount("/twinfield", self.twinfield.app())
         self.url: str | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     # -- serving -----------------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> "Sandbox":
-        if port == 0:
-            with socket.socket() as s:
-                s.bind((host, 0))
-                port = s.getsockname()[1]
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False,
-                                timeout_keep_alive=KEEP_ALIVE_SECONDS)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="sandbox", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"sandbox did not start on {host}:{port}")
-            time.sleep(0.05)
-        self.url = f"http://{host}:{port}"
+        """Serve in a background thread (port 0: a free one); ``url`` is then where."""
+        self._server = ThreadedServer(self.app, name="sandbox", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+        self.url = self._server.start(host, port).url
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            self._server.stop()
 
     def serve_forever(self, host: str = "127.0.0.1", port: int = 8765) -> None:
         self.url = f"http://{host}:{port}"

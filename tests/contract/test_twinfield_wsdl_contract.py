@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ import zeep
 from lxml import etree
 from zeep.exceptions import Fault
 
-from sandbox.twinfield import TwinfieldSandbox
 from sandbox.twinfield.standalone import StandaloneTwinfield
 
 pytestmark = pytest.mark.contract
@@ -28,25 +26,20 @@ TNS = "http://www.twinfield.com/"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XSD = "http://www.w3.org/2001/XMLSchema"
 SOAP_BINDINGS = ("http://schemas.xmlsoap.org/wsdl/soap/", "http://schemas.xmlsoap.org/wsdl/soap12/")
-CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "contract-client", "contract-secret", "contract-refresh"
 SERVICES = {"session": "SessionSoap", "processxml": "ProcessXmlSoap", "finder": "FinderSoap"}
 
 
 @pytest.fixture(scope="module")
 def served():
-    twinfield = TwinfieldSandbox(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, credits_per_minute=100_000)
-    twinfield.seed_customers_from_focus(types.SimpleNamespace(companies=[
-        {"id": "a", "name": "Customer 0", "vat_number": "NL099887766B01"}]))
-    server = StandaloneTwinfield(twinfield).start()
+    companies = [{"id": "a", "name": "Customer 0", "vat_number": "NL099887766B01"}]
+    server = StandaloneTwinfield.with_customers(companies, credits_per_minute=100_000).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def token(served) -> str:
-    response = requests.post(served.url + "/auth/authentication/connect/token", auth=(CLIENT_ID, CLIENT_SECRET),
-                             data={"grant_type": "refresh_token", "refresh_token": REFRESH_TOKEN}, timeout=10)
-    return response.json()["access_token"]
+    return served.access_token()
 
 
 @pytest.fixture(scope="module")

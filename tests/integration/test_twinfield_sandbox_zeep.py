@@ -5,21 +5,16 @@ No ``create_service``: the served WSDL's soap:address must already point back at
 
 from __future__ import annotations
 
-import types
-
 import pytest
-import requests
 import zeep
 from lxml import etree
 from zeep.exceptions import Fault, TransportError
 
-from sandbox.twinfield import TwinfieldSandbox
 from sandbox.twinfield.standalone import StandaloneTwinfield
 
 pytestmark = pytest.mark.integration
 
 TW = "{http://www.twinfield.com/}"
-CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "zeep-client", "zeep-secret", "zeep-refresh"
 INVOICE = """<transactions><transaction destiny="temporary" raisewarning="false" autobalancevat="true">
 <header><office>NLA001</office><code>VRK</code><currency>EUR</currency><date>20240610</date><period>2024/06</period>
 <invoicenumber>{number}</invoicenumber></header><lines>
@@ -30,21 +25,15 @@ INVOICE = """<transactions><transaction destiny="temporary" raisewarning="false"
 
 @pytest.fixture(scope="module")
 def served():
-    twinfield = TwinfieldSandbox(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, credits_per_minute=100_000)
-    twinfield.seed_customers_from_focus(types.SimpleNamespace(companies=[
-        {"id": "a", "name": "Alfa B.V.", "vat_number": "NL111111111B01"},
-        {"id": "b", "name": "Beta B.V."},
-    ]))
-    server = StandaloneTwinfield(twinfield).start()
+    companies = [{"id": "a", "name": "Alfa B.V.", "vat_number": "NL111111111B01"}, {"id": "b", "name": "Beta B.V."}]
+    server = StandaloneTwinfield.with_customers(companies, credits_per_minute=100_000).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def token(served) -> str:
-    response = requests.post(served.url + "/auth/authentication/connect/token", auth=(CLIENT_ID, CLIENT_SECRET),
-                             data={"grant_type": "refresh_token", "refresh_token": REFRESH_TOKEN}, timeout=10)
-    return response.json()["access_token"]
+    return served.access_token()
 
 
 def client(served, service: str) -> zeep.Client:
