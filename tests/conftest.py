@@ -1,4 +1,5 @@
-"""Shared fixtures: the sandbox server on 127.0.0.1, and the reference folder."""
+"""Shared fixtures: the sandbox server on 127.0.0.1, the reference folder, and a token for a Twinfield sandbox of
+a test module's own."""
 
 from __future__ import annotations
 
@@ -42,3 +43,9 @@ def make_sandbox():
     yield _make
     for sb in started:
         sb.stop()
+
+
+@pytest.fixture(scope="module")
+def token(served) -> str:
+    """An access token for a test module's own Twinfield sandbox: its ``served`` fixture (a StandaloneTwinfield)."""
+    return served.access_token()

@@ -38,11 +38,6 @@ def served():
 
 
 @pytest.fixture(scope="module")
-def token(served) -> str:
-    return served.access_token()
-
-
-@pytest.fixture(scope="module")
 def processxml(reference: Path, served):
     client = zeep.Client(str(reference / "twinfield-wsdl" / "processxml.wsdl"))
     return client, client.create_service(f"{{{TNS}}}ProcessXmlSoap", f"{served.url}/webservices/processxml.asmx")

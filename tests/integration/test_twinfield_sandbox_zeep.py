@@ -31,11 +31,6 @@ def served():
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def token(served) -> str:
-    return served.access_token()
-
-
 def client(served, service: str) -> zeep.Client:
     return zeep.Client(f"{served.url}/webservices/{service}.asmx?wsdl")
 
