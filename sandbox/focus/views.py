@@ -51,11 +51,7 @@ def credit_note_item(note: dict) -> dict:
 
 
 def company_item(company: dict, custom_fields: bool) -> dict:
-    item = {k: v for k, v in company.items() if k not in COMPANY_INFO_ONLY}
-    item["primary_address"] = _primary_address(company)
-    if custom_fields:
-        item["custom_fields"] = company["custom_fields"]
-    return item
+    return _customer_item(company, COMPANY_INFO_ONLY, custom_fields)
 
 
 def company_info(company: dict, related_contacts: list[dict] | None) -> dict:
@@ -65,10 +61,16 @@ def company_info(company: dict, related_contacts: list[dict] | None) -> dict:
 
 
 def contact_item(contact: dict, custom_fields: bool) -> dict:
-    item = {k: v for k, v in contact.items() if k not in CONTACT_INFO_ONLY}
-    item["primary_address"] = _primary_address(contact)
+    return _customer_item(contact, CONTACT_INFO_ONLY, custom_fields)
+
+
+def _customer_item(record: dict, info_only: tuple[str, ...], custom_fields: bool) -> dict:
+    """A company or contact as its list shows it: without the fields only its info has, with its primary
+    address, and its custom fields when they were asked for."""
+    item = {k: v for k, v in record.items() if k not in info_only}
+    item["primary_address"] = _primary_address(record)
     if custom_fields:
-        item["custom_fields"] = contact["custom_fields"]
+        item["custom_fields"] = record["custom_fields"]
     return item
 
 
