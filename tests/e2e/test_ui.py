@@ -238,14 +238,7 @@ def test_a_run_from_the_trigger_form_books_the_drafts_and_shows_its_report(airfl
     assert {h["focus_number"] for h in summary["held_back"]} == set(airflow.expected.held_back)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Known bug (Focus hook): the API server tests a connection under a temporary connection id, and the "
-    "hook keys its token chain by connection id, so a test spends the single-use refresh token outside the "
-    "DAG's chain and the DAG loses access. When fixed, drop this marker.",
-)
 def test_testing_the_focus_connection_does_not_cost_the_dag_its_access(airflow):
-    # Last in this module: while the bug stands, it leaves the sandbox's Focus connection unusable.
     focus = json.loads(airflow.sandbox.connections()["AIRFLOW_CONN_TEAMLEADER_FOCUS_DEFAULT"])
     body = {**focus, "connection_id": "teamleader_focus_default", "extra": json.dumps(focus["extra"])}
     for _ in range(2):  # a second test, and the DAG after it, need the chain the first one rotated

@@ -300,3 +300,19 @@ def test_full_payment_marks_the_invoice_matched(make_sandbox, connect):
     hook.register_payment(invoice["id"], due, invoice["currency"], datetime(2026, 2, 3, tzinfo=UTC))
     info = hook.invoice_info(invoice["id"])
     assert info["status"] == "matched" and info["paid"] is True
+
+
+def test_a_connection_tested_under_another_id_shares_the_dags_token_chain(sandbox, monkeypatch, tmp_path):
+    """The UI tests a connection under a temporary id: it must use (and rotate) the same stored chain as the
+    DAG's connection, never spend the seed refresh token a second time."""
+    value = connection(sandbox)
+    monkeypatch.setenv(CONN_ENV, value)
+    monkeypatch.setenv("AIRFLOW_CONN_UI_TEST_TEMPORARY_ID", value)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    before = sandbox.focus.tokens.grants["refresh_token"]
+
+    ok, message = TeamleaderFocusHook(teamleader_focus_conn_id="ui_test_temporary_id", state=store).test_connection()
+    assert ok, message
+    dag_hook = TeamleaderFocusHook(state=store)
+    assert dag_hook.departments()
+    assert sandbox.focus.tokens.grants["refresh_token"] == before + 1  # one refresh, shared

@@ -38,7 +38,7 @@ from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
 from twinfield.hooks.focus.ratelimit import Clock, SlidingWindowLimiter, parse_reset
 from twinfield.hooks.state import state_store
 from twinfield.state import StateStore
-from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore
+from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, fingerprint
 
 DEFAULT_HOST = "https://api.focus.teamleader.eu"
 DEFAULT_TOKEN_URL = "https://focus.teamleader.eu/oauth2/access_token"
@@ -145,7 +145,16 @@ class TeamleaderFocusHook(HttpHook):
     @cached_property
     def tokens(self) -> TokenStore:
         store = self._state or state_store()
-        return TokenStore(store, self.teamleader_focus_conn_id, margin=REFRESH_MARGIN, now=self.clock.now)
+        return TokenStore(store, self.token_chain, margin=REFRESH_MARGIN, now=self.clock.now)
+
+    @cached_property
+    def token_chain(self) -> str:
+        """Name of the stored token chain: the integration (client id), the API and the seed refresh token it
+        descends from, not the connection id. The UI tests a connection under a temporary id; keyed by id,
+        that test would spend the single-use refresh token outside the DAG's chain. A new seed (the user
+        re-authorised) starts a chain of its own."""
+        seed = fingerprint(self._extra("refresh_token") or "")[:16]
+        return f"teamleader_focus:{self.connection.login}@{self.connection.host}:{seed}"
 
     def get_conn(self, headers: dict | None = None, extra_options: dict | None = None) -> requests.Session:
         """The hook's one session, made on first use (HttpHook would make a new one per call).
@@ -237,7 +246,7 @@ class TeamleaderFocusHook(HttpHook):
             return TokenGrant(body["access_token"], body["refresh_token"], int(body.get("expires_in", 3600)))
 
         grant = self._retrying(TOKEN_ENDPOINT)(attempt)
-        self.log.info("Teamleader Focus access token refreshed for %s", self.teamleader_focus_conn_id)
+        self.log.info("Teamleader Focus access token refreshed for connection %s", self.teamleader_focus_conn_id)
         return grant
 
     # -- requests -----------------------------------------------------------------------------------
