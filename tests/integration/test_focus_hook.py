@@ -316,3 +316,21 @@ def test_a_connection_tested_under_another_id_shares_the_dags_token_chain(sandbo
     dag_hook = TeamleaderFocusHook(state=store)
     assert dag_hook.departments()
     assert sandbox.focus.tokens.grants["refresh_token"] == before + 1  # one refresh, shared
+
+
+def test_the_next_tasks_hook_starts_from_the_rate_window_the_last_one_used(make_sandbox, connect, short_window):
+    """Tasks run in separate processes, one after the other: a new hook must count what the previous one sent
+    in the window, or it runs straight into a 429 after a busy stage."""
+    window = short_window(4.0)
+    sb = make_sandbox(invoices=50, focus_rate_limit=10)
+    busy = connect(sb, rate_limit_per_minute=10, rate_window=window)
+    for _ in range(10):
+        busy.departments()
+    busy.save_rate_window()  # what the stage operator does at the end of every stage
+
+    following = TeamleaderFocusHook(state=busy.state, rate_window=window)
+    started = time.monotonic()
+    for _ in range(5):
+        following.departments()
+    assert sb.focus.rate_limited == 0
+    assert time.monotonic() - started >= window / 2  # it waited for the window instead of being refused

@@ -633,3 +633,19 @@ def test_reference_data_lists(hook, fake):
     assert hook.product_categories()[0]["ledgers"][0]["ledger_account_number"] == "8000"
     assert [m["id"] for m in hook.payment_methods()] == ["pm0", "pm1", "pm2"]
     assert hook.departments() == [{"id": "d1", "name": "Acme"}]
+
+
+def test_a_limiter_seeded_with_another_hooks_requests_counts_them():
+    from twinfield.hooks.focus.ratelimit import SlidingWindowLimiter
+
+    clock = FakeClock()
+    first = SlidingWindowLimiter(3, window=60, clock=clock, margin=0)
+    for _ in range(3):
+        assert first.acquire() == 0
+    handed_over = first.sent_at()
+    assert len(handed_over) == 3
+
+    clock.sleep(10)
+    second = SlidingWindowLimiter(3, window=60, clock=clock, margin=0)
+    second.seed(handed_over)
+    assert second.acquire() == pytest.approx(50)  # waits until the first request leaves the window

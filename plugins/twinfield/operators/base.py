@@ -125,6 +125,8 @@ class SyncStageOperator(BaseOperator):
         except BaseException as exc:  # also a timeout or a termination: the report says why the stage stopped
             self._record_failure(run, exc)
             raise
+        finally:
+            self._hand_over_rate_window(run)
         calls = run.api_calls()
         runs.stage_finished(store, run.run_id, self.stage, {**summary, **run.details}, calls)
         totals = {service: per_service["requests"] for service, per_service in calls.items()}
@@ -133,6 +135,16 @@ class SyncStageOperator(BaseOperator):
 
     def sync(self, run: StageRun) -> dict:
         raise NotImplementedError
+
+    def _hand_over_rate_window(self, run: StageRun) -> None:
+        """Let the next task's Focus hook start from this one's rate window (no 429 after a busy stage)."""
+        focus = run.__dict__.get("focus")  # only if this stage made the hook
+        if focus is None:
+            return
+        try:
+            focus.save_rate_window()
+        except Exception as exc:  # the stage's own outcome matters more; the next hook then obeys 429s
+            self.log.warning("Could not keep the Focus rate window for the next task: %s", type(exc).__name__)
 
     def _record_failure(self, run: StageRun, exc: BaseException) -> None:
         """Keep the error in the run log; if even that fails (the state database is down), the task's own

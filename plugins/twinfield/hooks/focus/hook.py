@@ -37,7 +37,7 @@ from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, Fo
 from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
 from twinfield.hooks.focus.ratelimit import Clock, SlidingWindowLimiter, parse_reset
 from twinfield.hooks.state import state_store
-from twinfield.state import StateStore
+from twinfield.state import StateStore, rate_windows
 from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, fingerprint
 
 DEFAULT_HOST = "https://api.focus.teamleader.eu"
@@ -47,6 +47,8 @@ PAGE_SIZE = 100  # the API's maximum
 REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_RATE_LIMIT = 200
 DEFAULT_TIMEOUT = 30.0
+# How often (seconds) a busy hook hands its rate window to the state store, besides at the end of a stage.
+WINDOW_SAVE_INTERVAL = 5.0
 
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
@@ -115,6 +117,7 @@ class TeamleaderFocusHook(HttpHook):
         self._token: TokenPair | None = None
         self._limiter: SlidingWindowLimiter | None = None
         self._limiter_lock = threading.Lock()
+        self._window_saved_at = self.clock.monotonic()
         self._session_lock = threading.Lock()
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
@@ -139,13 +142,31 @@ class TeamleaderFocusHook(HttpHook):
         with self._limiter_lock:
             if self._limiter is None:
                 limit = int(self._extra("rate_limit_per_minute", DEFAULT_RATE_LIMIT))
-                self._limiter = SlidingWindowLimiter(limit, window=self.rate_window, clock=self.clock)
+                limiter = SlidingWindowLimiter(limit, window=self.rate_window, clock=self.clock)
+                since = self.clock.now().timestamp() - self.rate_window - limiter.margin
+                limiter.seed(rate_windows.load(self.state, self.rate_window_name, newer_than=since))
+                self._limiter = limiter
             return self._limiter
 
     @cached_property
+    def rate_window_name(self) -> str:
+        """Focus counts requests per integration and account: one window per client id and API host."""
+        return f"teamleader_focus:{self.connection.login}@{self.connection.host}"
+
+    def save_rate_window(self) -> None:
+        """Hand the requests of the current window to the next hook (the next task), so that it does not start
+        from an empty window and run into a 429 after a busy task."""
+        if self._limiter is not None:
+            rate_windows.save(self.state, self.rate_window_name, self._limiter.sent_at())
+            self._window_saved_at = self.clock.monotonic()
+
+    @cached_property
+    def state(self) -> StateStore:
+        return self._state or state_store()
+
+    @cached_property
     def tokens(self) -> TokenStore:
-        store = self._state or state_store()
-        return TokenStore(store, self.token_chain, margin=REFRESH_MARGIN, now=self.clock.now)
+        return TokenStore(self.state, self.token_chain, margin=REFRESH_MARGIN, now=self.clock.now)
 
     @cached_property
     def token_chain(self) -> str:
@@ -260,6 +281,8 @@ class TeamleaderFocusHook(HttpHook):
         if waited:
             self.log.info("Teamleader Focus rate limit: waited %.1f s before %s", waited, endpoint)
         self._count(endpoint)
+        if self.clock.monotonic() - self._window_saved_at > WINDOW_SAVE_INTERVAL:
+            self.save_rate_window()
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         try:
             response = self.run(endpoint, data=dumps(body), headers=headers)

@@ -72,6 +72,19 @@ class SlidingWindowLimiter:
             self.clock.sleep(wait)
             waited += wait
 
+    def sent_at(self) -> list[float]:
+        """Wall-clock moments (epoch seconds) of the requests still in the window, to hand to the next hook."""
+        with self._lock:
+            offset = self.clock.now().timestamp() - self.clock.monotonic()
+            return [t + offset for t in self._sent]
+
+    def seed(self, sent_at: list[float]) -> None:
+        """Count requests another hook sent (wall-clock epoch seconds) as if this one had sent them."""
+        with self._lock:
+            offset = self.clock.now().timestamp() - self.clock.monotonic()
+            earlier = sorted(t - offset for t in sent_at)
+            self._sent = deque(sorted([*earlier[-self.limit:], *self._sent]))
+
     def pause_until(self, moment: datetime) -> float:
         """Send nothing before ``moment`` (a wall-clock time from the server); returns the pause in seconds."""
         seconds = (moment - self.clock.now()).total_seconds() + self.margin
