@@ -144,20 +144,21 @@ class TeamleaderFocusHook(HttpHook):
                 limit = int(self._extra("rate_limit_per_minute", DEFAULT_RATE_LIMIT))
                 limiter = SlidingWindowLimiter(limit, window=self.rate_window, clock=self.clock)
                 since = self.clock.now().timestamp() - self.rate_window - limiter.margin
-                limiter.seed(rate_windows.load(self.state, self.rate_window_name, newer_than=since))
+                limiter.seed(rate_windows.load(self.state, self.integration, newer_than=since))
                 self._limiter = limiter
             return self._limiter
 
     @cached_property
-    def rate_window_name(self) -> str:
-        """Focus counts requests per integration and account: one window per client id and API host."""
+    def integration(self) -> str:
+        """The integration this connection acts as (client id and API host), whatever the connection's id:
+        Focus counts requests per integration, and the token chain belongs to it."""
         return f"teamleader_focus:{self.connection.login}@{self.connection.host}"
 
     def save_rate_window(self) -> None:
         """Hand the requests of the current window to the next hook (the next task), so that it does not start
         from an empty window and run into a 429 after a busy task."""
         if self._limiter is not None:
-            rate_windows.save(self.state, self.rate_window_name, self._limiter.sent_at())
+            rate_windows.save(self.state, self.integration, self._limiter.sent_at())
             self._window_saved_at = self.clock.monotonic()
 
     @cached_property
@@ -175,7 +176,7 @@ class TeamleaderFocusHook(HttpHook):
         that test would spend the single-use refresh token outside the DAG's chain. A new seed (the user
         re-authorised) starts a chain of its own."""
         seed = fingerprint(self._extra("refresh_token") or "")[:16]
-        return f"teamleader_focus:{self.connection.login}@{self.connection.host}:{seed}"
+        return f"{self.integration}:{seed}"
 
     def get_conn(self, headers: dict | None = None, extra_options: dict | None = None) -> requests.Session:
         """The hook's one session, made on first use (HttpHook would make a new one per call).
