@@ -4,12 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 
-.PHONY: venv demo test bench sandbox clean
+.PHONY: venv demo test bench sandbox matrix constraints clean
 
-$(VENV)/.installed: pyproject.toml
+# pyproject.toml declares ranges; constraints.txt holds the exact versions that make, CI and the image use.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test]' -c constraints.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -25,6 +26,19 @@ bench: venv
 
 sandbox: venv
 	$(PY) -m sandbox serve
+
+# The unit tests and one dag.test() on each supported Airflow minor, each installed the way a user would.
+matrix:
+	bash ci/airflow_matrix.sh
+
+# Newest versions the ranges allow, all extras, in a fresh virtualenv; review the diff before committing.
+constraints:
+	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/pip install -q --upgrade pip
+	.constraints-venv/bin/pip install -q -e '.[test,celery,postgres,ui-test]'
+	{ echo "# Exact versions for make, CI and the Docker image (pyproject.toml declares ranges). Rebuild: make constraints"; \
+	  .constraints-venv/bin/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
+	rm -rf .constraints-venv
 
 clean:
 	rm -rf $(VENV) .airflow out

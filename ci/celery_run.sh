@@ -12,7 +12,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-s
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql redis-server docker-compose
 fi
 # Debian starts its own PostgreSQL cluster and Redis on install; the test runs private ones on free ports.
-.venv/bin/pip install -q -e '.[test,celery]'
+.venv/bin/pip install -q -e '.[test,celery]' -c constraints.txt
 
 export FOCUS_TWINFIELD_E2E=1
 exec timeout --signal=TERM --kill-after=30 900 \

@@ -10,7 +10,7 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
 fi
-.venv/bin/pip install -q -e '.[test,ui-test]'
+.venv/bin/pip install -q -e '.[test,ui-test]' -c constraints.txt
 
 export FOCUS_TWINFIELD_E2E=1
 exec timeout --signal=TERM --kill-after=30 600 \

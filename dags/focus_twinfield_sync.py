@@ -38,7 +38,7 @@ from twinfield.operators import (
     UpdatePaymentsOperator,
     ValidateOperator,
 )
-from twinfield.operators.retries import TRANSIENT_ONLY
+from twinfield.operators.retries import RETRY_ARGS
 
 TIMEZONE = "Europe/Amsterdam"
 
@@ -54,7 +54,7 @@ with DAG(
         "retry_delay": dt.timedelta(minutes=2),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": dt.timedelta(minutes=30),
-        "retry_policy": TRANSIENT_ONLY,
+        **RETRY_ARGS,
     },
     params={
         "starting_date": Param(

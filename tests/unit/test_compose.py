@@ -77,15 +77,16 @@ def test_every_airflow_service_runs_the_image_built_from_the_dockerfile(services
     assert services["sandbox"]["build"]["target"] in stages
 
 
-def test_the_image_starts_from_the_airflow_release_the_project_pins():
+def test_the_image_starts_from_the_airflow_release_the_constraints_pin():
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     version = re.search(r"^ARG AIRFLOW_VERSION=(\S+)", text, re.M)[1]
-    pin = re.search(r'"apache-airflow==([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"))[1]
+    pin = re.search(r"^apache-airflow==(\S+)$", (ROOT / "constraints.txt").read_text(encoding="utf-8"), re.M)[1]
     assert version == pin
     assert _dockerfile_stages()["airflow"] == "apache/airflow:${AIRFLOW_VERSION}"
     # pip must not move the image's Airflow while installing the project.
     installs = re.findall(r"^RUN pip install .*$", text, re.M)
     assert installs and all('"apache-airflow==${AIRFLOW_VERSION}"' in line for line in installs)
+    assert all("-c /opt/focus-twinfield/constraints.txt" in line for line in installs)
 
 
 def test_dockerfile_copies_only_what_exists_and_is_not_ignored():

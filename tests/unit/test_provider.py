@@ -103,7 +103,9 @@ def test_twinfield_form_offers_both_logins():
 
 @pytest.mark.parametrize("conn_type", sorted(EXPECTED_EXTRAS))
 def test_refresh_tokens_are_secret_fields(conn_type):
-    widgets = ProvidersManager()._connection_form_widgets_from_metadata
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated for the task runtime only
+        widgets = ProvidersManager().connection_form_widgets
     ours = {k: w for k, w in widgets.items() if k.startswith(f"extra__{conn_type}__")}
     assert {w.field_name for w in ours.values() if w.is_sensitive} == {"refresh_token"}
 
