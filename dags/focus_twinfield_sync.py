@@ -19,6 +19,10 @@ Trigger it by hand with a **Starting date** to sync everything invoiced since th
 reports what it would write. The mapping (departments, offices, VAT codes, accounts) is the reviewed file
 ``include/mappings/sync.yaml`` (or ``$FOCUS_TWINFIELD_CONFIG``). Any task can be cleared and re-run.
 
+Downstream DAGs can schedule on what this DAG writes: ``load_drafts`` adds an event to the asset
+``twinfield_sales_<office>`` for each office it booked drafts in, ``update_payments`` one to
+``focus_invoice_payments`` when it registered payments (``twinfield.assets``).
+
 Wiring only: the stages are operators in ``twinfield.operators``.
 """
 
@@ -29,6 +33,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
+from twinfield.assets import PAYMENTS_ALIAS, TWINFIELD_SALES
 from twinfield.operators import (
     ExtractOperator,
     LoadDraftsOperator,
@@ -85,9 +90,9 @@ with DAG(
     extract = ExtractOperator(task_id="extract")
     resolve_customers = ResolveCustomersOperator(task_id="resolve_customers")
     validate = ValidateOperator(task_id="validate")
-    load_drafts = LoadDraftsOperator(task_id="load_drafts")
+    load_drafts = LoadDraftsOperator(task_id="load_drafts", outlets=[TWINFIELD_SALES])
     pull_reconciliations = PullReconciliationsOperator(task_id="pull_reconciliations")
-    update_payments = UpdatePaymentsOperator(task_id="update_payments")
+    update_payments = UpdatePaymentsOperator(task_id="update_payments", outlets=[PAYMENTS_ALIAS])
     report = ReportOperator(task_id="report")
 
     extract >> resolve_customers >> validate >> load_drafts >> pull_reconciliations >> update_payments >> report
