@@ -62,3 +62,12 @@ def test_events_only_when_something_was_written():
     paid = context["outlet_events"][assets.PAYMENTS_ALIAS].asset_alias_events
     assert [(e.dest_asset_key.name, e.extra) for e in paid] == [("focus_invoice_payments",
                                                                  {"run_id": "run-1", "registered": 2})]
+
+
+def test_the_report_task_notifies_on_success_and_on_failure(dag):
+    from twinfield.notifiers import SyncReportNotifier
+
+    report = dag.get_task("report")
+    for callbacks in (report.on_success_callback, report.on_failure_callback):
+        assert [type(c) for c in callbacks] == [SyncReportNotifier]
+    assert not any(t.on_success_callback or t.on_failure_callback for t in dag.tasks if t.task_id != "report")
