@@ -102,14 +102,20 @@ def should_notify(settings: NotificationSettings | None, report: RunReport, fail
 
 def render(report: RunReport, settings: NotificationSettings, failed: bool) -> Message:
     """Subject, plain-text and HTML body of the run's message, from the one template."""
+    url = settings.report_url.replace("{run_id}", report.run_id) if settings.report_url else ""
+    return render_report(report, failed=failed, show_payments=PAYMENTS in settings.events, report_url=url)
+
+
+def render_report(report: RunReport, *, failed: bool, show_payments: bool = True, report_url: str = "") -> Message:
+    """The report rendered by the template: the message's parts, and the report page (the HTML part)."""
     template = _environment().get_template("run_report.j2")
     data = {
         "r": report,
         "s": report.to_summary(),
         "counts": report.count_rows(),
         "failed": failed,
-        "show_payments": PAYMENTS in settings.events,
-        "report_url": settings.report_url.replace("{run_id}", report.run_id) if settings.report_url else "",
+        "show_payments": show_payments,
+        "report_url": report_url,
     }
     context = template.new_context(data)
     part = {name: "".join(template.blocks[name](context)).strip() for name in ("subject", "text", "html")}
