@@ -81,3 +81,17 @@ def test_airflow_loads_the_plugin_with_its_app_and_views():
     assert [a["url_prefix"] for a in plugin.fastapi_apps] == ["/focus-twinfield"]
     views = {v["destination"]: v["href"] for v in plugin.external_views}
     assert views == {"dag_run": "focus-twinfield/runs/{RUN_ID}", "nav": "focus-twinfield/runs"}
+
+
+def test_the_plugin_can_be_switched_off(monkeypatch):
+    import importlib
+
+    from twinfield.web import plugin
+
+    monkeypatch.setenv("FOCUS_TWINFIELD_WEB", "off")
+    try:
+        off = importlib.reload(plugin).FocusTwinfieldPlugin
+        assert (off.fastapi_apps, off.external_views) == ([], [])
+    finally:
+        monkeypatch.delenv("FOCUS_TWINFIELD_WEB")
+        importlib.reload(plugin)
