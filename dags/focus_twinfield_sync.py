@@ -12,12 +12,17 @@ plus whatever earlier runs could not book, and:
 6. **update_payments**: registers those payments in Focus, once;
 7. **report**: what happened, in the task log, the state store and ``$AIRFLOW_HOME/reports/<run id>.md``;
    also when a stage failed (trigger rule ``all_done``): then it says which stage and why, lists what was
-   booked so far, and fails itself so that the run is marked failed.
+   booked so far, and fails itself so that the run is marked failed. Then it notifies whoever the
+   configuration's ``notifications`` section names (e-mail, Slack).
 
 Trigger it by hand with a **Starting date** to sync everything invoiced since then (the first sync), with
 **Invoice numbers** for just those documents, or as a **Dry run** that writes nothing to Twinfield or Focus and
 reports what it would write. The mapping (departments, offices, VAT codes, accounts) is the reviewed file
 ``include/mappings/sync.yaml`` (or ``$FOCUS_TWINFIELD_CONFIG``). Any task can be cleared and re-run.
+
+Downstream DAGs can schedule on what this DAG writes: ``load_drafts`` adds an event to the asset
+``twinfield_sales_<office>`` for each office it booked drafts in, ``update_payments`` one to
+``focus_invoice_payments`` when it registered payments (``twinfield.assets``).
 
 Wiring only: the stages are operators in ``twinfield.operators``.
 """
@@ -29,6 +34,8 @@ import datetime as dt
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
+from twinfield.assets import PAYMENTS_ALIAS, TWINFIELD_SALES
+from twinfield.notifiers import SyncReportNotifier
 from twinfield.operators import (
     ExtractOperator,
     LoadDraftsOperator,
@@ -85,9 +92,11 @@ with DAG(
     extract = ExtractOperator(task_id="extract")
     resolve_customers = ResolveCustomersOperator(task_id="resolve_customers")
     validate = ValidateOperator(task_id="validate")
-    load_drafts = LoadDraftsOperator(task_id="load_drafts")
+    load_drafts = LoadDraftsOperator(task_id="load_drafts", outlets=[TWINFIELD_SALES])
     pull_reconciliations = PullReconciliationsOperator(task_id="pull_reconciliations")
-    update_payments = UpdatePaymentsOperator(task_id="update_payments")
-    report = ReportOperator(task_id="report")
+    update_payments = UpdatePaymentsOperator(task_id="update_payments", outlets=[PAYMENTS_ALIAS])
+    # Whoever the configuration's `notifications` section names hears how the run went (nobody without it).
+    report = ReportOperator(task_id="report", on_success_callback=SyncReportNotifier(),
+                            on_failure_callback=SyncReportNotifier())
 
     extract >> resolve_customers >> validate >> load_drafts >> pull_reconciliations >> update_payments >> report

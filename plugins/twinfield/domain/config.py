@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import yaml
 
-from twinfield.domain import numbering
+from twinfield.domain import notifications, numbering
 from twinfield.domain.focus_model import FocusDepartment
 
 DEFAULT_DAYBOOK = "VRK"
@@ -87,6 +87,7 @@ class SyncConfig:
     default_payment_days: int = 30
     payment_method_id: str | None = None
     include_credit_notes: bool = True
+    notifications: notifications.NotificationSettings | None = None  # None: nothing is sent
 
     def route_for(self, department_id: str, departments: Mapping[str, FocusDepartment]) -> DepartmentRoute | None:
         """The route of a Focus department (matched by id, else by name), or None when it does not sync."""
@@ -123,6 +124,7 @@ class _Parser:
     KEYS = {
         "departments", "debtors_account", "default_revenue_account", "vat_codes", "auto_match_vat", "only_sent",
         "group_lines", "numbering", "default_payment_days", "payment_method_id", "include_credit_notes",
+        "notifications",
     }
 
     def __init__(self, source: str, base_dir: Path):
@@ -198,6 +200,7 @@ class _Parser:
             default_payment_days=self.integer(data.get("default_payment_days"), "default_payment_days", 30),
             payment_method_id=self.text(data.get("payment_method_id"), "payment_method_id", required=False),
             include_credit_notes=self.flag(data.get("include_credit_notes"), "include_credit_notes", True),
+            notifications=notifications.parse(self, data.get("notifications")),
         )
         try:
             numbering.check_unique(config)

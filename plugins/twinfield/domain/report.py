@@ -174,6 +174,24 @@ class RunReport:
             "errors": len(self.errors),
         }
 
+    def count_rows(self) -> list[tuple[str, int]]:
+        """The report's table of counts, (label, count), as every rendering shows it."""
+        s = self.to_summary()
+        return [
+            ("documents found", s["found"]),
+            ("booked as new drafts", s["booked"]),
+            ("drafts updated (changed in Focus)", s["updated_drafts"]),
+            ("skipped, already booked", s["already_booked"]),
+            ("held back (to fix)", s["held_back"]),
+            ("waiting in Focus (draft / not sent)", s["waiting"]),
+            ("customers matched", s["customers_matched"]),
+            ("customers created", s["customers_created"]),
+            ("customers needing a person", s["customers_unresolved"]),
+            ("payments registered in Focus", s["payments_registered"]),
+            ("credit notes booked", s["credit_notes"]),
+            *[(f"API calls to {svc}", n) for svc, n in sorted(self.api_calls.items())],
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -197,18 +215,7 @@ class RunReport:
             *self._incomplete_markdown(),
             "| stage | count |",
             "|---|---:|",
-            f"| documents found | {s['found']} |",
-            f"| booked as new drafts | {s['booked']} |",
-            f"| drafts updated (changed in Focus) | {s['updated_drafts']} |",
-            f"| skipped, already booked | {s['already_booked']} |",
-            f"| held back (to fix) | {s['held_back']} |",
-            f"| waiting in Focus (draft / not sent) | {s['waiting']} |",
-            f"| customers matched | {s['customers_matched']} |",
-            f"| customers created | {s['customers_created']} |",
-            f"| customers needing a person | {s['customers_unresolved']} |",
-            f"| payments registered in Focus | {s['payments_registered']} |",
-            f"| credit notes booked | {s['credit_notes']} |",
-            *[f"| API calls to {svc} | {n} |" for svc, n in sorted(self.api_calls.items())],
+            *[f"| {label} | {n} |" for label, n in self.count_rows()],
         ]
         if self.held_back:
             out += ["", "## Held back", "", "| document | office | reasons |", "|---|---|---|"]

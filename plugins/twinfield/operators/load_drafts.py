@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from twinfield import assets
 from twinfield.domain.money import format_amount
 from twinfield.domain.twinfield_model import SalesTransaction
 from twinfield.operators.base import StageRun, SyncStageOperator
@@ -113,6 +114,8 @@ class LoadDraftsOperator(SyncStageOperator):
         postings.record_rejected(run.store, not_moved)
         posted, rejected = self._post(run, to_post)
         run.details["updated"] = sorted(focus_id for _, focus_id in posted & updates)
+        assets.emit_sales(run.context, assets.sales_events(run.run_id, [
+            (a.transaction.office, a.transaction.invoice_number, a.key in updates) for a in to_post if a.key in posted]))
         summary.update(
             booked=len(posted - updates),
             updated_drafts=len(posted & updates),

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+from twinfield import assets
 from twinfield.domain.focus_model import parse_invoice
 from twinfield.domain.money import format_amount, to_decimal
 from twinfield.errors import FocusApiError, FocusUnavailable
@@ -86,4 +87,5 @@ class UpdatePaymentsOperator(SyncStageOperator):
             results = list(pool.map(register, due))
         for outcome in ("registered", "already_paid_in_focus", "refused", "busy", "done"):
             summary[outcome] = results.count(outcome)
+        assets.emit_payments(run.context, run.run_id, summary["registered"])
         return summary

@@ -164,3 +164,13 @@ def latest_report(store: StateStore) -> tuple[str, str, dict] | None:
             text("SELECT run_id, markdown, report_json FROM sync_reports ORDER BY created_at DESC, run_id DESC LIMIT 1")
         ).one_or_none()
     return None if row is None else (row.run_id, row.markdown, loads(row.report_json))
+
+
+def recent_reports(store: StateStore, limit: int = 50) -> list[tuple[str, str, dict]]:
+    """The latest reports as (run id, created at, data), newest first."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            text("SELECT run_id, created_at, report_json FROM sync_reports ORDER BY created_at DESC, run_id DESC"
+                 " LIMIT :n"), {"n": limit}
+        ).all()
+    return [(row.run_id, row.created_at, loads(row.report_json)) for row in rows]
