@@ -17,10 +17,24 @@ DAGS_FOLDER = PROJECT / "dags"
 CONFIG = PROJECT / "include" / "mappings" / "sync.yaml"
 
 
+def fernet_key(home: Path) -> str:
+    """The home's Fernet key (made once, as ``airflow standalone`` does), unless the environment sets one."""
+    if os.environ.get("AIRFLOW__CORE__FERNET_KEY"):
+        return os.environ["AIRFLOW__CORE__FERNET_KEY"]
+    from cryptography.fernet import Fernet  # noqa: PLC0415
+
+    path = home / "fernet.key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode(), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
 def environment(home: Path, connections: dict[str, str], config: Path = CONFIG) -> dict[str, str]:
     """The environment variables of such an Airflow."""
     return {
         "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__FERNET_KEY": fernet_key(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",

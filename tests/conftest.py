@@ -3,9 +3,15 @@ a test module's own."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+
+# A configured Airflow has a Fernet key (airflow.cfg or the environment); the state store encrypts its secrets
+# with it. Set before anything reads Airflow's configuration.
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", Fernet.generate_key().decode())
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pendulum
+from sqlalchemy import text
 import pytest
 
 from sandbox import airflow_env, chart
@@ -162,6 +163,10 @@ def test_first_run_books_every_valid_document_and_holds_back_the_rest_with_reaso
 
     report_file = Path(os.environ["AIRFLOW_HOME"]) / "reports" / f"{file_name(dagrun.run_id)}.md"
     assert report_file.read_text(encoding="utf-8") == runs.get_report(world.store, dagrun.run_id)[0]
+
+    with world.store.begin() as conn:  # the Focus tokens rest encrypted with Airflow's Fernet key
+        stored = conn.execute(text("SELECT access_token, refresh_token FROM oauth_tokens")).all()
+    assert stored and all(value.startswith("fernet:") for row in stored for value in row)
 
 
 def test_a_credit_note_is_booked_with_reversed_signs(world):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from twinfield.state import StateStore
-from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, fingerprint
+from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, TokensUnreadable, fingerprint
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -218,3 +218,68 @@ def test_state_store_url_from_the_connection(tmp_path, monkeypatch):
     assert state_store_url() == "postgresql://sync:pw@db:5432/state"
     monkeypatch.setenv("AIRFLOW_CONN_MY_STATE", f"sqlite:///{tmp_path / 'uri.db'}")
     assert state_store_url("my_state") == f"sqlite:///{tmp_path / 'uri.db'}"
+
+
+def _raw_row(store) -> dict:
+    from sqlalchemy import text
+
+    with store.begin() as conn:
+        return dict(conn.execute(text("SELECT access_token, refresh_token FROM oauth_tokens")).mappings().one())
+
+
+def test_tokens_are_stored_encrypted_with_airflows_fernet_key(store):
+    from cryptography.fernet import Fernet, MultiFernet
+
+    key = Fernet(Fernet.generate_key())
+    tokens = TokenStore(store, "focus", now=Clock(), cipher=MultiFernet([key]))
+    pair = tokens.get("seed", FakeTokenEndpoint({"seed"}))
+    raw = _raw_row(store)
+    assert raw["access_token"].startswith("fernet:") and raw["refresh_token"].startswith("fernet:")
+    assert "rt-1" not in raw["refresh_token"] and "at-1" not in raw["access_token"]
+    assert TokenStore(store, "focus", cipher=MultiFernet([key])).load() == pair
+    # Rotation: the new key first, the old one still listed, as Airflow's fernet_key "new,old".
+    assert TokenStore(store, "focus", cipher=MultiFernet([Fernet(Fernet.generate_key()), key])).load() == pair
+
+
+def test_encrypted_tokens_without_the_key_are_a_clear_error(store):
+    from cryptography.fernet import Fernet
+
+    TokenStore(store, "focus", now=Clock(), cipher=Fernet(Fernet.generate_key())).get("seed", FakeTokenEndpoint({"seed"}))
+    with pytest.raises(TokensUnreadable, match="no Fernet key is configured"):
+        TokenStore(store, "focus").load()
+    with pytest.raises(TokensUnreadable, match="another Fernet key"):
+        TokenStore(store, "focus", cipher=Fernet(Fernet.generate_key())).load()
+
+
+def test_a_plain_row_from_before_encryption_is_read_and_encrypted_on_its_next_write(store):
+    from cryptography.fernet import Fernet
+
+    clock = Clock()
+    TokenStore(store, "focus", now=clock).get("seed", FakeTokenEndpoint({"seed"}))
+    assert _raw_row(store)["refresh_token"] == "rt-1"
+    key = Fernet(Fernet.generate_key())
+    tokens = TokenStore(store, "focus", now=clock, cipher=key)
+    assert tokens.load().refresh_token == "rt-1"
+    clock.at += timedelta(hours=2)
+    endpoint = FakeTokenEndpoint({"rt-1"})
+    new = tokens.get("seed", endpoint)
+    assert endpoint.calls == ["rt-1"]  # the plain stored refresh token was spent
+    assert _raw_row(store)["refresh_token"].startswith("fernet:") and tokens.load() == new
+
+
+def test_the_hook_side_takes_airflows_fernet_key(monkeypatch):
+    from cryptography.fernet import Fernet
+    from airflow.sdk.crypto import get_fernet
+
+    from twinfield.hooks.state import secrets_cipher
+
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", Fernet.generate_key().decode())
+    get_fernet.cache_clear()
+    try:
+        cipher = secrets_cipher()
+        assert cipher is not None and cipher.decrypt(cipher.encrypt(b"x")) == b"x"
+        monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "")
+        get_fernet.cache_clear()
+        assert secrets_cipher() is None
+    finally:
+        get_fernet.cache_clear()

@@ -9,6 +9,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from twinfield.state import StateStore
+from twinfield.state.tokens import Cipher
 
 DEFAULT_CONN_ID = "focus_twinfield_state"
 
@@ -41,3 +42,12 @@ def state_store(conn_id: str = DEFAULT_CONN_ID) -> StateStore:
     store = StateStore(state_store_url(conn_id))
     store.ensure_schema()
     return store
+
+
+def secrets_cipher() -> Cipher | None:
+    """Airflow's own Fernet key ([core] fernet_key, comma-separated for rotation) to encrypt the secrets kept in
+    the state store; None when Airflow has none (then, as Airflow does for connections, they are kept plain)."""
+    from airflow.sdk.crypto import get_fernet
+
+    fernet = get_fernet()
+    return fernet if fernet.is_encrypted else None

@@ -19,6 +19,9 @@ one was never stored, so no process can refresh any more. Re-authorise: run the 
 ``/oauth2/authorize?client_id=...&response_type=code&redirect_uri=...``, approve, then POST the returned ``code``
 to the token endpoint with ``grant_type=authorization_code``), and put the new ``refresh_token`` in the
 connection's extra. The next task sees a new seed and starts from it; nothing needs deleting in the database.
+
+Both tokens are stored encrypted (``Cipher``: Airflow's Fernet key, see ``twinfield.hooks.state``) and marked
+``fernet:``; a row written before encryption was configured is read as it is and encrypted on its next write.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Connection, text
 
@@ -70,6 +74,17 @@ class TokenPair:
 Exchange = Callable[[str], TokenGrant]
 """Spends a refresh token at the token endpoint and returns the new grant (raises when refused)."""
 
+ENCRYPTED = "fernet:"
+
+
+class Cipher(Protocol):
+    def encrypt(self, msg: bytes) -> bytes: ...
+    def decrypt(self, msg: bytes | str, ttl: int | None = None) -> bytes: ...
+
+
+class TokensUnreadable(RuntimeError):
+    """The stored tokens are encrypted and this process has no key (or another key) to read them."""
+
 
 class TokenStore:
     """The token pairs of one name (usually the Airflow connection id)."""
@@ -81,11 +96,13 @@ class TokenStore:
         *,
         margin: timedelta = timedelta(minutes=5),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cipher: Cipher | None = None,
     ):
         self.store = store
         self.name = name
         self.margin = margin
         self._now = now
+        self.cipher = cipher
 
     @property
     def lock_name(self) -> str:
@@ -138,11 +155,30 @@ class TokenStore:
         if row is None:
             return None
         return TokenPair(
-            access_token=row.access_token,
+            access_token=self._reveal(row.access_token),
             expires_at=datetime.fromisoformat(row.expires_at),
-            refresh_token=row.refresh_token,
+            refresh_token=self._reveal(row.refresh_token),
             seed_fingerprint=row.seed_fingerprint,
         )
+
+    def _hide(self, value: str) -> str:
+        if self.cipher is None:
+            return value
+        return ENCRYPTED + self.cipher.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def _reveal(self, stored: str) -> str:
+        if not stored.startswith(ENCRYPTED):
+            return stored
+        if self.cipher is None:
+            raise TokensUnreadable(
+                f"the stored tokens of {self.name!r} are encrypted, but no Fernet key is configured here: give every "
+                "Airflow component the same [core] fernet_key")
+        try:
+            return self.cipher.decrypt(stored[len(ENCRYPTED):].encode("ascii")).decode("utf-8")
+        except Exception as exc:  # cryptography's InvalidToken: another key
+            raise TokensUnreadable(
+                f"the stored tokens of {self.name!r} were encrypted with another Fernet key: give every Airflow "
+                "component the same [core] fernet_key (list the old key after the new one while rotating)") from exc
 
     def _write(self, conn: Connection, pair: TokenPair) -> None:
         conn.execute(
@@ -155,9 +191,9 @@ class TokenStore:
             ),
             {
                 "n": self.name,
-                "a": pair.access_token,
+                "a": self._hide(pair.access_token),
                 "e": pair.expires_at.astimezone(UTC).isoformat(),
-                "r": pair.refresh_token,
+                "r": self._hide(pair.refresh_token),
                 "s": pair.seed_fingerprint,
                 "u": self._now().astimezone(UTC).isoformat(),
             },

@@ -36,7 +36,7 @@ from twinfield.domain.money import to_decimal
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
 from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
 from twinfield.hooks.focus.ratelimit import Clock, SlidingWindowLimiter, parse_reset
-from twinfield.hooks.state import state_store
+from twinfield.hooks.state import secrets_cipher, state_store
 from twinfield.state import StateStore, rate_windows
 from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, fingerprint
 
@@ -167,7 +167,8 @@ class TeamleaderFocusHook(HttpHook):
 
     @cached_property
     def tokens(self) -> TokenStore:
-        return TokenStore(self.state, self.token_chain, margin=REFRESH_MARGIN, now=self.clock.now)
+        return TokenStore(self.state, self.token_chain, margin=REFRESH_MARGIN, now=self.clock.now,
+                          cipher=secrets_cipher())
 
     @cached_property
     def token_chain(self) -> str:
