@@ -370,6 +370,52 @@ def test_logon_results_other_than_ok(fresh, user, password, organisation, expect
     assert logon(server.url, user, password, organisation) == (expected, None, None)
 
 
+def test_session_login_switched_off_for_an_organisation_answers_oauth2_required(fresh):
+    server = fresh()
+    assert logon(server.url, organisation="ACMEOAUTH") == ("OAuth2AuthenticationRequired", None, None)
+    assert logon(server.url, password="wrong", organisation="ACMEOAUTH") == ("Invalid", None, None)
+
+
+def test_a_session_works_in_the_company_selectcompany_chose(fresh):
+    server = fresh()
+    session_id = logon(server.url)[2]
+    assert server.twinfield.session_company(session_id) == "NLA001"  # the user's default office
+
+    def select(company: str) -> str:
+        response = soap(server.url, "session", "SelectCompany", {"company": company}, {"SessionID": session_id})
+        assert response.status_code == 200
+        return body_of(response).findtext(f"{{{TW}}}SelectCompanyResult")
+
+    def currencies() -> list[str]:  # the Finder's CUR without an office option: the current company's
+        args = {"type": "CUR", "pattern": "*", "field": "0", "firstRow": "1", "maxRows": "10"}
+        body = body_of(soap(server.url, "finder", "Search", args, {"SessionID": session_id}))
+        return [a[0].text for a in body.find(f"{{{TW}}}data/{{{TW}}}Items")]
+
+    assert currencies() == ["EUR", "GBP", "USD"]
+    assert select("NLA002") == "Ok" and server.twinfield.session_company(session_id) == "NLA002"
+    assert currencies() == ["EUR"]
+    assert select("NOPE") == "Invalid" and server.twinfield.session_company(session_id) == "NLA002"
+    logon(server.url)  # ends this session
+    text, _ = fault_of(soap(server.url, "session", "SelectCompany", {"company": "NLA001"}, {"SessionID": session_id}))
+    assert "not valid anymore" in text
+
+
+def test_logon_and_selectcompany_cost_3_credits_and_a_wsdl_download_1(fresh):
+    server = fresh(credits_per_minute=8)
+    session_id = logon(server.url)[2]  # 3
+    selected = soap(server.url, "session", "SelectCompany", {"company": "NLA002"}, {"SessionID": session_id})  # 6
+    assert selected.headers["X-RateLimit-Remaining"] == "2"
+    wsdl = requests.get(server.url + "/webservices/finder.asmx?wsdl", timeout=10)  # 7
+    assert wsdl.status_code == 200 and wsdl.headers["X-RateLimit-Remaining"] == "1"
+    assert server.twinfield.wsdl_downloads == 1
+    assert requests.get(server.url + "/webservices/finder.asmx?wsdl", timeout=10).status_code == 200  # 8
+    refused = requests.get(server.url + "/webservices/session.asmx?wsdl", timeout=10)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert soap(server.url, "session", "Logon", {"user": "SANDBOX", "password": "sandbox-password",
+                                                 "organisation": "ACME"}).status_code == 429
+    assert server.twinfield.wsdl_downloads == 2
+
+
 # -- SOAP details -------------------------------------------------------------------------------------------------
 def test_soap_12_requests_get_soap_12_replies_and_faults(api):
     request = {"xmlRequest": "<list><type>offices</type></list>"}
@@ -996,6 +1042,39 @@ def test_finder_pages_through_customers(api):
     for start in range(1, total + 1, 3):
         everything += items(api.search("DIM", first=start, rows=3, options={"dimtype": "DEB"}))
     assert len(everything) == total == len({code for code, _ in everything})
+
+
+def test_finder_titles_are_in_the_users_language(fresh):
+    server = fresh()
+    server.twinfield.add_user("ENGLISH", "pw", language="en")
+    args = {"type": "DIM", "pattern": "*", "field": "0", "firstRow": "1", "maxRows": "2",
+            "options": [etree.fromstring(f'<ArrayOfString xmlns="{TW}"><string>dimtype</string><string>DEB</string>'
+                                         '</ArrayOfString>')]}
+
+    def columns(header: dict) -> list[str]:
+        return [c.text for c in body_of(soap(server.url, "finder", "Search", args, header)).find(
+            f"{{{TW}}}data/{{{TW}}}Columns")]
+
+    assert columns({"SessionID": logon(server.url, "ENGLISH", "pw")[2]}) == ["Code", "Name"]
+    assert columns({"SessionID": logon(server.url)[2]}) == ["Code", "Naam"]
+    assert columns(Api(server.url).header()) == ["Code", "Naam"]
+
+
+def test_finder_accepts_the_real_dim_options(api):
+    every = items(api.search("DIM", options={"dimtype": "DEB"}))
+    same = items(api.search("DIM", options={"dimtype": "DEB", "office": "NLA001", "section": "financials",
+                                            "level": "2", "matchtype": "customersupplier", "includehidden": "0"}))
+    assert same == every
+    assert items(api.search("DIM", options={"dimtype": "DEB", "level": "1"})) == []
+    assert items(api.search("DIM", options={"dimtype": "DEB", "group": "EXPORT"})) == []  # no groups here
+    assert [c for c, _ in items(api.search("DIM", options={"dimtype": "BAS", "matchtype": "customersupplier"}))] == [
+        "1300"]
+    assert items(api.search("DIM", options={"dimtype": "DEB", "modifiedsince": "29991231000000"})) == []
+    assert len(items(api.search("DIM", options={"dimtype": "DEB", "modifiedsince": "20000101000000"}))) == len(every)
+    for name, value in (("includehidden", "yes"), ("matchtype", "everything")):
+        message = api.search("DIM", options={"dimtype": "DEB", name: value}).find(
+            f"{{{TW}}}SearchResult/{{{TW}}}MessageOfErrorCodes")
+        assert message.findtext(f"{{{TW}}}Code") == "InvalidEnumerationOptionValue"
 
 
 def test_finder_patterns_and_fields(api):
