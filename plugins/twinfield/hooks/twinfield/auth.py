@@ -7,14 +7,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import requests
 from airflow.sdk.log import mask_secret
 from lxml import etree
 
-from twinfield.errors import TwinfieldAuthError, TwinfieldFault
+from twinfield.errors import TwinfieldAuthError, TwinfieldError, TwinfieldFault, TwinfieldOAuth2Required
 from twinfield.hooks.twinfield.soap import (
     TNS,
     NotSent,
@@ -131,22 +132,33 @@ class OAuth2Login:
         return body
 
 
+# A user has one Twinfield session: a second logon ends the first. Logons of one user in this process take
+# turns (hooks of other tasks on the same worker included); other processes are not seen (README, known limits).
+_USER_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_USER_LOCKS_GUARD = threading.Lock()
+
+
+def _user_lock(*key: str) -> threading.Lock:
+    with _USER_LOCKS_GUARD:
+        return _USER_LOCKS.setdefault(key, threading.Lock())
+
+
 class SessionLogon:
     """Legacy ``Logon(user, password, organisation)`` on ``{host}/webservices/session.asmx``; the session id
     comes back in the reply's SOAP header, the cluster in its body. A second logon ends the first session."""
 
-    def __init__(self, service: Callable[[], Service], user: str, password: str, organisation: str):
+    def __init__(self, service: Service, user: str, password: str, organisation: str):
         if not (user and password and organisation):
             raise TwinfieldAuthError("MissingCredentials", "session needs login, password and extra organisation")
-        self._make_service = service
-        self._service: Service | None = None  # built on the first logon (called under the Authenticator's lock)
+        self._service = service
         self._user, self._password, self._organisation = user, password, organisation
+        self._lock = _user_lock(service.address, user, organisation)
         mask_secret(password)
 
     def __call__(self) -> Credentials:
-        service = self._service = self._service or self._make_service()
+        service = self._service
         try:
-            with service.client.settings(raw_response=True):
+            with self._lock, service.client.settings(raw_response=True):
                 response = service.proxy.Logon(user=self._user, password=self._password, organisation=self._organisation)
         except Outcome as outcome:
             raise NotSent(f"Logon: {outcome}") from None
@@ -158,6 +170,8 @@ class SessionLogon:
         if fault is not None:
             raise TwinfieldAuthError("Fault", (fault.text or "").strip())
         result = envelope.findtext(f".//{{{TNS}}}LogonResult") or "NoResult"
+        if result == "OAuth2AuthenticationRequired":
+            raise TwinfieldOAuth2Required(self._organisation)
         if result != "Ok":
             raise TwinfieldAuthError(result)
         session_id = (envelope.findtext(f".//{{{TNS}}}Header/{{{TNS}}}SessionID") or "").strip()
@@ -166,6 +180,43 @@ class SessionLogon:
             raise TwinfieldAuthError("invalid_response", "Logon answered Ok without a session id or cluster")
         mask_secret(session_id)
         return Credentials(cluster.rstrip("/"), session_id=session_id)
+
+
+def select_company(service: Service, credentials: Credentials, office: str) -> None:
+    """Make ``office`` the company the session works in (Session.SelectCompany)."""
+    result = service.proxy.SelectCompany(company=office, _soapheaders=[service.header(SessionID=credentials.session_id)])
+    if str(result) != "Ok":
+        raise TwinfieldError(f"office {office} is not available to this Twinfield user (SelectCompany: {result})")
+
+
+class CompanySelection:
+    """The office the current session works in. A session has one at a time, so a request for another office
+    waits for those in flight to finish, then SelectCompany switches; requests for the same office run together."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._session: Credentials | None = None
+        self._office: str | None = None  # None: the user's default office, whichever that is
+        self._in_flight = 0
+
+    @contextmanager
+    def using(self, credentials: Credentials, office: str, select: Callable[[str], None]) -> Iterator[None]:
+        with self._changed:
+            while not (self._session is credentials and self._office == office):
+                if self._in_flight:
+                    self._changed.wait()
+                    continue
+                if self._session is not credentials:  # a new session starts in the user's default office
+                    self._session, self._office = credentials, None
+                select(office)  # under the lock: nobody sends meanwhile
+                self._office = office
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
 
 
 class Authenticator:
