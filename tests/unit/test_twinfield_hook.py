@@ -369,6 +369,14 @@ def fake():
     return FakeTwinfield()
 
 
+@pytest.fixture(autouse=True)
+def own_user_sessions(monkeypatch):
+    """Hooks of one user share a session per process: each test starts with none (its fake is another Twinfield)."""
+    from twinfield.hooks.twinfield import auth
+
+    monkeypatch.setattr(auth, "_SESSIONS", {})
+
+
 @pytest.fixture
 def clock():
     return FakeClock()
@@ -712,6 +720,14 @@ def test_session_login_switched_off_is_a_clear_oauth2_error(make_hook, fake):
     assert raised.value.result == "OAuth2AuthenticationRequired" and PASSWORD not in str(raised.value)
     ok, message = hook.test_connection()
     assert not ok and "OAuth2" in message
+
+
+def test_hooks_of_one_user_share_one_session(make_hook, fake):
+    first, second = make_hook(auth_mode="session"), make_hook(auth_mode="session")
+    first.list_currencies("NLA002")
+    second.list_currencies("NLA002")
+    assert fake.sessions_issued == 1 and fake.requests_to("select") == [("session-1", "NLA002")]
+    assert (first.stats["logons"], second.stats["logons"]) == (1, 0)
 
 
 def test_connection_test_warns_against_an_administrator_user(make_hook):

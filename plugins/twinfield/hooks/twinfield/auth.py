@@ -132,17 +132,6 @@ class OAuth2Login:
         return body
 
 
-# A user has one Twinfield session: a second logon ends the first. Logons of one user in this process take
-# turns (hooks of other tasks on the same worker included); other processes are not seen (README, known limits).
-_USER_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
-_USER_LOCKS_GUARD = threading.Lock()
-
-
-def _user_lock(*key: str) -> threading.Lock:
-    with _USER_LOCKS_GUARD:
-        return _USER_LOCKS.setdefault(key, threading.Lock())
-
-
 class SessionLogon:
     """Legacy ``Logon(user, password, organisation)`` on ``{host}/webservices/session.asmx``; the session id
     comes back in the reply's SOAP header, the cluster in its body. A second logon ends the first session."""
@@ -152,13 +141,12 @@ class SessionLogon:
             raise TwinfieldAuthError("MissingCredentials", "session needs login, password and extra organisation")
         self._service = service
         self._user, self._password, self._organisation = user, password, organisation
-        self._lock = _user_lock(service.address, user, organisation)
         mask_secret(password)
 
     def __call__(self) -> Credentials:
         service = self._service
         try:
-            with self._lock, service.client.settings(raw_response=True):
+            with service.client.settings(raw_response=True):
                 response = service.proxy.Logon(user=self._user, password=self._password, organisation=self._organisation)
         except Outcome as outcome:
             raise NotSent(f"Logon: {outcome}") from None
@@ -220,7 +208,8 @@ class CompanySelection:
 
 
 class Authenticator:
-    """The current credentials, shared by the hook's threads; one logon at a time."""
+    """The current credentials, shared by the hook's threads; one logon at a time. ``before_logon`` (the
+    caller's credit accounting) runs before each logon that the call makes."""
 
     def __init__(self, login: Callable[[], Credentials], clock: Callable[[], float] = time.monotonic):
         self._login = login
@@ -228,15 +217,40 @@ class Authenticator:
         self._lock = threading.Lock()
         self._current: Credentials | None = None
 
-    def current(self) -> Credentials:
+    def current(self, before_logon: Callable[[], None] = lambda: None) -> Credentials:
         with self._lock:
             if self._current is None or self._clock() >= self._current.expires_at:
+                before_logon()
                 self._current = self._login()
             return self._current
 
-    def renew(self, stale: Credentials) -> Credentials:
+    def renew(self, stale: Credentials, before_logon: Callable[[], None] = lambda: None) -> Credentials:
         """Log on again, unless another thread already replaced ``stale``."""
         with self._lock:
             if self._current is None or self._current is stale:
+                before_logon()
                 self._current = self._login()
             return self._current
+
+
+@dataclass
+class UserSession:
+    """A Twinfield user's one session and the office it works in."""
+
+    auth: Authenticator
+    companies: CompanySelection
+
+
+# A user has one Twinfield session: a second logon ends the first. So every hook in this process that logs on as
+# the same user shares one session (hooks of other tasks on the same worker included) instead of ending each
+# other's; other processes are not seen (README, known limits).
+_SESSIONS: dict[tuple[str, ...], UserSession] = {}
+_SESSIONS_GUARD = threading.Lock()
+
+
+def user_session(key: tuple[str, ...], make_login: Callable[[], Callable[[], Credentials]],
+                 clock: Callable[[], float] = time.monotonic) -> UserSession:
+    with _SESSIONS_GUARD:
+        if key not in _SESSIONS:
+            _SESSIONS[key] = UserSession(Authenticator(make_login(), clock), CompanySelection())
+        return _SESSIONS[key]

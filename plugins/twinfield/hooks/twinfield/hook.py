@@ -56,8 +56,10 @@ from twinfield.hooks.twinfield.auth import (
     Credentials,
     OAuth2Login,
     SessionLogon,
+    UserSession,
     is_auth_fault,
     select_company,
+    user_session,
 )
 from twinfield.hooks.twinfield.limits import FairUse
 from twinfield.hooks.twinfield.soap import (
@@ -131,7 +133,7 @@ class TwinfieldHook(BaseHook):
             "logons": 0,
             "company_selections": 0,
         }
-        self._companies = CompanySelection()
+
 
     # -- connection ---------------------------------------------------------------------------------------
     def _once(self, name: str, make: Callable[[], T]) -> T:
@@ -197,8 +199,16 @@ class TwinfieldHook(BaseHook):
         return self._once("transport", make)
 
     @cached_property
+    def _user_session(self) -> UserSession:
+        return self._once("user_session", self._make_user_session)
+
+    @cached_property
     def _auth(self) -> Authenticator:
-        return self._once("auth", self._make_auth)
+        return self._user_session.auth
+
+    @cached_property
+    def _companies(self) -> CompanySelection:
+        return self._user_session.companies
 
     @cached_property
     def _mode(self) -> str:
@@ -211,21 +221,21 @@ class TwinfieldHook(BaseHook):
     def _session_service(self) -> Service:
         return self._once("session_service", lambda: build_service(self._transport, self.host, "session"))
 
-    def _make_auth(self) -> Authenticator:
+    def _make_user_session(self) -> UserSession:
         mode, conn = self._mode, self.connection
         if mode == "oauth2":
             login = OAuth2Login(self.session, self.host, conn.login or "", conn.password or "",
                                 self._get_field("refresh_token") or "", self.timeout, self._clock)
-        else:
-            login = SessionLogon(self._session_service, conn.login or "", conn.password or "",
-                                 self._get_field("organisation") or "")
+            return UserSession(Authenticator(login, self._clock), CompanySelection())
+        organisation = self._get_field("organisation") or ""
+        return user_session(
+            (self.host, conn.login or "", organisation, conn.password or ""),
+            lambda: SessionLogon(self._session_service, conn.login or "", conn.password or "", organisation),
+            self._clock)
 
-        def counted() -> Credentials:
-            self._count("logons")
-            self._spend(SESSION, LOGON_COST[mode])
-            return login()
-
-        return Authenticator(counted, self._clock)
+    def _before_logon(self) -> None:
+        self._count("logons")
+        self._spend(SESSION, LOGON_COST[self._mode])
 
     def _spend(self, kind: str, credits: int) -> None:
         """Wait for ``credits`` in the budget and count one request of ``kind``."""
@@ -243,11 +253,11 @@ class TwinfieldHook(BaseHook):
 
     @cached_property
     def _processxml(self) -> Service:
-        return self._once("processxml", lambda: self._service(self._auth.current().cluster, "processxml"))
+        return self._once("processxml", lambda: self._service(self._auth.current(self._before_logon).cluster, "processxml"))
 
     @cached_property
     def _finder(self) -> Service:
-        return self._once("finder", lambda: self._service(self._auth.current().cluster, "finder"))
+        return self._once("finder", lambda: self._service(self._auth.current(self._before_logon).cluster, "finder"))
 
     def _office(self, office: str | None) -> str:
         office = office or self.default_office
@@ -292,7 +302,7 @@ class TwinfieldHook(BaseHook):
 
         def attempt() -> T:
             nonlocal renewed
-            credentials = self._auth.current()
+            credentials = self._auth.current(self._before_logon)
             try:
                 with self._companies.using(credentials, office, lambda o: self._select_company(credentials, o)) \
                         if credentials.session_id and office else nullcontext(), self.limits.slot(COST[kind]):
@@ -307,7 +317,7 @@ class TwinfieldHook(BaseHook):
                 if renewed or not is_auth_fault(fault):
                     raise
             renewed = True
-            self._auth.renew(credentials)
+            self._auth.renew(credentials, self._before_logon)
             raise _Renewed()
 
         try:
