@@ -40,6 +40,15 @@ class TwinfieldAuthError(TwinfieldError):
         super().__init__(f"Twinfield authentication failed: {result}" + (f" ({detail})" if detail else ""))
 
 
+class TwinfieldOAuth2Required(TwinfieldAuthError):
+    """Session login (user, password, organisation) is switched off for the organisation."""
+
+    def __init__(self, organisation: str):
+        super().__init__("OAuth2AuthenticationRequired",
+                         f"organisation {organisation} accepts OAuth2 only: register an OAuth2 client with Twinfield "
+                         "and set the connection's auth_mode to 'oauth2' with its client id, secret and refresh token")
+
+
 class TwinfieldFault(TwinfieldError):
     """A SOAP fault; ``code`` is Twinfield's fault code when it gave one (e.g. 354 'token invalid')."""
 

@@ -9,7 +9,7 @@ bookkeeper, seed, app; fault injection is sandbox.faults, shared with the Focus 
 The Python control surface mirrors the JSON one under ``/twinfield/_sandbox/``:
 ``faults.inject(kind, count=1, path_contains=None, after_apply=False, seconds=2.0)`` / ``faults.clear()``,
 ``limits.configure(credits_per_minute=None, max_concurrent=None)`` / ``limits.reset()``, ``expire_tokens()``,
-``add_user(user, password, status="Ok")``, ``finalize(office, daybook, number)``,
+``add_user(user, password, status="Ok", language="nl")``, ``session_company(session_id)``, ``finalize(office, daybook, number)``,
 ``match(office, daybook, number, amount=None, date=None)``, ``close_periods(office, through)``,
 ``transactions(office=None)``, ``customers(office=None)``.
 """
@@ -48,6 +48,7 @@ class TwinfieldSandbox:
         self.faults = Faults()
         self.services = Services(self.world, self.auth, self.limits, self.default_office)
         self._app: FastAPI | None = None
+        self.wsdl_downloads = 0  # GET ...asmx?wsdl served
 
     def app(self) -> FastAPI:
         if self._app is None:
@@ -62,8 +63,12 @@ class TwinfieldSandbox:
     def expire_tokens(self) -> None:
         self.auth.expire_tokens()
 
-    def add_user(self, user: str, password: str, status: str = "Ok") -> None:
-        self.auth.add_user(user, password, status)
+    def add_user(self, user: str, password: str, status: str = "Ok", language: str = "nl") -> None:
+        self.auth.add_user(user, password, status, language)
+
+    def session_company(self, session_id: str) -> str | None:
+        """The office a session works in (SelectCompany), None for an ended session."""
+        return self.auth.session_company(session_id)
 
     # -- the bookkeeper ----------------------------------------------------------------------------------------
     def finalize(self, office: str, daybook: str, number: str) -> dict:

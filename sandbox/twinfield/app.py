@@ -2,7 +2,7 @@
 
 Real paths, below the mount:
 - ``POST webservices/{session,processxml,finder}.asmx`` SOAP 1.1/1.2; ``GET ...asmx?wsdl`` the WSDL (wsdl/),
-  whose soap:address is the request's own URL;
+  whose soap:address is the request's own URL, charged 1 credit and counted (``wsdl_downloads``);
 - ``GET auth/authentication/connect/authorize`` (auto-approved; 302 to redirect_uri with code and state),
   ``POST .../connect/token``, ``GET .../connect/accesstokenvalidation?token=``.
 Control endpoints (JSON), under ``_sandbox/``: faults, limits, expire_tokens, users, finalize, match,
@@ -25,7 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from sandbox.faults import FaultMiddleware, Wire
 from sandbox.twinfield import bookkeeper
 from sandbox.twinfield.auth import OAuthError
-from sandbox.twinfield.limits import ConcurrencyMiddleware
+from sandbox.twinfield.limits import ConcurrencyMiddleware, RateLimited
+from sandbox.twinfield.processxml import READ_COST
 
 WSDL_DIR = Path(__file__).parent / "wsdl"
 SERVICES = ("session", "processxml", "finder")
@@ -63,8 +64,16 @@ def build_app(sandbox) -> FastAPI:
         if "wsdl" not in {key.lower() for key in request.query_params}:
             return Response(f"<html><body><h1>{service}.asmx</h1><p>Add ?wsdl for the service description.</p>"
                             "</body></html>", media_type="text/html")
+        try:
+            headers = sandbox.limits.charge(READ_COST)  # every GET costs a credit, service descriptions too
+        except RateLimited as limited:
+            return Response(f"Too Many Requests: fair-use limit reached, retry after {limited.retry_after}s", 429,
+                            headers={"Retry-After": str(limited.retry_after), **limited.headers},
+                            media_type="text/plain")
+        sandbox.wsdl_downloads += 1
         address = quoteattr(f"{cluster_url(request)}/webservices/{service}.asmx")[1:-1]
-        return Response(wsdls[service].replace("{address}", address), media_type="text/xml; charset=utf-8")
+        return Response(wsdls[service].replace("{address}", address), headers=headers,
+                        media_type="text/xml; charset=utf-8")
 
     @app.post("/webservices/{service}.asmx")
     async def soap_call(service: str, request: Request) -> Response:
@@ -145,7 +154,7 @@ def build_app(sandbox) -> FastAPI:
 
     @app.post("/_sandbox/users")
     def add_user(body: dict) -> dict:
-        sandbox.add_user(body["user"], body["password"], body.get("status", "Ok"))
+        sandbox.add_user(body["user"], body["password"], body.get("status", "Ok"), body.get("language", "nl"))
         return {"user": body["user"], "status": body.get("status", "Ok")}
 
     @app.post("/_sandbox/finalize")

@@ -11,9 +11,13 @@ OAuth2, as Twinfield's OpenID Connect server:
 - access tokens live ``access_token_lifetime`` seconds (3600); ``expire_tokens()`` ends them all at once.
 
 Session: ``Logon(user, password, organisation)`` answers a LogonResult: ``Ok`` with a new session id, ``Invalid``
-for a wrong user/password/organisation, or the user's own status when it is not Ok (``add_user`` sets it:
-Blocked, Untrusted, Deleted, Disabled, OrganisationInactive, ClientInvalid). A user has one session: a second
-Logon ends the first.
+for a wrong user/password/organisation, ``OAuth2AuthenticationRequired`` for organisation ``ACMEOAUTH`` (session
+login switched off there), or the user's own status when it is not Ok (``add_user`` sets it: Blocked,
+Untrusted, Deleted, Disabled, OrganisationInactive, ClientInvalid). A user has one session: a second Logon ends
+the first. A session works in one company at a time: the user's default office after Logon, then the one
+``SelectCompany(company)`` chose (``Ok``, or ``Invalid`` for an office the organisation does not have).
+Users have a language (default Dutch, as the sandbox's own user): the Finder's column titles are in it. An
+access token acts as the sandbox's default user.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from sandbox import chart
 from sandbox.twinfield.office import ORGANISATION, USER_CODE
 
 CODE_LIFETIME = 300
 DEFAULT_USER = "SANDBOX"
 DEFAULT_PASSWORD = "sandbox-password"
 LOGON_RESULTS = ("Ok", "Blocked", "Untrusted", "Invalid", "Deleted", "Disabled", "OrganisationInactive",
-                 "ClientInvalid")
+                 "ClientInvalid", "OAuth2AuthenticationRequired")
+OAUTH2_ONLY_ORGANISATION = "ACMEOAUTH"  # an organisation that switched session login off
 
 
 class OAuthError(Exception):
@@ -55,7 +61,14 @@ class AccessToken:
 class User:
     password: str
     status: str = "Ok"
+    language: str = "nl"
     uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class Session:
+    user: str
+    company: str  # the office requests with this session work in
 
 
 class Auth:
@@ -67,7 +80,8 @@ class Auth:
         self._codes: dict[str, tuple[str, str, float]] = {}
         self._access_tokens: dict[str, AccessToken] = {}
         self._users = {user: User(password)}
-        self._sessions: dict[str, str] = {}  # session id -> user
+        self._default_user = user
+        self._sessions: dict[str, Session] = {}
         self.organisation = ORGANISATION
         self.organisation_id = str(uuid.uuid4())
         self.access_token_lifetime = 3600
@@ -148,27 +162,44 @@ class Auth:
                 token.expires_at = 0.0
 
     # -- Session ------------------------------------------------------------------------------------------
-    def add_user(self, user: str, password: str, status: str = "Ok") -> None:
+    def add_user(self, user: str, password: str, status: str = "Ok", language: str = "nl") -> None:
         if status not in LOGON_RESULTS:
             raise ValueError(f"unknown LogonResult {status!r}")
         with self._lock:
-            self._users[user] = User(password, status)
+            self._users[user] = User(password, status, language)
 
     def logon(self, user: str, password: str, organisation: str) -> tuple[str, str | None]:
         """(LogonResult, session id when Ok)."""
         with self._lock:
             account = self._users.get(user)
             known = account is not None and secrets.compare_digest(account.password, password)
-            if not known or organisation != self.organisation:
+            if not known or organisation not in (self.organisation, OAUTH2_ONLY_ORGANISATION):
                 return "Invalid", None
             if account.status != "Ok":
                 return account.status, None
-            for session_id in [sid for sid, owner in self._sessions.items() if owner == user]:
+            if organisation == OAUTH2_ONLY_ORGANISATION:
+                return "OAuth2AuthenticationRequired", None
+            for session_id in [sid for sid, session in self._sessions.items() if session.user == user]:
                 del self._sessions[session_id]
             session_id = str(uuid.uuid4())
-            self._sessions[session_id] = user
+            self._sessions[session_id] = Session(user, chart.DEFAULT_OFFICE)
             return "Ok", session_id
 
     def session_valid(self, session_id: str) -> bool:
         with self._lock:
             return session_id in self._sessions
+
+    def session_company(self, session_id: str) -> str | None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return session.company if session else None
+
+    def select_company(self, session_id: str, company: str) -> None:
+        with self._lock:
+            self._sessions[session_id].company = company
+
+    def language(self, session_id: str | None) -> str:
+        """The language of the session's user, or of the default user (access tokens)."""
+        with self._lock:
+            session = self._sessions.get(session_id or "")
+            return self._users[session.user if session else self._default_user].language

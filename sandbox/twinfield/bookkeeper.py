@@ -126,6 +126,7 @@ def customer_dict(office: str, customer: Customer) -> dict:
         "code": customer.code,
         "name": customer.name,
         "shortname": customer.shortname,
+        "status": customer.status,
         "vatnumber": customer.vatnumber,
         "duedays": customer.duedays,
         "addresses": customer.addresses,

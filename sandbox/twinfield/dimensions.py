@@ -1,14 +1,17 @@
 """``<dimension>`` requests (customers, type DEB) and how dimensions are rendered for replies and reads.
 
 Upsert rules: ``office`` and ``type`` are required and must exist / be DEB (other types are not writable in
-the sandbox: error on ``type``); ``code`` given -> that customer is created or updated, ``code`` omitted -> the
-next free number (1000 up); ``name`` is required on create and cannot be emptied; ``financials/duedays`` must be
-a whole number of days (0-999). Elements that are absent keep their stored value. Each ``address``/``bank``
-updates the stored one with the same ``id`` (else the same address type / the same IBAN or the default bank,
-else a new one is added), field by field: what the request leaves out keeps its stored value. The VAT number
-of a relation sits where Twinfield keeps it, in the invoice address's ``field4``; ``vatnumber`` is stored as
-given. The reply is the stored dimension (as a read returns it) with ``result="1"``, or the request echoed with
-messages (see xmltools.mark).
+the sandbox: error on ``type``); ``code`` given -> it must fit the office's DEB mask (else an error on ``code``)
+and that customer is created or updated (hidden ones too: Twinfield does not protect them); ``code`` omitted ->
+the office numbers it (office.next_customer_code) and the reply carries the code. ``name`` is required on create
+and cannot be emptied; ``financials/duedays`` must be a whole number of days (0-999); ``vatnumber`` and an
+address's ``field4`` must be a valid VAT number (vatnumbers.py), else an error on that field. Elements that are
+absent keep their stored value. An ``address``/``bank`` with an ``id`` changes the stored one with that id (as a
+read shows it: addresses 1, 2, ...; banks -1, -2, ...), field by field, what the request leaves out keeping its
+value; an unknown id is an error. One without ``id`` is added, as in Twinfield: re-sending a customer with its
+address and bank but without their ids piles them up. The VAT number of a relation sits where Twinfield keeps
+it, in the invoice address's ``field4``; ``vatnumber`` is stored as given. The reply is the stored dimension (as
+a read returns it) with ``result="1"``, or the request echoed with messages (see xmltools.mark).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import copy
 from lxml import etree
 
 from sandbox import chart
+from sandbox.twinfield import vatnumbers
 from sandbox.twinfield.office import Account, Customer, Office, World, now
 from sandbox.twinfield.xmltools import child_text, mark, sub
 
@@ -46,6 +50,9 @@ def process(world: World, request: etree._Element) -> etree._Element:
              reply)
         return reply
     code = child_text(request, "code")
+    if code and not office.fits_mask(code):
+        mark(reply.find("code"), "error", f"Code '{code}' voldoet niet aan het codemasker '{office.deb_mask}' van "
+             "dimensietype DEB.", reply)
     existing = office.customers.get(code) if code else None
     name = child_text(request, "name")
     if not name and (existing is None or request.find("name") is not None):
@@ -54,6 +61,15 @@ def process(world: World, request: etree._Element) -> etree._Element:
     duedays_text = child_text(request, "financials/duedays")
     if duedays_text and not (duedays_text.isdigit() and int(duedays_text) <= 999):
         mark(reply.find("financials/duedays"), "error", f"Betalingstermijn '{duedays_text}' is ongeldig.", reply)
+    vatnumber = child_text(request, "vatnumber")
+    if vatnumber and not vatnumbers.valid(vatnumber):
+        mark(reply.find("vatnumber"), "error", f"Btw-nummer '{vatnumber}' is ongeldig.", reply)
+    for position, element in enumerate(request.findall("addresses/address")):
+        field4 = child_text(element, "field4")
+        if field4 and not vatnumbers.valid(field4):
+            mark(reply.findall("addresses/address")[position].find("field4"), "error",
+                 f"Btw-nummer '{field4}' is ongeldig.", reply)
+    _check_ids(existing, request, reply)
     if reply.get("result") == "0":
         return reply
 
@@ -74,26 +90,41 @@ def _apply(customer: Customer, request: etree._Element) -> None:
     if request.find("financials/vatcode") is not None:
         customer.vatcode = child_text(request, "financials/vatcode")
     for element in request.findall("addresses/address"):
-        kind = element.get("type", "invoice")
-        _merge(_stored_entry(customer.addresses, element, type=kind), element, ADDRESS_FIELDS, type=kind)
+        stored = _stored_entry(customer.addresses, element)
+        _merge(stored, element, ADDRESS_FIELDS, type=element.get("type") or stored.get("type") or "invoice")
     for element in request.findall("banks/bank"):
-        iban = child_text(element, "iban")
-        known = any(bank["iban"] == iban for bank in customer.banks)
-        same = {"iban": iban} if known or element.get("default") != "true" else {"default": "true"}
-        _merge(_stored_entry(customer.banks, element, **same), element, BANK_FIELDS)
+        _merge(_stored_entry(customer.banks, element), element, BANK_FIELDS)
+    for entries in (customer.addresses, customer.banks):
+        chosen = [entry for entry in entries if entry.get("default") == "true"]
+        for entry in chosen[:-1]:  # one default per kind: the last one marked
+            entry["default"] = "false"
 
 
-def _stored_entry(entries: list[dict], element: etree._Element, **same: str) -> dict:
-    """The stored address/bank that ``element`` updates: by ``id`` (its position), else the first with the
-    ``same`` values; a new one (appended) otherwise."""
-    position = element.get("id", "").lstrip("-")
-    if position.isdigit() and 1 <= int(position) <= len(entries):
-        return entries[int(position) - 1]
-    found = next((entry for entry in entries if all(entry.get(k) == v for k, v in same.items())), None)
-    if found is None:
-        found = {"default": "false"}
-        entries.append(found)
-    return found
+def _position(element: etree._Element) -> int | None:
+    """The stored entry an ``id`` names (address id "2" and bank id "-2" are both the second), None without id."""
+    value = element.get("id", "").strip()
+    if not value:
+        return None
+    digits = value.lstrip("-")
+    return int(digits) if digits.isdigit() else 0
+
+
+def _check_ids(existing: Customer | None, request: etree._Element, reply: etree._Element) -> None:
+    for path, label, entries in (("addresses/address", "Adres", existing.addresses if existing else []),
+                                 ("banks/bank", "Bankrekening", existing.banks if existing else [])):
+        for element, echoed in zip(request.findall(path), reply.findall(path)):
+            position = _position(element)
+            if position is not None and not 1 <= position <= len(entries):
+                mark(echoed, "error", f"{label} met id {element.get('id')} bestaat niet.", reply)
+
+
+def _stored_entry(entries: list[dict], element: etree._Element) -> dict:
+    """The stored address/bank that ``element`` changes (by ``id``), or a new one, appended, without an id."""
+    position = _position(element)
+    if position is not None:
+        return entries[position - 1]
+    entries.append({"default": "false"})
+    return entries[-1]
 
 
 def _merge(stored: dict, element: etree._Element, fields: tuple[str, ...], **attrs: str) -> None:

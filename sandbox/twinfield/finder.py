@@ -1,9 +1,13 @@
 """Finder ``Search(type, pattern, field, firstRow, maxRows, options)``.
 
-Types: ``DIM`` (options ``dimtype`` DEB|BAS|PNL, mandatory; ``office``; ``modifiedsince`` YYYYMMDDHHMMSS,
-customers only), ``VAT`` (options ``office``, ``vattype`` sales|purchase), ``CUR`` (the currencies an office
+Types: ``DIM`` (options ``dimtype`` DEB|BAS|PNL, mandatory; ``office``; ``modifiedsince`` yyyyMMddHHmmss,
+customers only; ``includehidden`` 0|1: hidden (archived) customers are left out unless 1; ``level`` 1 for
+general ledger accounts, 2 for customers; ``matchtype``; ``section``, ``group``, ``beginperiod``, ``beginyear``,
+``endperiod``, ``endyear`` accepted and, the sandbox having no dimension groups or sections, a ``group`` finds
+nothing), ``VAT`` (options ``office``, ``vattype`` sales|purchase), ``CUR`` (the currencies an office
 keeps, its base currency included; option ``office``) and ``OFF`` (the organisation's offices). Every result
-row is ``[code, name]``, ordered by code; ``Columns`` is ``["Code", "Name"]``.
+row is ``[code, name]``, ordered by code; ``Columns`` are titles in the user's language (``["Code", "Naam"]``
+for a Dutch user, ``["Code", "Name"]`` for an English one): clients must read rows by position.
 ``pattern`` is matched case-insensitively as a whole, ``*`` matching any run of characters and ``?`` one;
 ``field`` 0 searches code and name, 1 the code only, 2 the name only. Paging: ``firstRow`` counts from 1,
 ``maxRows`` rows at most; ``TotalRows`` is the count of all matches. Problems come back as SearchResult
@@ -18,9 +22,12 @@ from dataclasses import dataclass
 from sandbox.twinfield.office import World
 from sandbox.twinfield.xmltools import timestamp
 
-COLUMNS = ["Code", "Name"]
-OPTIONS = {"DIM": {"dimtype", "office", "modifiedsince"}, "VAT": {"office", "vattype"}, "CUR": {"office"},
-           "OFF": set()}
+COLUMNS = {"nl": ["Code", "Naam"], "en": ["Code", "Name"]}
+OPTIONS = {"DIM": {"dimtype", "office", "modifiedsince", "includehidden", "level", "matchtype", "section", "group",
+                   "beginperiod", "beginyear", "endperiod", "endyear"},
+           "VAT": {"office", "vattype"}, "CUR": {"office"}, "OFF": set()}
+LEVELS = {"DEB": "2", "BAS": "1", "PNL": "1"}
+MATCHTYPES = ("customersupplier", "matchable", "notmatchable")
 
 
 @dataclass
@@ -66,12 +73,25 @@ def search(world: World, current_office: str, kind: str, pattern: str, field: in
         dimtype = options.get("dimtype")
         if dimtype is None:
             return _error("OptionMandatory", "Option 'dimtype' is mandatory for finder type DIM.")
+        hidden = options.get("includehidden", "0")
+        if hidden not in ("0", "1"):
+            return _error("InvalidEnumerationOptionValue", f"Value '{hidden}' is invalid for option includehidden.")
+        matchtype = options.get("matchtype")
+        if matchtype not in (None, *MATCHTYPES):
+            return _error("InvalidEnumerationOptionValue", f"Value '{matchtype}' is invalid for option matchtype.")
         if dimtype == "DEB":
-            rows = [(c.code, c.name, timestamp(c.modified)) for c in office.customers.values()]
+            rows = [(c.code, c.name, timestamp(c.modified)) for c in office.customers.values()
+                    if hidden == "1" or c.status != "hide"]
+            kinds = {"customersupplier", "matchable"}
         elif dimtype in ("BAS", "PNL"):
-            rows = [(a.code, a.name, None) for a in office.accounts.values() if a.type == dimtype]
+            rows = [(a.code, a.name, None) for a in office.accounts.values() if a.type == dimtype
+                    and matchtype in (None, "customersupplier" if a.is_debtors else "notmatchable")]
+            kinds = set(MATCHTYPES)
         else:
             return _error("InvalidEnumerationOptionValue", f"Value '{dimtype}' is invalid for option dimtype.")
+        if options.get("level") not in (None, LEVELS[dimtype]) or options.get("group") \
+                or (dimtype == "DEB" and matchtype not in (None, *kinds)):
+            rows = []
         since = options.get("modifiedsince")
         if since is not None:
             if len(since) != 14 or not since.isdigit():

@@ -4,8 +4,9 @@ The sandbox emulates one ClientId + organisation, so there is one budget: ``cred
 sliding 60-second window (reads cost 1, writes 3; see processxml.cost). A call that does not fit is refused
 with HTTP 429, ``Retry-After`` (whole seconds until enough credits have left the window) and the
 ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` (seconds until the window is
-fully free) headers, which every accepted ProcessXml and Finder call carries too. A refused call costs nothing;
-Session logons, WSDL downloads and the OAuth endpoints are not charged.
+fully free) headers, which every accepted ProcessXml and Finder call carries too. A refused call costs nothing.
+Session Logon and SelectCompany cost 3 credits, a WSDL download (an HTTP GET) 1; the OAuth endpoints
+(login.twinfield.com's identity server) are not charged.
 
 At most ``max_concurrent`` SOAP calls are served at once; one more is refused with 429 and ``Retry-After: 1``.
 The concurrency guard is ASGI middleware, so a call held up by an injected "slow" fault counts while it waits.

@@ -12,6 +12,7 @@ daybook and year: ``YYYY`` + a 5-digit sequence (``202400001``), like Twinfield'
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ ORGANISATION_NAME = "Acme Groep"
 USER_CODE = "API000001"
 USER_NAME = "Sandbox API"
 FIRST_OPEN_YEAR = 2015
+# Each office's DEB code mask (as a regular expression: the sandbox's notation, not Twinfield's) and how it
+# numbers a customer sent without a code: (format, first number). A code outside the mask is refused.
+DEB_MASKS = {"NLA001": (r"1\d{3,5}", "{}", 1000), "NLA002": (r"\d{4}", "{}", 1000)}
 
 
 def money(value: Decimal) -> str:
@@ -93,7 +97,7 @@ class Customer:
     vatcode: str = ""
     addresses: list[dict] = field(default_factory=list)
     banks: list[dict] = field(default_factory=list)
-    status: str = "active"
+    status: str = "active"  # "hide": archived, left out of Finder DIM unless includehidden=1
     uid: str = field(default_factory=lambda: str(uuid.uuid4()))
     touched: int = 0
     modified: dt.datetime = field(default_factory=now)
@@ -189,6 +193,8 @@ class Office:
     closed_through: str | None = None
     last_open_year: int = field(default_factory=lambda: now().year + 1)
     last_matchnumber: int = 0
+    deb_mask: str = r"\d{4,6}"
+    deb_format: tuple[str, int] = ("{}", 1000)  # how a customer sent without a code is numbered
 
     @property
     def shortname(self) -> str:
@@ -204,8 +210,14 @@ class Office:
         return f"{year}{sequence:05d}"
 
     def next_customer_code(self) -> str:
-        numeric = [int(code) for code in self.customers if code.isdigit()]
-        return str(max(numeric, default=999) + 1)
+        """The first free code of the office's numbering (hidden customers' codes included)."""
+        template, number = self.deb_format
+        while template.format(number) in self.customers:
+            number += 1
+        return template.format(number)
+
+    def fits_mask(self, code: str) -> bool:
+        return re.fullmatch(self.deb_mask, code) is not None
 
     def find_by_invoicenumber(self, daybook: str, invoicenumber: str) -> Transaction | None:
         number = self.invoice_index.get((daybook, invoicenumber))
@@ -252,7 +264,9 @@ def new_office(code: str, name: str) -> Office:
         chart.SALES_DAYBOOK: Daybook(chart.SALES_DAYBOOK, "Verkoopboek", "Verkoop", "sales"),
         "MEMO": Daybook("MEMO", "Memoriaal", "Memoriaal", "memorial"),
     }
-    return Office(code, name, accounts, vatcodes, daybooks, of_office(code))
+    mask, template, first = DEB_MASKS[code]
+    return Office(code, name, accounts, vatcodes, daybooks, of_office(code), deb_mask=mask,
+                  deb_format=(template, first))
 
 
 class World:

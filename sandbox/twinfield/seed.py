@@ -5,7 +5,9 @@ In the default office, from the Focus companies (Teamleader companies.info shape
   and, where Twinfield keeps it, the invoice address's field4), written compactly (``NL 1234.56.789.B01`` in
   Focus is ``NL123456789B01`` here);
 - three other companies exist under their name only (no VAT number on the Twinfield side);
-and in every office a couple of unrelated customers. Codes are numbered from 1000 up, as Twinfield does.
+and in every office a couple of unrelated customers and, last, one hidden (archived) customer: it holds the
+highest code, so a client numbering customers itself from the highest code Finder shows would land on it.
+Codes follow each office's DEB mask and numbering (office.DEB_MASKS).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ UNRELATED = [
     ("Bakkerij De Gouden Korrel", "NL001234567B01", "NL", "Utrecht"),
     ("Van Dijk Installatietechniek B.V.", "", "NL", "Zwolle"),
 ]
+
+HIDDEN = ("Gesloten Vestiging Archief B.V.", "NL004455667B01", "NL", "Arnhem")
 
 
 def seed(world: World, companies: list[dict]) -> dict[str, str]:
@@ -40,6 +44,9 @@ def seed(world: World, companies: list[dict]) -> dict[str, str]:
                 customer = Customer(target.next_customer_code(), name, vatnumber=vatnumber)
                 customer.addresses = [_address(name, country, city, "", "", "", vatnumber)]
                 target.customers[customer.code] = customer
+            archived = Customer(target.next_customer_code(), HIDDEN[0], vatnumber=HIDDEN[1], status="hide")
+            archived.addresses = [_address(HIDDEN[0], HIDDEN[2], HIDDEN[3], "", "", "", HIDDEN[1])]
+            target.customers[archived.code] = archived
     return seeded
 
 

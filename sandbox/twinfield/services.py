@@ -1,8 +1,11 @@
-"""The three SOAP services: Session (Logon, OAuthLogon), ProcessXml (String, Document, Compressed), Finder (Search).
+"""The three SOAP services: Session (Logon, SelectCompany, OAuthLogon), ProcessXml (String, Document, Compressed),
+Finder (Search).
 
 Credentials for ProcessXml and Finder come from the SOAP header ``Header`` (namespace http://www.twinfield.com/):
 ``AccessToken`` (+ ``CompanyCode``, the current office; default: the organisation's default office) or a
-``SessionID`` from Logon. Faults (soap.SoapFault, HTTP 500):
+``SessionID`` from Logon (the current office is the session's company: see auth.py, SelectCompany).
+Logon and SelectCompany are charged 3 credits, like every call that is not a read. Faults (soap.SoapFault,
+HTTP 500):
 - no or an expired/unknown access token: "Access denied. Token invalid." with code 354;
 - an ended session (e.g. by a later Logon of the same user): "Your logon credentials are not valid anymore.
   Try to log on again.";
@@ -30,7 +33,7 @@ TOKEN_INVALID = "Access denied. Token invalid."
 TOKEN_INVALID_CODE = "354"
 SESSION_INVALID = "Your logon credentials are not valid anymore. Try to log on again."
 OPERATIONS = {
-    "session": {"Logon", "OAuthLogon"},
+    "session": {"Logon", "SelectCompany", "OAuthLogon"},
     "processxml": {"ProcessXmlString", "ProcessXmlDocument", "ProcessXmlCompressed"},
     "finder": {"Search"},
 }
@@ -53,8 +56,8 @@ class Services:
                 raise SoapFault(f"Server did not recognize the value of HTTP Header SOAPAction: "
                                 f"{TWINFIELD}{request.operation}.")
             if service == "session":
-                body, header = self._session(request, cluster_url)
-                return self._reply(version, body, header)
+                body, header, headers = self._session(request, cluster_url)
+                return self._reply(version, body, header, headers)
             office = self._authenticate(request)
             if service == "processxml":
                 body, headers = self._processxml(request, office)
@@ -75,22 +78,36 @@ class Services:
                         media_type=soap.CONTENT_TYPES[version])
 
     # -- Session ---------------------------------------------------------------------------------------------
-    def _session(self, request: SoapRequest, cluster_url: str) -> tuple[etree._Element, etree._Element | None]:
+    def _session(self, request: SoapRequest,
+                 cluster_url: str) -> tuple[etree._Element, etree._Element | None, dict[str, str]]:
         if request.operation == "OAuthLogon":
             body = tw("OAuthLogonResponse")
             tw("OAuthLogonResult", "Invalid", body)
             tw("nextAction", "None", body)
-            return body, None
+            return body, None, {}
+        if request.operation == "SelectCompany":
+            session_id = request.header.get("SessionID") or ""
+            if not self.auth.session_valid(session_id):
+                raise SoapFault(SESSION_INVALID)
+            headers = self.limits.charge(processxml.WRITE_COST)
+            company = request.arg("company")
+            known = self.world.office(company) is not None
+            if known:
+                self.auth.select_company(session_id, company)
+            body = tw("SelectCompanyResponse")
+            tw("SelectCompanyResult", "Ok" if known else "Invalid", body)
+            return body, None, headers
+        headers = self.limits.charge(processxml.WRITE_COST)
         result, session_id = self.auth.logon(request.arg("user"), request.arg("password"), request.arg("organisation"))
         body = tw("LogonResponse")
         tw("LogonResult", result, body)
         tw("nextAction", "None", body)
         if session_id is None:
-            return body, None
+            return body, None, headers
         tw("cluster", cluster_url, body)
         header = tw("Header")
         tw("SessionID", session_id, header)
-        return body, header
+        return body, header, headers
 
     def _authenticate(self, request: SoapRequest) -> str:
         """Check the header's credentials; returns the current office code."""
@@ -98,8 +115,10 @@ class Services:
             if not self.auth.access_token_valid(request.header["AccessToken"]):
                 raise SoapFault(TOKEN_INVALID, code=TOKEN_INVALID_CODE)
         elif request.header.get("SessionID"):
-            if not self.auth.session_valid(request.header["SessionID"]):
+            company = self.auth.session_company(request.header["SessionID"])
+            if company is None:
                 raise SoapFault(SESSION_INVALID)
+            return company
         else:
             raise SoapFault(TOKEN_INVALID, code=TOKEN_INVALID_CODE)
         office = request.header.get("CompanyCode") or self.default_office
@@ -164,7 +183,7 @@ class Services:
             data = tw("data", None, body)
             tw("TotalRows", str(found.total), data)
             columns = tw("Columns", None, data)
-            for column in finder.COLUMNS:
+            for column in finder.COLUMNS[self.auth.language(request.header.get("SessionID"))]:
                 tw("string", column, columns)
             items = tw("Items", None, data)
             for row in found.items:

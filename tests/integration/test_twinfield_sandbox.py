@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import re
 import threading
 import time
 import types
@@ -367,6 +368,52 @@ def test_logon_results_other_than_ok(fresh, user, password, organisation, expect
     requests.post(server.url + "/_sandbox/users", json={"user": "DISABLED", "password": "pw", "status": "Disabled"},
                   timeout=10).raise_for_status()
     assert logon(server.url, user, password, organisation) == (expected, None, None)
+
+
+def test_session_login_switched_off_for_an_organisation_answers_oauth2_required(fresh):
+    server = fresh()
+    assert logon(server.url, organisation="ACMEOAUTH") == ("OAuth2AuthenticationRequired", None, None)
+    assert logon(server.url, password="wrong", organisation="ACMEOAUTH") == ("Invalid", None, None)
+
+
+def test_a_session_works_in_the_company_selectcompany_chose(fresh):
+    server = fresh()
+    session_id = logon(server.url)[2]
+    assert server.twinfield.session_company(session_id) == "NLA001"  # the user's default office
+
+    def select(company: str) -> str:
+        response = soap(server.url, "session", "SelectCompany", {"company": company}, {"SessionID": session_id})
+        assert response.status_code == 200
+        return body_of(response).findtext(f"{{{TW}}}SelectCompanyResult")
+
+    def currencies() -> list[str]:  # the Finder's CUR without an office option: the current company's
+        args = {"type": "CUR", "pattern": "*", "field": "0", "firstRow": "1", "maxRows": "10"}
+        body = body_of(soap(server.url, "finder", "Search", args, {"SessionID": session_id}))
+        return [a[0].text for a in body.find(f"{{{TW}}}data/{{{TW}}}Items")]
+
+    assert currencies() == ["EUR", "GBP", "USD"]
+    assert select("NLA002") == "Ok" and server.twinfield.session_company(session_id) == "NLA002"
+    assert currencies() == ["EUR"]
+    assert select("NOPE") == "Invalid" and server.twinfield.session_company(session_id) == "NLA002"
+    logon(server.url)  # ends this session
+    text, _ = fault_of(soap(server.url, "session", "SelectCompany", {"company": "NLA001"}, {"SessionID": session_id}))
+    assert "not valid anymore" in text
+
+
+def test_logon_and_selectcompany_cost_3_credits_and_a_wsdl_download_1(fresh):
+    server = fresh(credits_per_minute=8)
+    session_id = logon(server.url)[2]  # 3
+    selected = soap(server.url, "session", "SelectCompany", {"company": "NLA002"}, {"SessionID": session_id})  # 6
+    assert selected.headers["X-RateLimit-Remaining"] == "2"
+    wsdl = requests.get(server.url + "/webservices/finder.asmx?wsdl", timeout=10)  # 7
+    assert wsdl.status_code == 200 and wsdl.headers["X-RateLimit-Remaining"] == "1"
+    assert server.twinfield.wsdl_downloads == 1
+    assert requests.get(server.url + "/webservices/finder.asmx?wsdl", timeout=10).status_code == 200  # 8
+    refused = requests.get(server.url + "/webservices/session.asmx?wsdl", timeout=10)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert soap(server.url, "session", "Logon", {"user": "SANDBOX", "password": "sandbox-password",
+                                                 "organisation": "ACME"}).status_code == 429
+    assert server.twinfield.wsdl_downloads == 2
 
 
 # -- SOAP details -------------------------------------------------------------------------------------------------
@@ -742,8 +789,13 @@ def _dimensions(*elements: etree._Element) -> etree._Element:
     return root
 
 
+def _read_customer(api, code: str, office: str = "NLA001") -> etree._Element:
+    return api.xml(f"<read><type>dimensions</type><office>{office}</office><dimtype>DEB</dimtype>"
+                   f"<code>{code}</code></read>")
+
+
 def test_a_customer_with_a_code_is_created_then_updated_field_by_field(api):
-    created = dimension(code="C2001", name="Bakkerij <De> Vries")
+    created = dimension(code="12001", name="Bakkerij <De> Vries")
     address = etree.SubElement(etree.SubElement(created, "addresses"), "address", type="invoice", default="true")
     for tag, text in (("name", "Bakkerij <De> Vries"), ("city", "Utrecht"), ("field4", "NL123456789B01")):
         etree.SubElement(address, tag).text = text
@@ -751,21 +803,87 @@ def test_a_customer_with_a_code_is_created_then_updated_field_by_field(api):
     etree.SubElement(bank, "iban").text = "NL91ABNA0417164300"
     assert api.xml(_dimensions(created)).get("result") == "1"
 
-    update = dimension(code="C2001", name="Bakkerij De Vries B.V.")
+    update = dimension(code="12001", name="Bakkerij De Vries B.V.")
     etree.SubElement(etree.SubElement(update, "financials"), "duedays").text = "14"
-    address = etree.SubElement(etree.SubElement(update, "addresses"), "address", type="invoice", default="true")
+    address = etree.SubElement(etree.SubElement(update, "addresses"), "address", id="1", type="invoice")
     etree.SubElement(address, "postcode").text = "3511 AB"
-    api.xml(_dimensions(update))
+    bank = etree.SubElement(etree.SubElement(update, "banks"), "bank", id="-1")
+    etree.SubElement(bank, "bankname").text = "ABN AMRO"
+    assert api.xml(_dimensions(update)).get("result") == "1"
 
-    read = api.xml("<read><type>dimensions</type><office>NLA001</office><dimtype>DEB</dimtype>"
-                   "<code>C2001</code></read>")
+    read = _read_customer(api, "12001")
     assert read.get("result") == "1" and read.findtext("name") == "Bakkerij De Vries B.V."
     assert read.findtext("financials/duedays") == "14"
-    stored = read.find("addresses/address")
-    assert (stored.findtext("city"), stored.findtext("postcode"), stored.findtext("field4")) == (
-        "Utrecht", "3511 AB", "NL123456789B01")
-    assert read.findtext("banks/bank/iban") == "NL91ABNA0417164300"
-    assert len(read.findall("addresses/address")) == 1
+    [stored] = read.findall("addresses/address")
+    assert (stored.get("id"), stored.findtext("city"), stored.findtext("postcode"), stored.findtext("field4")) == (
+        "1", "Utrecht", "3511 AB", "NL123456789B01")
+    [bank] = read.findall("banks/bank")
+    assert (bank.get("id"), bank.findtext("iban"), bank.findtext("bankname")) == ("-1", "NL91ABNA0417164300", "ABN AMRO")
+
+
+def test_an_address_or_bank_without_its_id_is_added_not_changed(api):
+    def with_address_and_bank(**fields):
+        element = dimension(**fields)
+        address = etree.SubElement(etree.SubElement(element, "addresses"), "address", type="invoice", default="true")
+        etree.SubElement(address, "city").text = "Gouda"
+        bank = etree.SubElement(etree.SubElement(element, "banks"), "bank", default="true")
+        etree.SubElement(bank, "iban").text = "NL91ABNA0417164300"
+        return element
+
+    assert api.xml(_dimensions(with_address_and_bank(code="12002", name="Kaashandel Gouda"))).get("result") == "1"
+    assert api.xml(_dimensions(with_address_and_bank(code="12002", name="Kaashandel Gouda"))).get("result") == "1"
+    read = _read_customer(api, "12002")
+    assert [a.get("id") for a in read.findall("addresses/address")] == ["1", "2"]
+    assert [b.get("id") for b in read.findall("banks/bank")] == ["-1", "-2"]
+    assert [b.get("default") for b in read.findall("banks/bank")] == ["false", "true"]
+
+    unknown = dimension(code="12002", name="Kaashandel Gouda")
+    etree.SubElement(etree.SubElement(unknown, "addresses"), "address", id="7", type="invoice")
+    reply = api.xml(_dimensions(unknown)).find("dimension")
+    assert reply.get("result") == "0" and "Adres met id 7 bestaat niet" in reply.find("addresses/address").get("msg")
+
+
+def test_codes_must_fit_the_offices_deb_mask(api):
+    for code in ("C2001", "0999", "2000", "1234567"):
+        reply = api.xml(_dimensions(dimension(code=code, name="Buiten Masker BV"))).find("dimension")
+        assert reply.get("result") == "0" and "voldoet niet aan het codemasker" in reply.find("code").get("msg")
+    other = api.xml(_dimensions(dimension(office="NLA002", code="12003", name="Buiten Masker BV"))).find("dimension")
+    assert other.get("result") == "0" and other.find("code").get("msgtype") == "error"  # NLA002: four digits
+    numbered = api.xml(_dimensions(dimension(office="NLA002", name="Export Klant BV"))).find("dimension")
+    assert numbered.get("result") == "1" and re.fullmatch(r"\d{4}", numbered.findtext("code"))
+    customers = requests.get(api.base + "/_sandbox/customers?office=NLA001", timeout=10).json()
+    assert not [c for c in customers if c["name"] == "Buiten Masker BV"]
+
+
+def test_a_hidden_customer_is_left_out_of_finder_dim_unless_includehidden(api, served):
+    [hidden] = [c for c in served.twinfield.customers("NLA001") if c["status"] == "hide"]
+    visible = {code for code, _ in items(api.search("DIM", options={"dimtype": "DEB"}))}
+    assert hidden["code"] not in visible and visible
+    every = {code for code, _ in items(api.search("DIM", options={"dimtype": "DEB", "includehidden": "1"}))}
+    assert every == visible | {hidden["code"]}
+    assert {code for code, _ in items(api.search("DIM", options={"dimtype": "DEB", "includehidden": "0"}))} == visible
+    # It can still be read, and written over by anyone who sends its code: clients must not pick codes blindly.
+    assert _read_customer(api, hidden["code"]).get("status") == "hide"
+
+
+@pytest.mark.parametrize("where", ["vatnumber", "field4"])
+@pytest.mark.parametrize("vat", ["NL 123456789 B01", "NL123456789", "123456789B01", "US123456789", "nl123456789b01"])
+def test_an_invalid_vat_number_is_refused_on_its_field(api, where, vat):
+    element = dimension(name=f"Btw Fout {where} {vat}")
+    if where == "vatnumber":
+        etree.SubElement(element, "vatnumber").text = vat
+    else:
+        address = etree.SubElement(etree.SubElement(element, "addresses"), "address", type="invoice")
+        etree.SubElement(address, "field4").text = vat
+    reply = api.xml(_dimensions(element)).find("dimension")
+    marked = [e for e in reply.iter() if e.get("msg")]
+    assert reply.get("result") == "0" and [e.tag for e in marked] == [where] and "ongeldig" in marked[0].get("msg")
+
+
+@pytest.mark.parametrize("vat", ["NL123456789B01", "BE0477472701", "DE123456789", "FR4A123456789", "CHE123456789MWST"])
+def test_a_valid_vat_number_is_accepted(api, vat):
+    element = dimension(name=f"Btw Goed {vat}", vatnumber=vat)
+    assert api.xml(_dimensions(element)).find("dimension").get("result") == "1"
 
 
 @pytest.mark.parametrize(
@@ -919,11 +1037,44 @@ def test_finder_pages_through_customers(api):
     first = api.search("DIM", rows=3, options={"dimtype": "DEB"})
     total = int(first.findtext(f"{{{TW}}}data/{{{TW}}}TotalRows"))
     assert total >= 10 and len(items(first)) == 3
-    assert [c.text for c in first.find(f"{{{TW}}}data/{{{TW}}}Columns")] == ["Code", "Name"]
+    assert [c.text for c in first.find(f"{{{TW}}}data/{{{TW}}}Columns")] == ["Code", "Naam"]  # a Dutch user
     everything = []
     for start in range(1, total + 1, 3):
         everything += items(api.search("DIM", first=start, rows=3, options={"dimtype": "DEB"}))
     assert len(everything) == total == len({code for code, _ in everything})
+
+
+def test_finder_titles_are_in_the_users_language(fresh):
+    server = fresh()
+    server.twinfield.add_user("ENGLISH", "pw", language="en")
+    args = {"type": "DIM", "pattern": "*", "field": "0", "firstRow": "1", "maxRows": "2",
+            "options": [etree.fromstring(f'<ArrayOfString xmlns="{TW}"><string>dimtype</string><string>DEB</string>'
+                                         '</ArrayOfString>')]}
+
+    def columns(header: dict) -> list[str]:
+        return [c.text for c in body_of(soap(server.url, "finder", "Search", args, header)).find(
+            f"{{{TW}}}data/{{{TW}}}Columns")]
+
+    assert columns({"SessionID": logon(server.url, "ENGLISH", "pw")[2]}) == ["Code", "Name"]
+    assert columns({"SessionID": logon(server.url)[2]}) == ["Code", "Naam"]
+    assert columns(Api(server.url).header()) == ["Code", "Naam"]
+
+
+def test_finder_accepts_the_real_dim_options(api):
+    every = items(api.search("DIM", options={"dimtype": "DEB"}))
+    same = items(api.search("DIM", options={"dimtype": "DEB", "office": "NLA001", "section": "financials",
+                                            "level": "2", "matchtype": "customersupplier", "includehidden": "0"}))
+    assert same == every
+    assert items(api.search("DIM", options={"dimtype": "DEB", "level": "1"})) == []
+    assert items(api.search("DIM", options={"dimtype": "DEB", "group": "EXPORT"})) == []  # no groups here
+    assert [c for c, _ in items(api.search("DIM", options={"dimtype": "BAS", "matchtype": "customersupplier"}))] == [
+        "1300"]
+    assert items(api.search("DIM", options={"dimtype": "DEB", "modifiedsince": "29991231000000"})) == []
+    assert len(items(api.search("DIM", options={"dimtype": "DEB", "modifiedsince": "20000101000000"}))) == len(every)
+    for name, value in (("includehidden", "yes"), ("matchtype", "everything")):
+        message = api.search("DIM", options={"dimtype": "DEB", name: value}).find(
+            f"{{{TW}}}SearchResult/{{{TW}}}MessageOfErrorCodes")
+        assert message.findtext(f"{{{TW}}}Code") == "InvalidEnumerationOptionValue"
 
 
 def test_finder_patterns_and_fields(api):
@@ -1057,8 +1208,9 @@ def test_customers_are_seeded_from_focus_companies(served):
         name for name, c in customers.items() if c["vatnumber"])
     assert "Bakkerij De Gouden Korrel" in customers
     assert min(int(c["code"]) for c in served.twinfield.customers("NLA001") if c["code"].isdigit()) == 1000
-    assert {c["name"] for c in served.twinfield.customers("NLA002")} == {"Bakkerij De Gouden Korrel",
-                                                                         "Van Dijk Installatietechniek B.V."}
+    assert {(c["name"], c["status"]) for c in served.twinfield.customers("NLA002")} >= {
+        ("Bakkerij De Gouden Korrel", "active"), ("Van Dijk Installatietechniek B.V.", "active"),
+        ("Gesloten Vestiging Archief B.V.", "hide")}  # other tests of the module add customers
 
 
 def test_the_shared_server_mounts_twinfield_with_customers_from_the_focus_data(sandbox):

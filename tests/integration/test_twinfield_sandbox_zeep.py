@@ -103,7 +103,7 @@ def test_finder_search_pages_with_the_served_header(served, token):
     first = finder.service.Search(type="DIM", pattern="*", field=0, firstRow=1, maxRows=2, options=options,
                                   _soapheaders=soap_header)
     assert first.SearchResult is None and first.data.TotalRows == 3  # Alfa + the two unrelated customers
-    assert first.data.Columns.string == ["Code", "Name"]
+    assert first.data.Columns.string == ["Code", "Naam"]  # the sandbox's user is Dutch
     second = finder.service.Search(type="DIM", pattern="*", field=0, firstRow=3, maxRows=2, options=options,
                                    _soapheaders=soap_header)
     codes = [row.string[0] for row in first.data.Items.ArrayOfString + second.data.Items.ArrayOfString]

@@ -6,7 +6,7 @@ import pytest
 
 from twinfield.domain.customers import (
     CREATE, LINKED, MATCHED_NAME, MATCHED_VAT, UNRESOLVED, match_customers, normalise_name, normalise_vat,
-    to_twinfield_customer,
+    to_twinfield_customer, vat_number_problem,
 )
 from twinfield.domain.focus_model import CustomerRef, FocusCustomer
 from twinfield.domain.twinfield_model import Address, Customer
@@ -92,11 +92,42 @@ def test_to_twinfield_customer():
     fc = FocusCustomer(ref=CustomerRef("company", "c1"), name="L'Atelier d'Élodie SPRL", vat_number="BE 0477.472.701",
                        email="factures@atelier.example", iban="be68 5390 0754 7034", street="Dok Noord 3A",
                        postcode="9000", city="Gent", country="be", addressee="Boekhouding", payment_days=14)
-    customer = to_twinfield_customer(fc, payment_days=30, office="NLA001")
+    customer, note = to_twinfield_customer(fc, payment_days=30, office="NLA001")
+    assert note is None
     assert customer == Customer(
         code=None, name="L'Atelier d'Élodie SPRL", vat_number="BE0477472701", due_days=14,
         address=Address(name="Boekhouding", street="Dok Noord 3A", postcode="9000", city="Gent", country="BE",
                         email="factures@atelier.example"),
         iban="BE68539007547034", office="NLA001")
-    plain = to_twinfield_customer(focus("p1", "Anna de Vries", type_="contact"), code="1010", payment_days=21)
-    assert (plain.code, plain.due_days, plain.address.name, plain.vat_number) == ("1010", 21, "Anna de Vries", "")
+    plain, note = to_twinfield_customer(focus("p1", "Anna de Vries", type_="contact"), payment_days=21)
+    assert (plain.code, plain.due_days, plain.address.name, plain.vat_number, note) == (
+        None, 21, "Anna de Vries", "", None)
+
+
+@pytest.mark.parametrize("raw, country", [
+    ("NL 8625.12345.B01", ""), ("nl862512345b01", ""), ("BE 0477.472.701", ""), ("0477472701", "BE"),
+    ("DE123456789", ""), ("FR4A123456789", ""), ("GB123456789", ""), ("GB123456789012", ""), ("GBGD123", ""),
+    ("ATU12345678", ""), ("GR123456789", ""), ("ESX1234567Z", ""), ("IE1234567FA", ""), ("IE1A23456W", ""),
+    ("CHE-123.456.789 MWST", ""), ("CHE123456789", ""), ("NO 123 456 789 MVA", ""), ("SE123456789001", ""),
+    ("IT12345678901", ""), ("PL1234567890", ""), ("XI123456789", ""),
+])
+def test_valid_vat_numbers(raw, country):
+    assert vat_number_problem(normalise_vat(raw, country)) is None
+
+
+@pytest.mark.parametrize("raw, country, problem", [
+    ("123456789", "", "no country prefix"), ("NL123456789", "", "form of a NL"), ("NL123456789B1", "", "form of a NL"),
+    ("BE477472701", "", "form of a BE"), ("BE2477472701", "", "form of a BE"), ("DE12345678", "", "form of a DE"),
+    ("US123456789", "", "US is not a country"), ("ATX12345678", "", "form of a AT"), ("NL12345678OB01", "", "form"),
+    ("CHE12345678", "", "form of a CH"),
+])
+def test_invalid_vat_numbers(raw, country, problem):
+    assert problem in vat_number_problem(normalise_vat(raw, country))
+
+
+def test_an_invalid_vat_number_is_left_out_with_a_note():
+    customer, note = to_twinfield_customer(focus("c9", "Odd BV", vat="NL 1234 5678"))
+    assert customer.vat_number == "" and customer.code is None
+    assert note == "VAT number 'NL 1234 5678' left out of the new Twinfield customer: it does not have the form of a NL VAT number"
+    customer, note = to_twinfield_customer(focus("c9", "Even BV", vat="1234.56.789.B01"))
+    assert (customer.vat_number, note) == ("NL123456789B01", None)

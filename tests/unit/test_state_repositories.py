@@ -116,22 +116,24 @@ def test_a_twinfield_customer_belongs_to_one_focus_customer(store):
     assert set(customers.links(store, "NLA001")) == {("company", "c1")}
 
 
-def test_reserved_codes_are_unique_and_kept_across_retries(store):
-    customers.link_existing(store, "r1", [CustomerLink("company", "c1", "NLA001", "1005", "name", "linked", "r1")])
-    reserved = customers.reserve_codes(store, "r1", "NLA001", [("company", "c2"), ("contact", "p1")],
-                                       taken={"1003", "ABC"}, first_code=1000)
-    assert [(link.focus_id, link.twinfield_code, link.status) for link in reserved] == [
-        ("c2", "1006", "pending"), ("p1", "1007", "pending")]
-    # A retry after a crash does not reserve again: the pending links stand, with their codes.
-    assert customers.reserve_codes(store, "r1", "NLA001", [("company", "c2")], taken=set(), first_code=1000) == []
-    assert customers.links(store, "NLA001")[("company", "c2")].twinfield_code == "1006"
-    customers.confirm(store, "NLA001", ["1006"])
-    customers.forget_pending(store, "NLA001", ["1007"])
-    links = customers.links(store, "NLA001")
-    assert links[("company", "c2")].status == "linked" and ("contact", "p1") not in links
-    # Another office numbers its own customers.
-    [other] = customers.reserve_codes(store, "r1", "NLA002", [("company", "c2")], taken=set(), first_code=1000)
-    assert other.twinfield_code == "1000"
+def test_a_creation_is_recorded_before_sending_and_replaced_by_its_link(store):
+    customers.record_attempts(store, "r1", "NLA001", [("company", "c2", "Nieuw BV", "NL123456789B01"),
+                                                      ("contact", "p1", "Anna de Vries", "")])
+    first = customers.attempts(store, "NLA001")
+    assert {key: (a.name, a.vat_number, a.run_id) for key, a in first.items()} == {
+        ("company", "c2"): ("Nieuw BV", "NL123456789B01", "r1"), ("contact", "p1"): ("Anna de Vries", "", "r1")}
+    assert first[("company", "c2")].attempted_at.tzinfo is not None
+    # A second attempt (next run) keeps the first attempt's time, so a check looks back far enough.
+    customers.record_attempts(store, "r2", "NLA001", [("company", "c2", "Nieuw B.V.", "NL123456789B01")])
+    again = customers.attempts(store, "NLA001")[("company", "c2")]
+    assert (again.name, again.run_id, again.attempted_at) == ("Nieuw B.V.", "r2", first[("company", "c2")].attempted_at)
+    assert customers.attempts(store, "NLA002") == {}
+
+    customers.link_created(store, "r2", "NLA001", [("company", "c2", "1042")])
+    customers.forget_attempts(store, "NLA001", [("contact", "p1")])
+    assert customers.attempts(store, "NLA001") == {}
+    link = customers.links(store, "NLA001")[("company", "c2")]
+    assert (link.twinfield_code, link.matched_by, link.status) == ("1042", "created", "linked")
 
 
 def test_posting_protocol_leaves_evidence_and_keeps_the_last_good_draft(store):

@@ -27,6 +27,8 @@ from twinfield.domain import twinfield_xml as tx
 from twinfield.domain.twinfield_model import Customer, DebitCredit, SalesTransaction, TransactionLine
 from twinfield.errors import (
     TwinfieldAuthError,
+    TwinfieldError,
+    TwinfieldOAuth2Required,
     TwinfieldFault,
     TwinfieldRateLimited,
     TwinfieldUnavailable,
@@ -69,6 +71,8 @@ class FakeTwinfield(BaseAdapter):
     in_flight: int = 0
     max_in_flight: int = 0
     hold: threading.Event | None = None
+    logon_result: str = "Ok"
+    gets: int = 0  # WSDL downloads
 
     def __post_init__(self):
         super().__init__()
@@ -88,6 +92,7 @@ class FakeTwinfield(BaseAdapter):
     def send(self, request, **kwargs):
         url = urlparse(request.url)
         if url.query == "wsdl":
+            self.gets += 1
             name = url.path.rsplit("/", 1)[-1].removesuffix(".asmx")
             return self._response(request, 200, (WSDL / f"{name}.wsdl").read_bytes())
         if url.path.endswith("/connect/token"):
@@ -132,10 +137,16 @@ class FakeTwinfield(BaseAdapter):
         return self._handle(request, service, header, body)
 
     def _handle(self, request, service, header, body):
+        if service == "session" and etree.QName(body).localname == "SelectCompany":
+            company = body.findtext(f"{{{TW}}}company")
+            self.calls.append(("select", (header.get("SessionID"), company)))
+            result = "Ok" if company in ("NLA001", "NLA002") else "Invalid"
+            return self._envelope(request, f"<SelectCompanyResponse xmlns='{TW}'><SelectCompanyResult>{result}"
+                                  "</SelectCompanyResult></SelectCompanyResponse>")
         if service == "session":
             self.sessions_issued += 1
             self.calls.append(("session", body.findtext(f"{{{TW}}}user")))
-            result = "Blocked" if body.findtext(f"{{{TW}}}password") != PASSWORD else "Ok"
+            result = "Blocked" if body.findtext(f"{{{TW}}}password") != PASSWORD else self.logon_result
             return self._envelope(request, f"<LogonResponse xmlns='{TW}'><LogonResult>{result}</LogonResult>"
                                   f"<nextAction>None</nextAction><cluster>{CLUSTER}</cluster></LogonResponse>",
                                   header=f"<Header xmlns='{TW}'><SessionID>session-{self.sessions_issued}</SessionID></Header>")
@@ -270,7 +281,7 @@ class FakeTwinfield(BaseAdapter):
                         for c, n in page)
         return self._envelope(request, f"<SearchResponse xmlns='{TW}'><SearchResult/><data>"
                               f"<TotalRows>{len(everything)}</TotalRows><Columns><string>Code</string>"
-                              f"<string>Name</string></Columns><Items>{items}</Items></data></SearchResponse>")
+                              f"<string>Naam</string></Columns><Items>{items}</Items></data></SearchResponse>")
 
     # OAuth2
     def _token(self, request):
@@ -356,6 +367,14 @@ def connection(monkeypatch, conn_id="twinfield_test", **extra):
 @pytest.fixture
 def fake():
     return FakeTwinfield()
+
+
+@pytest.fixture(autouse=True)
+def own_user_sessions(monkeypatch):
+    """Hooks of one user share a session per process: each test starts with none (its fake is another Twinfield)."""
+    from twinfield.hooks.twinfield import auth
+
+    monkeypatch.setattr(auth, "_SESSIONS", {})
 
 
 @pytest.fixture
@@ -473,7 +492,7 @@ def test_list_customers_pages_the_finder_then_reads_each(make_hook, fake):
     fake.customers = {f"C{1000 + i}": (f"Customer {i}", f"NL{i:09d}B01") for i in range(230)}
     hook = make_hook()
     short = hook.list_customers(with_details=False)
-    assert [s["first"] for s in fake.requests_to("finder")] == [1, 101, 201]
+    assert [s["first"] for s in fake.requests_to("finder")] == list(range(1, 231, 25))  # pages of 25
     assert len(short) == 230 and short[0] == Customer("C1000", "Customer 0", office="NLA001")
     search = fake.requests_to("finder")[0]
     assert search["options"] == {"dimtype": "DEB", "office": "NLA001"}
@@ -483,7 +502,7 @@ def test_list_customers_pages_the_finder_then_reads_each(make_hook, fake):
     detailed = hook.list_customers()
     assert [(c.code, c.vat_number) for c in detailed] == [("C1000", "NL000000000B01"), ("C1001", "NL000000001B01"),
                                                           ("C1002", "NL000000002B01")]
-    assert hook.stats["requests"]["read"] == 3 + 1 + 3  # 3 pages, then 1 page + 3 reads
+    assert hook.stats["requests"]["read"] == 10 + 1 + 3  # 10 pages, then 1 page + 3 reads
 
 
 def test_ledger_accounts_and_vat_codes(make_hook):
@@ -500,9 +519,9 @@ def test_list_currencies_pages_finder_cur_one_credit_per_page(make_hook, fake):
     assert len(codes) == 131 and codes[:2] == ["C00", "C01"] and "EUR" in codes
     searches = fake.requests_to("finder")
     assert [(s["type"], s["first"], s["max"], s["options"]) for s in searches] == [
-        ("CUR", 1, 100, {"office": "NLA002"}), ("CUR", 101, 100, {"office": "NLA002"})]
+        ("CUR", first, 25, {"office": "NLA002"}) for first in range(1, 132, 25)]
     assert searches[0]["header"]["CompanyCode"] == "NLA002"
-    assert (hook.stats["requests"]["read"], hook.stats["credits"]["read"]) == (2, 2)
+    assert (hook.stats["requests"]["read"], hook.stats["credits"]["read"]) == (6, 6)
 
 
 def test_reads_retry_5xx_timeouts_and_drops_with_backoff(make_hook, fake, clock):
@@ -532,14 +551,25 @@ def test_429_waits_for_retry_after_and_holds_every_request(make_hook, fake, cloc
 
 
 def test_credit_budget_per_minute(make_hook, clock):
-    hook = make_hook(credits_per_minute="7")
+    hook = make_hook(credits_per_minute="8")
     started = clock.now
     for _ in range(7):
-        hook.list_offices()  # 7 reads fill the minute
+        hook.list_offices()  # the logon's token validation (a GET) and 7 reads fill the minute
     assert clock.now == started
     hook.list_offices()
     assert clock.now - started >= 60
-    assert hook.stats["credits"]["read"] == 8
+    assert hook.stats["credits"] == {"read": 8, "write": 0, "session": 1}
+
+
+def test_a_session_logon_costs_3_credits_and_no_wsdl_is_downloaded(make_hook, fake, clock):
+    hook = make_hook(auth_mode="session", credits_per_minute="9")
+    started = clock.now
+    for _ in range(3):
+        hook.list_offices()  # Logon 3 + SelectCompany (the connection's office) 3 + 3 reads
+    assert clock.now == started
+    hook.list_offices()
+    assert clock.now - started >= 60
+    assert hook.stats["credits"] == {"read": 4, "write": 0, "session": 6} and fake.gets == 0
 
 
 def test_at_most_max_concurrent_requests_from_many_threads(make_hook, fake):
@@ -648,17 +678,61 @@ def test_write_that_never_confirms_raises_unavailable(make_hook, fake):
         hook.post_sales_transactions([invoice("2024/0001")])
 
 
-def test_upsert_customers_numbers_new_ones_and_checks_unknown_outcomes(make_hook, fake):
+def test_create_customers_lets_twinfield_number_them_and_checks_unknown_outcomes(make_hook, fake):
     hook = make_hook()
     fake.customers["C1001"] = ("Old name", "")
-    results = hook.upsert_customers([Customer(None, "New & Co", vat_number="NL1B01"), Customer("C1001", "Acme")])
-    assert [(r.ok, r.number, r.key) for r in results] == [(True, "C2001", "C2001"), (True, "C1001", "C1001")]
+    results = hook.create_customers([Customer(None, "New & Co", vat_number="NL1B01")])
+    assert [(r.ok, r.number, r.key) for r in results] == [(True, "C2001", "C2001")]
+    writes = [c for c in fake.requests_to("processxml") if c["xml"].startswith("<dimensions")]
+    assert "<code>" not in writes[0]["xml"]
     fake.fail("processxml", "timeout", after_apply=True)
-    results = hook.upsert_customers([Customer(None, "Newer BV", vat_number="BE1"), Customer("C1001", "Acme 2")])
-    assert [(r.ok, r.number) for r in results] == [(True, "C2002"), (True, "C1001")]
+    results = hook.create_customers([Customer(None, "Newer BV", vat_number="BE1")])
+    assert [(r.ok, r.number) for r in results] == [(True, "C2002")]
     writes = [c for c in fake.requests_to("processxml") if c["xml"].startswith("<dimensions")]
     assert len(writes) == 2 and len(fake.customers) == 3  # nothing created twice
-    assert [s["pattern"] for s in fake.requests_to("finder")] == ["Newer BV"]
+    [search] = fake.requests_to("finder")
+    assert (search["pattern"], search["field"], search["options"]["includehidden"]) == ("Newer BV", 2, "1")
+    assert len(search["options"]["modifiedsince"]) == 14 and search["options"]["modifiedsince"].isdigit()
+    with pytest.raises(TwinfieldError, match="new customers only"):
+        hook.create_customers([Customer("C1001", "Acme")])
+    assert fake.customers["C1001"] == ("Old name", "")
+
+
+def test_session_selects_the_company_of_each_request_once(make_hook, fake):
+    hook = make_hook(auth_mode="session")
+    hook.list_currencies("NLA002")
+    hook.list_currencies("NLA002")
+    hook.list_currencies("NLA001")
+    assert fake.requests_to("select") == [("session-1", "NLA002"), ("session-1", "NLA001")]
+    assert hook.stats["company_selections"] == 2 and hook.stats["credits"]["session"] == 3 + 2 * 3
+    fake.fail("finder", "session")  # another logon of this user ended the session
+    hook.list_currencies("NLA001")
+    assert fake.sessions_issued == 2 and fake.requests_to("select")[-1] == ("session-2", "NLA001")
+    with pytest.raises(TwinfieldError, match="office NOPE is not available"):
+        hook.list_currencies("NOPE")
+
+
+def test_session_login_switched_off_is_a_clear_oauth2_error(make_hook, fake):
+    fake.logon_result = "OAuth2AuthenticationRequired"
+    hook = make_hook(auth_mode="session")
+    with pytest.raises(TwinfieldOAuth2Required, match="set the connection's auth_mode to 'oauth2'") as raised:
+        hook.list_offices()
+    assert raised.value.result == "OAuth2AuthenticationRequired" and PASSWORD not in str(raised.value)
+    ok, message = hook.test_connection()
+    assert not ok and "OAuth2" in message
+
+
+def test_hooks_of_one_user_share_one_session(make_hook, fake):
+    first, second = make_hook(auth_mode="session"), make_hook(auth_mode="session")
+    first.list_currencies("NLA002")
+    second.list_currencies("NLA002")
+    assert fake.sessions_issued == 1 and fake.requests_to("select") == [("session-1", "NLA002")]
+    assert (first.stats["logons"], second.stats["logons"]) == (1, 0)
+
+
+def test_connection_test_warns_against_an_administrator_user(make_hook):
+    ok, message = make_hook().test_connection()
+    assert ok and "not a level-1 (administrator) user" in message
 
 
 def test_delete_draft_and_its_unknown_outcome(make_hook, fake):

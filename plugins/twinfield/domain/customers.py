@@ -19,7 +19,9 @@ Each Focus customer gets exactly one decision (duplicates in the input are folde
 two Twinfield customers for one Focus customer; across runs, the stored link (recorded right after creation)
 and the VAT/name match (which finds a customer created just before a crash) keep it so.
 
-``to_twinfield_customer(focus_customer, code=None, payment_days=30, office="") -> Customer``.
+``to_twinfield_customer(focus_customer, payment_days=30, office="") -> (Customer, note)``: always without a
+code (Twinfield numbers new customers itself, within the office's code mask); a VAT number that is not valid
+for Twinfield is left out and ``note`` says why.
 """
 
 from __future__ import annotations
@@ -61,6 +63,33 @@ def normalise_vat(vat_number: str, country: str = "") -> str:
     if vat.startswith("GR"):
         vat = "EL" + vat[2:]
     return vat
+
+
+# The part after the country prefix, per prefix (EU member states as VIES writes them, GR as EL, plus XI, GB, CH
+# and NO). Twinfield refuses a vatnumber that is not one of these forms; a prefix not listed is not accepted.
+VAT_FORMATS = {
+    "AT": r"U\d{8}", "BE": r"[01]\d{9}", "BG": r"\d{9,10}", "CY": r"\d{8}[A-Z]", "CZ": r"\d{8,10}",
+    "DE": r"\d{9}", "DK": r"\d{8}", "EE": r"\d{9}", "EL": r"\d{9}", "ES": r"[A-Z0-9]\d{7}[A-Z0-9]",
+    "FI": r"\d{8}", "FR": r"[A-HJ-NP-Z0-9]{2}\d{9}", "HR": r"\d{11}", "HU": r"\d{8}",
+    "IE": r"\d[A-Z0-9+*]\d{5}[A-W][A-I]?", "IT": r"\d{11}", "LT": r"\d{9}|\d{12}", "LU": r"\d{8}",
+    "LV": r"\d{11}", "MT": r"\d{8}", "NL": r"\d{9}B\d{2}", "PL": r"\d{10}", "PT": r"\d{9}", "RO": r"\d{2,10}",
+    "SE": r"\d{12}", "SI": r"\d{8}", "SK": r"\d{10}",
+    "GB": r"\d{9}|\d{12}|GD\d{3}|HA\d{3}", "XI": r"\d{9}|\d{12}|GD\d{3}|HA\d{3}",
+    "CH": r"E\d{9}(?:MWST|TVA|IVA)?", "NO": r"\d{9}(?:MVA)?",
+}
+
+
+def vat_number_problem(vat_number: str) -> str | None:
+    """Why a normalised VAT number (see normalise_vat) is not valid for Twinfield; None when it is."""
+    prefix, rest = vat_number[:2], vat_number[2:]
+    if not re.fullmatch(r"[A-Z]{2}", prefix):
+        return "it has no country prefix"
+    form = VAT_FORMATS.get(prefix)
+    if form is None:
+        return f"{prefix} is not a country whose VAT numbers Twinfield checks"
+    if not re.fullmatch(form, rest):
+        return f"it does not have the form of a {prefix} VAT number"
+    return None
 
 
 def normalise_name(name: str) -> str:
@@ -128,13 +157,20 @@ def _vat_conflict(vat: str, customer: Customer) -> bool:
     return bool(vat and theirs and vat != theirs)
 
 
-def to_twinfield_customer(focus_customer: FocusCustomer, code: str | None = None, payment_days: int = 30,
-                          office: str = "") -> Customer:
-    """The Twinfield DEB customer for a Focus company or contact (``code`` None: Twinfield assigns one).
+def to_twinfield_customer(focus_customer: FocusCustomer, payment_days: int = 30,
+                          office: str = "") -> tuple[Customer, str | None]:
+    """The Twinfield DEB customer to create for a Focus company or contact, and a note when its VAT number had
+    to be left out (Twinfield refuses the whole customer over an invalid one).
 
     Due days: the customer's own Focus payment term when it is "days after invoice date", else ``payment_days``.
     """
     fc = focus_customer
+    vat_number = normalise_vat(fc.vat_number, fc.country)
+    problem = vat_number_problem(vat_number) if vat_number else None
+    note = None
+    if problem:
+        note = f"VAT number '{fc.vat_number}' left out of the new Twinfield customer: {problem}"
+        vat_number = ""
     address = Address(
         name=fc.addressee or fc.name,
         street=fc.street,
@@ -144,11 +180,11 @@ def to_twinfield_customer(focus_customer: FocusCustomer, code: str | None = None
         email=fc.email,
     )
     return Customer(
-        code=code,
+        code=None,
         name=fc.name,
-        vat_number=normalise_vat(fc.vat_number, fc.country),
+        vat_number=vat_number,
         due_days=fc.payment_days if fc.payment_days is not None else payment_days,
         address=address,
         iban=re.sub(r"\s", "", fc.iban).upper(),
         office=office,
-    )
+    ), note

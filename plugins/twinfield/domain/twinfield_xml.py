@@ -519,7 +519,8 @@ def match_status_from_row(row: BrowseRow) -> MatchStatus:
 
 
 # -- Finder rows (the hook hands over plain lists of strings) ----------------------------------------------------
-def finder_records(columns: Sequence[str], items: Iterable[Sequence[str]]) -> list[dict[str, str]]:
-    """Finder items as dicts by column name; without column names, Twinfield's order is code, name."""
-    names = [c.lower() for c in columns] if columns else ["code", "name"]
-    return [dict(zip(names, (value or "" for value in item))) for item in items]
+def finder_records(items: Iterable[Sequence[str]]) -> list[dict[str, str]]:
+    """Finder items as {"code", "name"}, by position: the column titles are in the user's language
+    (["Code", "Naam"] for a Dutch user), so they are never read."""
+    return [{"code": (item[0] if len(item) > 0 else "") or "", "name": (item[1] if len(item) > 1 else "") or ""}
+            for item in items]

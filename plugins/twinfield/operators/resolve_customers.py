@@ -21,7 +21,6 @@ from twinfield.operators.documents import parsed
 from twinfield.state import customers, documents
 from twinfield.state.customers import CustomerLink
 
-FIRST_CODE = 1000  # new customers are numbered from here up (above every numeric code in the office)
 MATCHED_BY = {MATCHED_VAT: "vat_number", MATCHED_NAME: "name"}
 
 
@@ -30,8 +29,11 @@ class ResolveCustomersOperator(SyncStageOperator):
     the office its department books into: a stored link, else the same VAT number, else the same name
     (``twinfield.domain.customers``); the rest are created in Twinfield in batches.
 
-    A new customer's code is reserved in the state store before it is sent; sending that code again only
-    updates it, so a re-run after a crash never creates a second Twinfield customer for one Focus customer.
+    Twinfield numbers new customers (its own code mask, hidden customers' codes included), so this stage never
+    sends a code and never writes to a customer it did not create: an existing customer is only linked. Each
+    creation is recorded before it is sent; one still recorded at the next run (a crash, a lost reply) is first
+    looked for in Twinfield (same name and VAT number, changed since the attempt, not linked yet), so a re-run
+    never creates a second Twinfield customer for one Focus customer.
     """
 
     stage = "resolve_customers"
@@ -55,12 +57,16 @@ class ResolveCustomersOperator(SyncStageOperator):
             links = customers.links(run.store, office)
             known = [links[_key(ref)] for ref in refs if _key(ref) in links]
             summary["linked_before"] += sum(link.status == "linked" for link in known)
-            pending = [link for link in known if link.status == "pending"]
-            new = sorted(ref for ref in refs if _key(ref) not in links)
-            if not new and not pending:
+            reserved = [link.focus_key for link in known if link.status == "pending"]  # by an earlier version
+            if reserved and not run.dry_run:
+                customers.drop_pending(run.store, office, reserved)
+            new = sorted(ref for ref in refs if _key(ref) not in links or _key(ref) in reserved)
+            if not new:
                 continue
-            focus_customers = self._focus_customers(run, new + [CustomerRef(*link.focus_key) for link in pending])
-            taken = {link.twinfield_code for link in links.values()}
+            focus_customers = self._focus_customers(run, new)
+            taken = {link.twinfield_code for link in links.values() if link.focus_key not in reserved}
+            if not run.dry_run:
+                new = self._recover(run, office, new, focus_customers, taken, summary)
             listed = run.twinfield.list_customers(office, with_details=False)
             candidates = self._details(run, office, [c.code for c in listed if c.code and c.code not in taken])
             decisions = match_customers([focus_customers[ref] for ref in new if ref in focus_customers], candidates, {})
@@ -75,7 +81,7 @@ class ResolveCustomersOperator(SyncStageOperator):
             if run.dry_run:
                 summary["matched_vat_number"] += sum(d.action == MATCHED_VAT for d in decisions)
                 summary["matched_name"] += sum(d.action == MATCHED_NAME for d in decisions)
-                summary["created"] += len(to_create) + len(pending)
+                summary["created"] += len(to_create)
                 continue
             matches = [
                 CustomerLink(d.ref.type, d.ref.id, office, d.code, MATCHED_BY[d.action], "linked", run.run_id)
@@ -83,19 +89,16 @@ class ResolveCustomersOperator(SyncStageOperator):
                 if d.action in MATCHED_BY
             ]
             recorded = customers.link_existing(run.store, run.run_id, matches)
+            customers.forget_attempts(run.store, office, [link.focus_key for link in recorded])
             summary["matched_vat_number"] += sum(link.matched_by == "vat_number" for link in recorded)
             summary["matched_name"] += sum(link.matched_by == "name" for link in recorded)
             lost = {link.focus_key for link in matches} - {link.focus_key for link in recorded}
             to_create += [focus_customers[CustomerRef(*key)] for key in sorted(lost)]  # code taken meanwhile
 
-            reserved = customers.reserve_codes(
-                run.store, run.run_id, office, [(fc.ref.type, fc.ref.id) for fc in to_create],
-                taken={c.code for c in listed if c.code}, first_code=FIRST_CODE,
-            )
-            created, refused = self._create(run, office, focus_customers, pending + reserved)
-            summary["created"] += len(created)
+            created, refused, notes = self._create(run, office, to_create)
+            summary["created"] += created
             summary["refused_by_twinfield"] += len(refused)
-            problems += [{"customer": name, "office": office, "reason": reason} for name, reason in refused]
+            problems += [{"customer": name, "office": office, "reason": reason} for name, reason in refused + notes]
         run.details["customer_problems"] = problems
         return summary
 
@@ -117,25 +120,48 @@ class ResolveCustomersOperator(SyncStageOperator):
                     found[CustomerRef(customer_type, focus_id)] = parse_customer(customer_type, raw)
         return found
 
-    def _create(self, run: StageRun, office: str, focus_customers: dict[CustomerRef, FocusCustomer],
-                reserved: list[CustomerLink]) -> tuple[list[str], list[tuple[str, str]]]:
-        """Send the reserved customers to Twinfield; confirm the accepted codes, free the refused ones."""
-        sendable = [link for link in reserved if CustomerRef(*link.focus_key) in focus_customers]
-        new = [
-            to_twinfield_customer(focus_customers[CustomerRef(*link.focus_key)], code=link.twinfield_code,
-                                  payment_days=run.config.default_payment_days, office=office)
-            for link in sendable
-        ]
-        results = run.twinfield.upsert_customers(new, office) if new else []
-        created = [link.twinfield_code for link, result in zip(sendable, results, strict=True) if result.ok]
-        refused = [
-            (customer.name, " // ".join(result.error_messages) or "refused without a message", link.twinfield_code)
-            for link, customer, result in zip(sendable, new, results, strict=True)
-            if not result.ok
-        ]
-        customers.confirm(run.store, office, created)
-        customers.forget_pending(run.store, office, [code for _, _, code in refused])
-        return created, [(name, reason) for name, reason, _ in refused]
+    @staticmethod
+    def _recover(run: StageRun, office: str, refs: list[CustomerRef], focus_customers: dict, taken: set[str],
+                 summary: dict) -> list[CustomerRef]:
+        """Settle creations an earlier run recorded but never saw answered: the customer Twinfield now holds
+        for it (same name and VAT number, changed since the attempt, not linked) is linked; the others are
+        resolved again (the attempt never reached Twinfield). Returns the refs still to resolve."""
+        attempts = customers.attempts(run.store, office)
+        open_ = [attempts[_key(ref)] for ref in refs if _key(ref) in attempts]
+        if not open_:
+            return refs
+        since = min(attempt.attempted_at for attempt in open_)
+        sent = [Customer(None, attempt.name, vat_number=attempt.vat_number) for attempt in open_]
+        found = run.twinfield.customers_in_effect(sent, office, since, exclude=taken)
+        linked = [(open_[pos].focus_type, open_[pos].focus_id, result.number) for pos, result in found.items()]
+        customers.link_created(run.store, run.run_id, office, linked)
+        taken.update(code for _, _, code in linked)
+        summary["created"] += len(linked)
+        done = {(t, i) for t, i, _ in linked}
+        return [ref for ref in refs if _key(ref) not in done]
+
+    def _create(self, run: StageRun, office: str,
+                to_create: list[FocusCustomer]) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
+        """Create these customers in Twinfield, each recorded first; link the created ones. Returns how many
+        were created, the refused ones and notes (name, reason) for the report."""
+        if not to_create:
+            return 0, [], []
+        new, notes = [], []
+        for fc in to_create:
+            customer, note = to_twinfield_customer(fc, payment_days=run.config.default_payment_days, office=office)
+            new.append(customer)
+            if note:
+                notes.append((f"{fc.name} ({fc.ref})", note))
+        customers.record_attempts(run.store, run.run_id, office,
+                                  [(fc.ref.type, fc.ref.id, c.name, c.vat_number) for fc, c in zip(to_create, new)])
+        results = run.twinfield.create_customers(new, office)
+        created = [(fc.ref.type, fc.ref.id, result.number) for fc, result in zip(to_create, results, strict=True)
+                   if result.ok and result.number]
+        refused = [(fc, result) for fc, result in zip(to_create, results, strict=True) if not result.ok]
+        customers.link_created(run.store, run.run_id, office, created)
+        customers.forget_attempts(run.store, office, [_key(fc.ref) for fc, _ in refused])
+        return len(created), [(f"{fc.name} ({fc.ref})", " // ".join(result.error_messages)
+                               or "refused without a message") for fc, result in refused], notes
 
 
 def _key(ref: CustomerRef) -> tuple[str, str]:

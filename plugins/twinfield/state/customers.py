@@ -1,13 +1,17 @@
-"""Links between Focus customers (company or contact) and Twinfield DEB customers, per office.
+"""Links between Focus customers (company or contact) and Twinfield DEB customers, per office, and the
+customers being created.
 
 A Focus customer has at most one Twinfield customer per office, and a Twinfield customer belongs to at most
-one Focus customer (both enforced by the schema). A customer to be created gets its code reserved here
-('pending') before it is sent to Twinfield; sending a dimension with that code again only updates it, so a
-re-run after a crash never creates a second customer.
+one Focus customer (both enforced by the schema). Twinfield numbers new customers itself, so a creation is
+recorded here (``record_attempts``) before it is sent, and replaced by a link once Twinfield's reply gives the
+code (``link_created``); an attempt still recorded at the next run is looked for in Twinfield before anything
+is sent again. Links with status 'pending' (a reserved code not yet confirmed) come from earlier versions, which
+chose codes themselves; none are written now.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -70,62 +74,85 @@ def link_existing(store: StateStore, run_id: str, matches: list[CustomerLink]) -
     return recorded
 
 
-def reserve_codes(
-    store: StateStore, run_id: str, office: str, customers: list[tuple[str, str]], taken: set[str], first_code: int
-) -> list[CustomerLink]:
-    """Reserve a new Twinfield code for each Focus customer (type, id), written before creating them.
+@dataclass(frozen=True)
+class CreationAttempt:
+    focus_type: str
+    focus_id: str
+    office: str
+    name: str
+    vat_number: str
+    run_id: str
+    attempted_at: dt.datetime
 
-    Codes are numbers counting up from above ``first_code`` and every code in ``taken`` (Twinfield's own
-    customers) or already linked in this office. A customer that already has a link keeps it.
-    """
-    reserved: list[CustomerLink] = []
+    @property
+    def focus_key(self) -> tuple[str, str]:
+        return (self.focus_type, self.focus_id)
+
+
+def attempts(store: StateStore, office: str) -> dict[tuple[str, str], CreationAttempt]:
+    """Creations recorded in ``office`` whose outcome is not known (no link recorded after them)."""
     with store.begin() as conn:
-        linked = {r.twinfield_code for r in conn.execute(
-            text("SELECT twinfield_code FROM customer_links WHERE office = :o"), {"o": office})}
-    numeric = [int(c) for c in taken | linked if c.isdigit()]
-    next_code = max([first_code - 1, *numeric]) + 1
-    for focus_type, focus_id in customers:
-        while True:
-            code = str(next_code)
-            next_code += 1
-            try:
-                with store.begin() as conn:
-                    result = conn.execute(
-                        text(
-                            "INSERT INTO customer_links (focus_type, focus_id, office, twinfield_code,"
-                            " matched_by, status, run_id, linked_at) VALUES (:t, :i, :o, :c, 'created',"
-                            " 'pending', :r, :at) ON CONFLICT (focus_type, focus_id, office) DO NOTHING"
-                        ),
-                        {"t": focus_type, "i": focus_id, "o": office, "c": code, "r": run_id, "at": now()},
-                    )
-                if result.rowcount == 1:
-                    reserved.append(CustomerLink(focus_type, focus_id, office, code, "created", "pending", run_id))
-                break
-            except IntegrityError:  # the code was taken meanwhile (another run): try the next one
-                continue
-    return reserved
+        rows = conn.execute(
+            text("SELECT focus_type, focus_id, office, name, vat_number, run_id, attempted_at"
+                 " FROM customer_creations WHERE office = :o"),
+            {"o": office},
+        ).all()
+    return {(r.focus_type, r.focus_id): CreationAttempt(*r[:6], dt.datetime.fromisoformat(r.attempted_at))
+            for r in rows}
 
 
-def confirm(store: StateStore, office: str, codes: list[str]) -> None:
-    """The customers with these reserved codes now exist in Twinfield."""
-    if not codes:
+def record_attempts(store: StateStore, run_id: str, office: str,
+                    customers: list[tuple[str, str, str, str]]) -> None:
+    """Before sending: (Focus type, Focus id, name, VAT number) of each customer about to be created. A
+    customer tried before keeps its first time, so a later check looks back far enough."""
+    if not customers:
         return
     with store.begin() as conn:
         conn.execute(
             text(
-                "UPDATE customer_links SET status = 'linked', linked_at = :at"
-                " WHERE office = :o AND twinfield_code = :c"
+                "INSERT INTO customer_creations (focus_type, focus_id, office, name, vat_number, run_id, attempted_at)"
+                " VALUES (:t, :i, :o, :n, :v, :r, :at) ON CONFLICT (focus_type, focus_id, office)"
+                " DO UPDATE SET name = excluded.name, vat_number = excluded.vat_number, run_id = excluded.run_id"
             ),
-            [{"o": office, "c": c, "at": now()} for c in codes],
+            [{"t": t, "i": i, "o": office, "n": n, "v": v, "r": run_id, "at": now()} for t, i, n, v in customers],
         )
 
 
-def forget_pending(store: StateStore, office: str, codes: list[str]) -> None:
-    """Twinfield refused to create these customers: drop their reservations (the next run tries again)."""
-    if not codes:
+def link_created(store: StateStore, run_id: str, office: str, created: list[tuple[str, str, str]]) -> None:
+    """Twinfield holds these new customers (Focus type, Focus id, code): link them, their attempts done."""
+    if not created:
         return
     with store.begin() as conn:
         conn.execute(
-            text("DELETE FROM customer_links WHERE office = :o AND twinfield_code = :c AND status = 'pending'"),
-            [{"o": office, "c": c} for c in codes],
+            text(
+                "INSERT INTO customer_links (focus_type, focus_id, office, twinfield_code, matched_by, status, run_id,"
+                " linked_at) VALUES (:t, :i, :o, :c, 'created', 'linked', :r, :at)"
+                " ON CONFLICT (focus_type, focus_id, office) DO UPDATE SET twinfield_code = excluded.twinfield_code,"
+                " matched_by = 'created', status = 'linked', run_id = excluded.run_id, linked_at = excluded.linked_at"
+            ),
+            [{"t": t, "i": i, "o": office, "c": code, "r": run_id, "at": now()} for t, i, code in created],
         )
+        _forget(conn, office, [(t, i) for t, i, _ in created])
+
+
+def forget_attempts(store: StateStore, office: str, keys: list[tuple[str, str]]) -> None:
+    """Twinfield refused these creations, or a Focus customer was linked another way: nothing is pending."""
+    with store.begin() as conn:
+        _forget(conn, office, keys)
+
+
+def _forget(conn, office: str, keys: list[tuple[str, str]]) -> None:
+    if keys:
+        conn.execute(text("DELETE FROM customer_creations WHERE office = :o AND focus_type = :t AND focus_id = :i"),
+                     [{"o": office, "t": t, "i": i} for t, i in keys])
+
+
+def drop_pending(store: StateStore, office: str, keys: list[tuple[str, str]]) -> None:
+    """Forget reserved codes of earlier versions (status 'pending'): their customers are created anew."""
+    if keys:
+        with store.begin() as conn:
+            conn.execute(
+                text("DELETE FROM customer_links WHERE office = :o AND focus_type = :t AND focus_id = :i"
+                     " AND status = 'pending'"),
+                [{"o": office, "t": t, "i": i} for t, i in keys],
+            )

@@ -7,14 +7,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import requests
 from airflow.sdk.log import mask_secret
 from lxml import etree
 
-from twinfield.errors import TwinfieldAuthError, TwinfieldFault
+from twinfield.errors import TwinfieldAuthError, TwinfieldError, TwinfieldFault, TwinfieldOAuth2Required
 from twinfield.hooks.twinfield.soap import (
     TNS,
     NotSent,
@@ -135,16 +136,15 @@ class SessionLogon:
     """Legacy ``Logon(user, password, organisation)`` on ``{host}/webservices/session.asmx``; the session id
     comes back in the reply's SOAP header, the cluster in its body. A second logon ends the first session."""
 
-    def __init__(self, service: Callable[[], Service], user: str, password: str, organisation: str):
+    def __init__(self, service: Service, user: str, password: str, organisation: str):
         if not (user and password and organisation):
             raise TwinfieldAuthError("MissingCredentials", "session needs login, password and extra organisation")
-        self._make_service = service
-        self._service: Service | None = None  # built on the first logon (called under the Authenticator's lock)
+        self._service = service
         self._user, self._password, self._organisation = user, password, organisation
         mask_secret(password)
 
     def __call__(self) -> Credentials:
-        service = self._service = self._service or self._make_service()
+        service = self._service
         try:
             with service.client.settings(raw_response=True):
                 response = service.proxy.Logon(user=self._user, password=self._password, organisation=self._organisation)
@@ -158,6 +158,8 @@ class SessionLogon:
         if fault is not None:
             raise TwinfieldAuthError("Fault", (fault.text or "").strip())
         result = envelope.findtext(f".//{{{TNS}}}LogonResult") or "NoResult"
+        if result == "OAuth2AuthenticationRequired":
+            raise TwinfieldOAuth2Required(self._organisation)
         if result != "Ok":
             raise TwinfieldAuthError(result)
         session_id = (envelope.findtext(f".//{{{TNS}}}Header/{{{TNS}}}SessionID") or "").strip()
@@ -168,8 +170,46 @@ class SessionLogon:
         return Credentials(cluster.rstrip("/"), session_id=session_id)
 
 
+def select_company(service: Service, credentials: Credentials, office: str) -> None:
+    """Make ``office`` the company the session works in (Session.SelectCompany)."""
+    result = service.proxy.SelectCompany(company=office, _soapheaders=[service.header(SessionID=credentials.session_id)])
+    if str(result) != "Ok":
+        raise TwinfieldError(f"office {office} is not available to this Twinfield user (SelectCompany: {result})")
+
+
+class CompanySelection:
+    """The office the current session works in. A session has one at a time, so a request for another office
+    waits for those in flight to finish, then SelectCompany switches; requests for the same office run together."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._session: Credentials | None = None
+        self._office: str | None = None  # None: the user's default office, whichever that is
+        self._in_flight = 0
+
+    @contextmanager
+    def using(self, credentials: Credentials, office: str, select: Callable[[str], None]) -> Iterator[None]:
+        with self._changed:
+            while not (self._session is credentials and self._office == office):
+                if self._in_flight:
+                    self._changed.wait()
+                    continue
+                if self._session is not credentials:  # a new session starts in the user's default office
+                    self._session, self._office = credentials, None
+                select(office)  # under the lock: nobody sends meanwhile
+                self._office = office
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
+
+
 class Authenticator:
-    """The current credentials, shared by the hook's threads; one logon at a time."""
+    """The current credentials, shared by the hook's threads; one logon at a time. ``before_logon`` (the
+    caller's credit accounting) runs before each logon that the call makes."""
 
     def __init__(self, login: Callable[[], Credentials], clock: Callable[[], float] = time.monotonic):
         self._login = login
@@ -177,15 +217,40 @@ class Authenticator:
         self._lock = threading.Lock()
         self._current: Credentials | None = None
 
-    def current(self) -> Credentials:
+    def current(self, before_logon: Callable[[], None] = lambda: None) -> Credentials:
         with self._lock:
             if self._current is None or self._clock() >= self._current.expires_at:
+                before_logon()
                 self._current = self._login()
             return self._current
 
-    def renew(self, stale: Credentials) -> Credentials:
+    def renew(self, stale: Credentials, before_logon: Callable[[], None] = lambda: None) -> Credentials:
         """Log on again, unless another thread already replaced ``stale``."""
         with self._lock:
             if self._current is None or self._current is stale:
+                before_logon()
                 self._current = self._login()
             return self._current
+
+
+@dataclass
+class UserSession:
+    """A Twinfield user's one session and the office it works in."""
+
+    auth: Authenticator
+    companies: CompanySelection
+
+
+# A user has one Twinfield session: a second logon ends the first. So every hook in this process that logs on as
+# the same user shares one session (hooks of other tasks on the same worker included) instead of ending each
+# other's; other processes are not seen (README, known limits).
+_SESSIONS: dict[tuple[str, ...], UserSession] = {}
+_SESSIONS_GUARD = threading.Lock()
+
+
+def user_session(key: tuple[str, ...], make_login: Callable[[], Callable[[], Credentials]],
+                 clock: Callable[[], float] = time.monotonic) -> UserSession:
+    with _SESSIONS_GUARD:
+        if key not in _SESSIONS:
+            _SESSIONS[key] = UserSession(Authenticator(make_login(), clock), CompanySelection())
+        return _SESSIONS[key]

@@ -1,15 +1,19 @@
 """TwinfieldHook: everything the product asks of Twinfield, over zeep, within Twinfield's fair-use limits.
 
-Costs (Twinfield's credits: a read 1, a write 3), per call:
+Costs (Twinfield's credits: a read 1, anything else 3, every HTTP GET 1), per call:
+- a logon: Session Logon 3; OAuth2 1 (the access-token validation is a GET); with session login, 3 more for
+  each SelectCompany, made when a request is for another office than the session's. The WSDLs ship with the
+  package, so no GET downloads them.
 - ``list_offices``, ``read_transaction``, ``read_customer``: 1 read.
-- ``list_customers``: one Finder page per 100 customers, plus one ``<read>`` per customer when
-  ``with_details`` (the default): the Finder's DIM rows carry code and name only, and the VAT number, address
-  and payment terms live in the dimension itself. 1,000 customers: 10 + 1,000 credits (two minutes of a
-  500/minute budget). The pipeline keeps its customer links, so it needs this list once, not per invoice.
-- ``list_ledger_accounts``: one Finder page per 100 accounts per dimension type (BAS, PNL).
+- ``list_customers``: one Finder page per 25 customers (the page size Twinfield asks clients to use: 1,000
+  customers cost 40 credits instead of 10 with pages of 100, a small part of a 500/minute budget), plus one
+  ``<read>`` per customer when ``with_details`` (the default): the Finder's DIM rows carry code and name only,
+  and the VAT number, address and payment terms live in the dimension itself. 1,000 customers: 40 + 1,000
+  credits. The pipeline keeps its customer links, so it needs this list once, not per invoice.
+- ``list_ledger_accounts``: one Finder page per 25 accounts per dimension type (BAS, PNL).
 - ``list_vat_codes``: one Finder page, plus one ``<read>`` per VAT code (for its type and percentages).
-- ``list_currencies``: one Finder page per 100 currencies (in practice one).
-- ``upsert_customers`` / ``post_sales_transactions``: one write per 25 items.
+- ``list_currencies``: one Finder page per 25 currencies (in practice one).
+- ``create_customers`` / ``post_sales_transactions``: one write per 25 items.
 - ``match_statuses``: one browse per 100 invoice numbers (or one for a period range).
 A write whose outcome is unknown costs its check (reads) before anything is sent again.
 """
@@ -21,6 +25,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from decimal import Decimal
 from functools import cached_property
@@ -47,10 +52,14 @@ from twinfield.domain.twinfield_model import (
 from twinfield.errors import TwinfieldError, TwinfieldFault, TwinfieldRateLimited, TwinfieldUnavailable
 from twinfield.hooks.twinfield.auth import (
     Authenticator,
+    CompanySelection,
     Credentials,
     OAuth2Login,
     SessionLogon,
+    UserSession,
     is_auth_fault,
+    select_company,
+    user_session,
 )
 from twinfield.hooks.twinfield.limits import FairUse
 from twinfield.hooks.twinfield.soap import (
@@ -66,9 +75,14 @@ from twinfield.hooks.twinfield.soap import (
 )
 
 T = TypeVar("T")
-READ, WRITE = "read", "write"
+READ, WRITE, SESSION = "read", "write", "session"  # SESSION: Logon, SelectCompany and OAuth2's validation GET
 COST = {READ: 1, WRITE: 3}
-FINDER_PAGE = 100
+LOGON_COST = {"session": 3, "oauth2": 1}
+SELECT_COMPANY_COST = 3
+FINDER_PAGE = 25  # rows per Finder page, as Twinfield asks
+RECENT_MARGIN = dt.timedelta(minutes=10)  # clock difference allowed when asking Finder for recent changes
+CONNECTION_ADVICE = ("Use a Twinfield user of its own for this integration, not a level-1 (administrator) user: "
+                     "it holds a session, and a second logon of the same user ends the first.")
 BROWSE_INVOICES = 100  # invoice numbers per browse
 ADMINISTRATION_TZ = ZoneInfo("Europe/Amsterdam")
 
@@ -112,12 +126,14 @@ class TwinfieldHook(BaseHook):
         self._made: dict[str, Any] = {}
         self._made_lock = threading.RLock()
         self.stats: dict[str, Any] = {
-            "requests": {READ: 0, WRITE: 0},
-            "credits": {READ: 0, WRITE: 0},
+            "requests": {READ: 0, WRITE: 0, SESSION: 0},
+            "credits": {READ: 0, WRITE: 0, SESSION: 0},
             "retries": 0,
             "rate_limited": 0,
             "logons": 0,
+            "company_selections": 0,
         }
+
 
     # -- connection ---------------------------------------------------------------------------------------
     def _once(self, name: str, make: Callable[[], T]) -> T:
@@ -175,44 +191,73 @@ class TwinfieldHook(BaseHook):
 
     @cached_property
     def _transport(self) -> Transport:
-        return self._once("transport", lambda: Transport(session=self.session, timeout=self.timeout,
-                                                         operation_timeout=self.timeout))
+        def make() -> Transport:
+            transport = Transport(session=self.session, timeout=self.timeout, operation_timeout=self.timeout)
+            transport.on_get = lambda: self._spend(SESSION, COST[READ])
+            return transport
+
+        return self._once("transport", make)
+
+    @cached_property
+    def _user_session(self) -> UserSession:
+        return self._once("user_session", self._make_user_session)
 
     @cached_property
     def _auth(self) -> Authenticator:
-        return self._once("auth", self._make_auth)
+        return self._user_session.auth
 
-    def _make_auth(self) -> Authenticator:
+    @cached_property
+    def _companies(self) -> CompanySelection:
+        return self._user_session.companies
+
+    @cached_property
+    def _mode(self) -> str:
         mode = self._get_field("auth_mode", "oauth2")
-        conn = self.connection
+        if mode not in LOGON_COST:
+            raise TwinfieldError(f"unknown auth_mode {mode!r}: use 'oauth2' or 'session'")
+        return mode
+
+    @cached_property
+    def _session_service(self) -> Service:
+        return self._once("session_service", lambda: build_service(self._transport, self.host, "session"))
+
+    def _make_user_session(self) -> UserSession:
+        mode, conn = self._mode, self.connection
         if mode == "oauth2":
             login = OAuth2Login(self.session, self.host, conn.login or "", conn.password or "",
                                 self._get_field("refresh_token") or "", self.timeout, self._clock)
-        elif mode == "session":
-            # The transport is made here, not inside a logon: logons run under the Authenticator's lock and
-            # must not wait for the lock of _once (another thread may hold it while waiting for a logon).
-            transport, host = self._transport, self.host
-            login = SessionLogon(lambda: self._retrying(READ)(lambda: build_service(transport, host, "session")),
-                                 conn.login or "", conn.password or "", self._get_field("organisation") or "")
-        else:
-            raise TwinfieldError(f"unknown auth_mode {mode!r}: use 'oauth2' or 'session'")
+            return UserSession(Authenticator(login, self._clock), CompanySelection())
+        organisation = self._get_field("organisation") or ""
+        return user_session(
+            (self.host, conn.login or "", organisation, conn.password or ""),
+            lambda: SessionLogon(self._session_service, conn.login or "", conn.password or "", organisation),
+            self._clock)
 
-        def counted() -> Credentials:
-            self._count("logons")
-            return login()
+    def _before_logon(self) -> None:
+        self._count("logons")
+        self._spend(SESSION, LOGON_COST[self._mode])
 
-        return Authenticator(counted, self._clock)
+    def _spend(self, kind: str, credits: int) -> None:
+        """Wait for ``credits`` in the budget and count one request of ``kind``."""
+        with self.limits.slot(credits):
+            self._count("requests", kind)
+            self._count("credits", kind, credits)
+
+    def _select_company(self, credentials: Credentials, office: str) -> None:
+        self._count("company_selections")
+        self._spend(SESSION, SELECT_COMPANY_COST)
+        call(lambda: select_company(self._session_service, credentials, office))
 
     def _service(self, base_url: str, name: str) -> Service:
-        return self._retrying(READ)(lambda: build_service(self._transport, base_url, name))
+        return build_service(self._transport, base_url, name)
 
     @cached_property
     def _processxml(self) -> Service:
-        return self._once("processxml", lambda: self._service(self._auth.current().cluster, "processxml"))
+        return self._once("processxml", lambda: self._service(self._auth.current(self._before_logon).cluster, "processxml"))
 
     @cached_property
     def _finder(self) -> Service:
-        return self._once("finder", lambda: self._service(self._auth.current().cluster, "finder"))
+        return self._once("finder", lambda: self._service(self._auth.current(self._before_logon).cluster, "finder"))
 
     def _office(self, office: str | None) -> str:
         office = office or self.default_office
@@ -248,29 +293,31 @@ class TwinfieldHook(BaseHook):
         return Retrying(stop=stop_after_attempt(self.max_attempts), wait=wait, retry=retry_if_exception(may_resend),
                         sleep=self._sleep, before_sleep=before_sleep, reraise=True)
 
-    def _request(self, kind: str, send: Callable[[Credentials], T]) -> T:
-        """Send one request: within the credit budget and concurrency cap; once more after renewing the
-        credentials on an auth fault; again after a 429 and, for reads only, after 5xx/timeouts/drops.
-        A write whose outcome is unknown raises OutcomeUnknown: the caller checks before resending."""
+    def _request(self, kind: str, send: Callable[[Credentials], T], office: str | None = None) -> T:
+        """Send one request: within the credit budget and concurrency cap, with a session in ``office``
+        (SelectCompany); once more after renewing the credentials on an auth fault; again after a 429 and,
+        for reads only, after 5xx/timeouts/drops. A write whose outcome is unknown raises OutcomeUnknown: the
+        caller checks before resending."""
         renewed = False
 
         def attempt() -> T:
             nonlocal renewed
-            credentials = self._auth.current()
-            with self.limits.slot(COST[kind]):
-                self._count("requests", kind)
-                self._count("credits", kind, COST[kind])
-                try:
+            credentials = self._auth.current(self._before_logon)
+            try:
+                with self._companies.using(credentials, office, lambda o: self._select_company(credentials, o)) \
+                        if credentials.session_id and office else nullcontext(), self.limits.slot(COST[kind]):
+                    self._count("requests", kind)
+                    self._count("credits", kind, COST[kind])
                     return send(credentials)
-                except RateLimited as limited:
-                    self._count("rate_limited")
-                    self.limits.pause(limited.retry_after)
+            except RateLimited as limited:
+                self._count("rate_limited")
+                self.limits.pause(limited.retry_after)
+                raise
+            except TwinfieldFault as fault:
+                if renewed or not is_auth_fault(fault):
                     raise
-                except TwinfieldFault as fault:
-                    if renewed or not is_auth_fault(fault):
-                        raise
             renewed = True
-            self._auth.renew(credentials)
+            self._auth.renew(credentials, self._before_logon)
             raise _Renewed()
 
         try:
@@ -291,14 +338,15 @@ class TwinfieldHook(BaseHook):
             reply = call(service.proxy.ProcessXmlString, xmlRequest=request, _soapheaders=[header])
             return reply or ""
 
-        return self._request(kind, send)
+        return self._request(kind, send, office)
 
     def _read(self, request: str, office: str | None) -> str:
         return self._process_xml(READ, request, office)
 
     def _search(self, finder_type: str, options: dict[str, str], office: str | None,
                 pattern: str = "*", field: int = 0) -> list[dict[str, str]]:
-        """Every row of a Finder search, page by page (firstRow counts from 1)."""
+        """Every row of a Finder search, page by page (firstRow counts from 1; a page may be shorter than
+        asked: the next one starts after what came)."""
         records: list[dict[str, str]] = []
         first = 1
         while True:
@@ -307,8 +355,8 @@ class TwinfieldHook(BaseHook):
                                         firstRow=first, maxRows=FINDER_PAGE, options=finder_options(options),
                                         _soapheaders=[credentials.plain_header(office)]))
 
-            page = self._request(READ, send)
-            records += xml.finder_records(page.columns, page.items)
+            page = self._request(READ, send, office)
+            records += xml.finder_records(page.items)
             if not page.items or len(records) >= page.total:
                 return records
             first += len(page.items)
@@ -322,33 +370,43 @@ class TwinfieldHook(BaseHook):
             return False, str(exc)
         except Exception as exc:  # noqa: BLE001 - the UI wants an answer; other messages may hold a URL
             return False, f"{type(exc).__name__} while connecting to Twinfield"
-        return True, f"Connected to Twinfield: {len(offices)} office(s) available"
+        return True, f"Connected to Twinfield: {len(offices)} office(s) available. {CONNECTION_ADVICE}"
 
     def list_offices(self) -> list[Office]:
         return xml.parse_offices(self._read(xml.list_offices_xml(), self.default_office))
 
     def list_customers(self, office: str | None = None, with_details: bool = True) -> list[Customer]:
-        """DEB customers of ``office``: Finder DIM (code, name), then each one read for its VAT number,
-        address, IBAN and payment terms (``with_details=False`` skips those reads; see the module's costs)."""
+        """DEB customers of ``office`` that are not hidden: Finder DIM (code, name), then each one read for its
+        VAT number, address, IBAN and payment terms (``with_details=False`` skips those reads; see the module's
+        costs)."""
         office = self._office(office)
         rows = self._search("DIM", {"dimtype": "DEB", "office": office}, office)
         if not with_details:
-            return [Customer(code=r.get("code", ""), name=r.get("name", ""), office=office) for r in rows]
+            return [Customer(code=r["code"], name=r["name"], office=office) for r in rows]
         customers = []
         for row in rows:
-            customer = self.read_customer(row.get("code", ""), office)
-            customers.append(customer or Customer(code=row.get("code", ""), name=row.get("name", ""), office=office))
+            customer = self.read_customer(row["code"], office)
+            customers.append(customer or Customer(code=row["code"], name=row["name"], office=office))
         return customers
 
     def read_customer(self, code: str, office: str | None = None) -> Customer | None:
         office = self._office(office)
         return xml.parse_customer(self._read(xml.read_dimension_xml(office, "DEB", code), office))
 
-    def find_customers(self, name: str, office: str | None = None) -> list[Customer]:
-        """Customers whose name is ``name`` (Finder on the name field, then a read of each candidate)."""
+    def find_customers(self, name: str, office: str | None = None, *,
+                       modified_since: dt.datetime | None = None) -> list[Customer]:
+        """Customers named exactly ``name``, hidden ones included (Finder on the name field, then a read of
+        each); with ``modified_since``, only those Twinfield changed since then (less a margin for clocks)."""
         office = self._office(office)
-        rows = self._search("DIM", {"dimtype": "DEB", "office": office}, office, pattern=name, field=2)
-        found = [self.read_customer(r.get("code", ""), office) for r in rows if r.get("name", "") == name]
+        options = {"dimtype": "DEB", "office": office, "includehidden": "1"}
+        if modified_since is not None:
+            # In UTC: Twinfield does not say which clock modifiedsince reads; UTC is never later than
+            # Amsterdam's, so nothing recent is missed under either reading.
+            since = (modified_since - RECENT_MARGIN).astimezone(dt.timezone.utc)
+            options["modifiedsince"] = since.strftime("%Y%m%d%H%M%S")
+        pattern = "".join("?" if char in "*?" else char for char in name)  # Finder wildcards stand for themselves
+        rows = self._search("DIM", options, office, pattern=pattern, field=2)
+        found = [self.read_customer(r["code"], office) for r in rows if r["name"] == name]
         return [c for c in found if c is not None]
 
     def list_ledger_accounts(self, office: str | None = None) -> list[LedgerAccount]:
@@ -479,27 +537,34 @@ class TwinfieldHook(BaseHook):
                               len(batch) - rejected, rejected)
         return results
 
-    def upsert_customers(self, customers: Sequence[Customer], office: str | None = None) -> list[ItemResult]:
-        """Create or update DEB customers; ``code=None`` lets Twinfield number it. ``ItemResult.number`` is the
-        customer's code. Rejections are returned per customer, not raised."""
+    def create_customers(self, customers: Sequence[Customer], office: str | None = None) -> list[ItemResult]:
+        """Create DEB customers; Twinfield numbers each (within the office's code mask) and
+        ``ItemResult.number`` is the code it gave. Only new customers: sending a code would write over whatever
+        customer holds it, a hidden one included, so a customer with a code is refused here. When a write's
+        outcome is unknown, a customer with the same name and VAT number that Twinfield changed since just
+        before the write counts as created. Rejections are returned per customer, not raised."""
+        if any(c.code for c in customers):
+            raise TwinfieldError("create_customers creates new customers only: Twinfield numbers them")
         default = self._office(office) if any(not c.office for c in customers) else office
 
         def write(batch: Sequence[Customer], office: str) -> list[ItemResult]:
+            started = dt.datetime.now(dt.timezone.utc)
             return self._write_checked(batch, lambda b: xml.customers_xml(b, office), office,
-                                       lambda b: self._customers_in_effect(b, office))
+                                       lambda b: self.customers_in_effect(b, office, started))
 
         return self._batched(customers, lambda c: c.office or default, write)
 
-    def _customers_in_effect(self, customers: Sequence[Customer], office: str) -> dict[int, ItemResult]:
-        """Which customers Twinfield now holds as sent: by code, or by name and VAT number when Twinfield
-        was to number them."""
-        applied = {}
+    def customers_in_effect(self, customers: Sequence[Customer], office: str, since: dt.datetime,
+                            exclude: Collection[str] = ()) -> dict[int, ItemResult]:
+        """Which of ``customers`` Twinfield holds, created or changed since ``since``: same name and VAT
+        number, and not one of the codes in ``exclude`` (customers already linked). By position."""
+        applied: dict[int, ItemResult] = {}
+        taken = set(exclude)
         for pos, customer in enumerate(customers):
-            candidates = [self.read_customer(customer.code, office)] if customer.code else self.find_customers(
-                customer.name, office)
-            for found in candidates:
-                if found is not None and found.name == customer.name and found.vat_number == customer.vat_number:
-                    applied[pos] = ItemResult(pos, True, key=found.code or "", number=found.code)
+            for found in self.find_customers(customer.name, office, modified_since=since):
+                if found.code and found.code not in taken and found.vat_number == customer.vat_number:
+                    applied[pos] = ItemResult(pos, True, key=found.code, number=found.code)
+                    taken.add(found.code)
                     break
         return applied
 

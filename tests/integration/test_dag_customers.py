@@ -1,0 +1,114 @@
+"""Customers through the DAG against the sandbox: Twinfield numbers new customers within its code mask, an
+archived (hidden) customer is never written over, re-runs add no addresses or banks, a creation whose reply was
+lost is found instead of made twice, and no WSDL is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pendulum
+import pytest
+
+from sandbox import airflow_env
+from tests.integration.test_dag_sync import World
+from twinfield.hooks.twinfield import TwinfieldHook
+from twinfield.state import customers, runs
+
+pytestmark = pytest.mark.integration
+
+OFFICE = "NLA001"
+
+
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory):
+    saved = dict(os.environ)
+    airflow_env.prepare(tmp_path_factory.mktemp("airflow"), {})
+    yield airflow_env.load_dag()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def fresh_world(dag, tmp_path):
+    w = World(dag, tmp_path, invoices=60, seed=5)
+    yield w
+    w.stop()
+
+
+def created_links(world) -> dict:
+    return {key: link for key, link in customers.links(world.store, OFFICE).items() if link.matched_by == "created"}
+
+
+def test_new_customers_get_codes_from_twinfield_and_a_hidden_one_is_never_written_over(fresh_world):
+    world = fresh_world
+    twinfield = world.sandbox.twinfield
+    office = twinfield.world.offices[OFFICE]
+    [hidden] = [c for c in twinfield.customers(OFFICE) if c["status"] == "hide"]
+    visible = [c["code"] for c in twinfield.customers(OFFICE) if c["status"] != "hide"]
+    # What numbering "from the highest code the Finder shows" would have chosen: the hidden customer's code.
+    assert str(max(int(code) for code in visible) + 1) == hidden["code"]
+    downloads = twinfield.wsdl_downloads
+    # One company to be created carries a VAT number Twinfield would refuse: it is created without it.
+    known = {c["name"] for c in twinfield.customers(OFFICE)}
+    booked_customers = {doc["invoicee"]["customer"]["id"] for doc in world.expected.booked.values()}
+    odd = next(c for c in world.sandbox.focus.data.companies
+               if c["name"] not in known and c.get("vat_number") and c["id"] in booked_customers)
+    odd["vat_number"] = "NL 1234 5678"
+
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 1, tz="UTC"))
+    assert set(world.states(dagrun).values()) == {"success"}
+    created = created_links(world)
+    assert created and report["customers_created"] == len(created)
+    codes = [link.twinfield_code for link in created.values()]
+    assert len(set(codes)) == len(codes) and all(office.fits_mask(code) for code in codes)
+    assert hidden["code"] not in codes
+    after = {c["code"]: c for c in twinfield.customers(OFFICE)}
+    assert after[hidden["code"]] == hidden  # untouched
+    assert all(len(c["addresses"]) <= 1 and len(c["banks"]) <= 1 for c in after.values())
+    booked_on = {t["customer"] for t in world.transactions()}
+    assert hidden["code"] not in booked_on and set(codes) & booked_on
+    odd_code = created[("company", odd["id"])].twinfield_code
+    assert (after[odd_code]["name"], after[odd_code]["vatnumber"]) == (odd["name"], "")
+    markdown = runs.get_report(world.store, dagrun.run_id)[0]
+    assert "VAT number 'NL 1234 5678' left out of the new Twinfield customer" in markdown
+
+    # Another run (a full one, from the starting date) neither creates nor re-sends anyone.
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 2, tz="UTC"))
+    assert set(world.states(dagrun).values()) == {"success"}
+    assert report["customers_created"] == 0
+    assert {c["code"]: c for c in twinfield.customers(OFFICE)} == after
+    assert twinfield.wsdl_downloads == downloads  # the packaged WSDLs: no GET in either run
+
+
+def test_a_creation_whose_reply_was_lost_is_found_not_made_twice(fresh_world, monkeypatch):
+    world = fresh_world
+    twinfield = world.sandbox.twinfield
+    before = Counter(c["name"] for c in twinfield.customers(OFFICE))
+    real_create = TwinfieldHook.create_customers
+    calls = []
+
+    def create_then_die(self, new, office=None):
+        calls.append(len(new))
+        real_create(self, new, office)  # Twinfield creates them ...
+        raise RuntimeError("worker killed")  # ... and the reply never reaches the state store
+
+    monkeypatch.setattr(TwinfieldHook, "create_customers", create_then_die)
+    when = pendulum.datetime(2030, 2, 1, tz="UTC")
+    dagrun, _ = world.run(logical_date=when)
+    assert world.states(dagrun)["resolve_customers"] == "failed"
+    pending = customers.attempts(world.store, OFFICE)
+    assert calls and len(pending) == calls[0]  # the evidence: recorded before sending
+    assert not created_links(world)
+
+    monkeypatch.setattr(TwinfieldHook, "create_customers", real_create)
+    dagrun, report = world.run(logical_date=when)
+    assert set(world.states(dagrun).values()) == {"success"}
+    assert customers.attempts(world.store, OFFICE) == {}
+    links = created_links(world)
+    assert set(links) == set(pending)
+    after = Counter(c["name"] for c in twinfield.customers(OFFICE))
+    assert after - before == Counter(a.name for a in pending.values())  # each one once
+    resolve = next(e.summary for e in runs.stage_log(world.store, dagrun.run_id) if e.stage == "resolve_customers")
+    assert resolve["created"] == len(pending)
