@@ -360,8 +360,10 @@ class _Generator:
                 "name": customer.name,
                 "vat_number": customer.vat_number,
                 "customer": dict(customer.ref),
+                # A name typed on the invoice, not a contact of Focus: ``contact`` is left out (the spec
+                # forbids null there).
                 "for_attention_of": (
-                    {"name": self._faker(customer.country).name(), "contact": None}
+                    {"name": self._faker(customer.country).name()}
                     if customer.is_company and rng.random() < 0.25 else None),
                 "email": customer.email,
                 "national_identification_number": None,
@@ -375,7 +377,6 @@ class _Generator:
             "currency": currency,
             "currency_exchange_rate": self._exchange_rate(currency),
             "expected_payment_method": None,
-            "file": None,
             "deal": None,
             "project": None,
             "on_hold_since": None,
@@ -384,10 +385,10 @@ class _Generator:
             "updated_at": _iso(updated_at),
             "document_template": {"type": "documentTemplate", "id": DOCUMENT_TEMPLATE_ID},
             "delivery_date": None,
-            "peppol_status": None,
             "web_url": f"{APP_URL}/invoice_detail.php?id={invoice_id}",
         }
         if not is_draft:
+            invoice["file"] = invoice_file(invoice_id)
             self._maybe_paid(invoice, created_at)
         return invoice
 
@@ -540,7 +541,6 @@ class _Generator:
             "created_at": _iso(created_at),
             "updated_at": _iso(self._later(created_at, 1)),
             "document_template": {"type": "documentTemplate", "id": DOCUMENT_TEMPLATE_ID},
-            "peppol_status": None,
         }
 
     # -- numbering ------------------------------------------------------------------------------------
@@ -575,6 +575,11 @@ def record_payment(invoice: dict, amount: Decimal, paid_at: str) -> None:
         invoice.update(status="matched", paid=True, paid_at=paid_at)
 
 
+def invoice_file(invoice_id: str) -> dict:
+    """The PDF Focus renders when an invoice is booked (a draft has none: ``file`` is left out)."""
+    return {"type": "file", "id": stable_id("file", invoice_id)}
+
+
 def _all_lines(document: dict):
     for group in document["grouped_lines"]:
         yield from group["line_items"]
@@ -595,8 +600,7 @@ def _address(fake: Faker, country: str) -> dict:
         "postal_code": fake.postcode(),
         "city": fake.city(),
         "country": country,
-        "area_level_two": None,
-    }
+    }  # no area_level_two: it is an object when present, never null (openapi.yaml)
 
 
 def _vat_number(rng: random.Random, country: str) -> str:

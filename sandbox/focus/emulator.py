@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from sandbox.faults import Faults
 from sandbox.focus import params, views
 from sandbox.focus.amounts import money, price_lines
-from sandbox.focus.data import FocusData, record_payment
+from sandbox.focus.data import FocusData, invoice_file, record_payment
 from sandbox.focus.oauth import TokenStore
 from sandbox.focus.params import bad_request, not_found
 from sandbox.focus.ratelimit import SlidingWindow
@@ -189,7 +189,8 @@ class FocusSandbox:
                      and _number_key(i["invoice_number"])[1] == on.year]
             invoice["invoice_number"] = f"{on.year} / {max(taken, default=0) + 1}"
             invoice.update(invoice_date=on.isoformat(), status="outstanding",
-                           due_on=(on + timedelta(days=invoice["payment_term"]["days"])).isoformat())
+                           due_on=(on + timedelta(days=invoice["payment_term"]["days"])).isoformat(),
+                           file=invoice_file(invoice_id))
             self._touch(invoice)
             self._order_invoices()
             return copy.deepcopy(invoice)
