@@ -95,7 +95,7 @@ SPECIAL_COMPANIES = [
     ("Jansen & Zonen B.V.", "NL", True),
     ("Jansen & Zonen B.V.", "NL", False),  # same name, another company
     ("De Boer <Techniek> B.V.", "NL", True),
-    ('Bakkerij "Het Gouden Korenaar"', "NL", False),
+    ('Bakkerij "Het Gouden Korenaar"', "NL", False),  # deactivated since (see DEACTIVATED)
     ("L'Atelier d'Élodie SPRL", "BE", True),
     ("Brasserie Øresund & Zoë BVBA", "BE", True),
     ("Müller & Söhne GmbH", "DE", True),
@@ -103,6 +103,9 @@ SPECIAL_COMPANIES = [
     ("O'Brien & Partners Ltd", "GB", True),
     ("Acme Widgets Inc.", "US", False),
 ]
+
+# Companies deactivated in Focus after they were invoiced: companies.list leaves them out.
+DEACTIVATED = frozenset({'Bakkerij "Het Gouden Korenaar"'})
 
 # Lines by product category: (descriptions, unit price range in cents, quantities)
 LINE_KINDS = {
@@ -260,11 +263,13 @@ class _Generator:
             invoicing = _address(fake, country)
             invoicing["addressee"] = "Crediteurenadministratie"
             addresses.append({"type": "invoicing", "address": invoicing})
+        registration = _registration_number(company_id, country, vat_number)
         company = {
             "id": company_id,
             "name": name,
-            "status": "active",
+            "status": "deactivated" if name in DEACTIVATED else "active",
             **({"vat_number": vat_number} if vat_number else {}),
+            **({"national_identification_number": registration} if registration else {}),
             "emails": [{"type": "primary", "email": email}],
             "telephones": [{"type": "phone", "number": fake.phone_number()}],
             "website": f"https://www.{fake.domain_name()}",
@@ -601,6 +606,16 @@ def _address(fake: Faker, country: str) -> dict:
         "city": fake.city(),
         "country": country,
     }  # no area_level_two: it is an object when present, never null (openapi.yaml)
+
+
+def _registration_number(company_id: str, country: str, vat_number: str | None) -> str | None:
+    """A Belgian company's enterprise number (its VAT number's digits), a Dutch one's 8-digit KvK number;
+    none elsewhere. Derived, not drawn, so the rest of the generated data stays as it was."""
+    if country == "BE" and vat_number:
+        return re.sub(r"\D", "", vat_number)
+    if country == "NL":
+        return f"{uuid.UUID(company_id).int % 10**8:08d}"
+    return None
 
 
 def _vat_number(rng: random.Random, country: str) -> str:

@@ -195,6 +195,14 @@ class FocusSandbox:
             self._order_invoices()
             return copy.deepcopy(invoice)
 
+    def deactivate_customer(self, customer_type: str, customer_id: str) -> None:
+        """Deactivate a company or contact in Focus: its lists leave it out from then on, its info still answers."""
+        with self._lock:
+            records = {"company": self._companies, "contact": self._contacts}.get(customer_type)
+            if records is None or customer_id not in records:
+                raise ValueError(f"no {customer_type} {customer_id}")
+            records[customer_id] = {**records[customer_id], "status": "deactivated"}
+
     def add_payment(self, invoice_id: str, amount: Decimal, paid_at: datetime | None = None,
                     payment_method_id: str | None = None) -> dict:
         """A payment registered by someone in Focus itself (not through the API)."""
@@ -500,8 +508,9 @@ def _customer_filter(f: dict, term_fields: Callable[[dict], list]) -> Callable[[
     term = term.lower() if term else None
 
     def wanted(record: dict) -> bool:
+        # Without a status filter, deactivated customers are left out (as Focus may do), even asked by id.
         return ((ids is None or record["id"] in ids)
-                and (status is None or record["status"] == status)
+                and record["status"] == (status or "active")
                 and (tags is None or tags <= set(record["tags"]))
                 and (email is None or any(e["email"].lower() == email["email"].lower() for e in record["emails"]))
                 and (since is None or datetime.fromisoformat(record["updated_at"]) >= since)

@@ -21,6 +21,7 @@ error shape):
 - ``POST /_sandbox/invoices/{id}/edit`` ``{note?, purchase_order_number?, line?, description?, quantity?,
   unit_price?}``: edited as in Focus, updated_at moves on;
 - ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
+- ``POST /_sandbox/customers/{company|contact}/{id}/deactivate``: lists leave it out, its info still answers;
 - ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
   registered in Focus itself.
 """
@@ -219,6 +220,11 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         body = await _body(request)
         on = date.fromisoformat(body["on"]) if body.get("on") else None
         return _json(200, {"data": focus.book_invoice(invoice_id, on)})
+
+    @app.post("/_sandbox/customers/{customer_type}/{customer_id}/deactivate")
+    def customer_deactivate(customer_type: str, customer_id: str) -> Response:
+        focus.deactivate_customer(customer_type, customer_id)
+        return Response(status_code=204)
 
     @app.get("/_sandbox/invoices/{invoice_id}/payments")
     def invoice_payments(invoice_id: str) -> Response:

@@ -102,6 +102,57 @@ def test_details_customers_and_reference_lists(sandbox, connect):
     assert hook.payment_methods()
 
 
+def test_customer_lists_carry_the_primary_address_only_and_info_the_rest(sandbox, connect):
+    """What resolve_customers reads: list items (matching) have primary_address and no addresses[], a contact's
+    no VAT number; companies.info / contacts.info have the invoicing address, VAT and registration number."""
+    from twinfield.domain.focus_model import parse_customer
+
+    hook = connect(sandbox)
+    data = sandbox.focus.data
+    company = next(c for c in data.companies if c["status"] == "active" and len(c["addresses"]) == 2
+                   and c.get("national_identification_number"))
+    primary, invoicing = (next(a["address"] for a in company["addresses"] if a["type"] == kind)
+                          for kind in ("primary", "invoicing"))
+    item = hook.companies([company["id"]])[company["id"]]
+    assert "addresses" not in item and item["primary_address"]["line_1"] == primary["line_1"]
+    from_list = parse_customer("company", item)
+    assert (from_list.street, from_list.city, from_list.country) == (primary["line_1"], primary["city"],
+                                                                     primary["country"])
+    full = parse_customer("company", hook.customer_info("company", company["id"]))
+    assert (full.street, full.postcode, full.city, full.country, full.addressee) == (
+        invoicing["line_1"], invoicing["postal_code"], invoicing["city"], invoicing["country"],
+        "Crediteurenadministratie")
+    assert full.national_identification_number == company["national_identification_number"]
+
+    contact = next(c for c in data.contacts if c["vat_number"])
+    item = hook.contacts([contact["id"]])[contact["id"]]
+    assert "vat_number" not in item and "addresses" not in item
+    assert parse_customer("contact", item).vat_number == ""
+    info = parse_customer("contact", hook.customer_info("contact", contact["id"]))
+    assert info.vat_number == contact["vat_number"] and info.street and info.postcode and info.city
+    assert hook.customer_info("contact", "00000000-0000-0000-0000-000000000000") is None
+
+
+def test_a_customer_the_list_leaves_out_is_read_with_info(make_sandbox, connect):
+    """Deactivated customers are left out of list answers; the hook reads them with .info before anyone
+    concludes that Focus does not know them."""
+    sb = make_sandbox(invoices=40, focus_rate_limit=100_000)
+    hook = connect(sb)
+    deactivated = next(c for c in sb.focus.data.companies if c["status"] == "deactivated")
+    active = [c["id"] for c in sb.focus.data.companies if c["status"] == "active"][:3]
+    contact = sb.focus.data.contacts[0]["id"]
+    sb.focus.deactivate_customer("contact", contact)
+    unknown = "00000000-0000-0000-0000-000000000000"
+    listed = hook._read("companies.list", {"filter": {"ids": [deactivated["id"], *active]}})["data"]
+    assert {c["id"] for c in listed} == set(active)  # the list leaves it out
+
+    found = hook.companies([deactivated["id"], *active, unknown])
+    assert set(found) == {deactivated["id"], *active}
+    assert found[deactivated["id"]]["status"] == "deactivated"
+    assert set(hook.contacts([contact])) == {contact}
+    assert hook.stats["companies.info"] == 2 and hook.stats["contacts.info"] == 1  # the missing ones only
+
+
 # -- tokens ----------------------------------------------------------------------------------------
 def test_token_rotation_and_a_reused_refresh_token_refused(sandbox, connect, tmp_path):
     seed = sandbox.focus.grant_refresh_token()

@@ -406,6 +406,7 @@ class FocusCustomer:
     country: str = ""
     addressee: str = ""
     payment_days: int | None = None  # from the customer's payment term "after_invoice_date"
+    national_identification_number: str = ""  # a company's registration number (KvK, KBO)
 
 
 def _list(data: Any, what: str) -> list[_Reader]:
@@ -461,7 +462,9 @@ def _pick(items: Iterable[_Reader], preferred: str) -> _Reader | None:
 
 
 def parse_customer(customer_type: str, info: Mapping) -> FocusCustomer:
-    """A FocusCustomer from ``companies.info`` (type "company") or ``contacts.info`` (type "contact")."""
+    """A FocusCustomer from ``companies.info`` / ``contacts.info`` (the invoicing address of ``addresses[]``,
+    else the primary one) or from an item of ``companies.list`` / ``contacts.list``, which carries
+    ``primary_address`` only (and, for a contact, no VAT number)."""
     raw = _unwrap(info, customer_type)
     what = f"{customer_type} {raw.get('id', '?')}" if isinstance(raw, Mapping) else customer_type
     c = _Reader(what, raw)
@@ -475,21 +478,26 @@ def parse_customer(customer_type: str, info: Mapping) -> FocusCustomer:
         raise MalformedFocusData(what, "type", f"is {customer_type!r}, not company or contact")
     email = _pick(c.objs("emails"), "invoicing")
     address_entry = _pick(c.objs("addresses"), "invoicing")
-    address = address_entry.obj("address") if address_entry else None
+    address = address_entry.obj("address") if address_entry else c.obj("primary_address", required=False)
     term = c.obj("payment_term", required=False)
     payment_days = None
     if term and term.text("type", required=False) == "after_invoice_date" and term.raw("days", False) is not None:
         payment_days = int(term.decimal("days"))
+
+    def part(key: str) -> str:
+        return (address.text(key, required=False) or "") if address else ""
+
     return FocusCustomer(
         ref=CustomerRef(customer_type, c.text("id")),
         name=name.strip(),
         vat_number=c.text("vat_number", required=False) or "",
         email=(email.text("email", required=False) or "") if email else "",
         iban=c.text("iban", required=False) or "",
-        street=(address.text("line_1", required=False) or "") if address else "",
-        postcode=(address.text("postal_code", required=False) or "") if address else "",
-        city=(address.text("city", required=False) or "") if address else "",
-        country=(address.text("country", required=False) or "") if address else "",
-        addressee=(address.text("addressee", required=False) or "") if address else "",
+        street=part("line_1"),
+        postcode=part("postal_code"),
+        city=part("city"),
+        country=part("country"),
+        addressee=part("addressee"),
         payment_days=payment_days,
+        national_identification_number=c.text("national_identification_number", required=False) or "",
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -40,12 +42,15 @@ class ResolveCustomersOperator(SyncStageOperator):
         config = run.config
         departments = parse_departments(run.focus.departments())
         wanted: dict[str, set[CustomerRef]] = defaultdict(set)  # office -> customers
+        invoicee_vat: dict[CustomerRef, str] = {}  # the VAT number the documents show for their customer
         for _, doc in parsed(documents.staged(run.store, run.run_id)):
             if not isinstance(doc, FocusDocument):
                 continue  # validate reports it
             route = config.route_for(doc.department_id, departments)
             if route is not None:
                 wanted[route.office].add(doc.customer)
+                if doc.invoicee_vat_number and not invoicee_vat.get(doc.customer):
+                    invoicee_vat[doc.customer] = doc.invoicee_vat_number
 
         summary: dict[str, Any] = {"customers": sum(len(refs) for refs in wanted.values()), "linked_before": 0,
                                    "matched_vat_number": 0, "matched_name": 0, "created": 0, "unresolved": 0,
@@ -59,7 +64,8 @@ class ResolveCustomersOperator(SyncStageOperator):
             new = sorted(ref for ref in refs if _key(ref) not in links)
             if not new and not pending:
                 continue
-            focus_customers = self._focus_customers(run, new + [CustomerRef(*link.focus_key) for link in pending])
+            focus_customers = self._focus_customers(
+                run, new + [CustomerRef(*link.focus_key) for link in pending], invoicee_vat)
             taken = {link.twinfield_code for link in links.values()}
             listed = run.twinfield.list_customers(office, with_details=False)
             candidates = self._details(run, office, [c.code for c in listed if c.code and c.code not in taken])
@@ -92,7 +98,9 @@ class ResolveCustomersOperator(SyncStageOperator):
                 run.store, run.run_id, office, [(fc.ref.type, fc.ref.id) for fc in to_create],
                 taken={c.code for c in listed if c.code}, first_code=FIRST_CODE,
             )
-            created, refused = self._create(run, office, focus_customers, pending + reserved)
+            details = self._details_to_create(
+                run, [CustomerRef(*link.focus_key) for link in pending + reserved], invoicee_vat)
+            created, refused = self._create(run, office, {**focus_customers, **details}, pending + reserved)
             summary["created"] += len(created)
             summary["refused_by_twinfield"] += len(refused)
             problems += [{"customer": name, "office": office, "reason": reason} for name, reason in refused]
@@ -107,15 +115,30 @@ class ResolveCustomersOperator(SyncStageOperator):
             return [customer for customer in found if customer is not None]
 
     @staticmethod
-    def _focus_customers(run: StageRun, refs: list[CustomerRef]) -> dict[CustomerRef, FocusCustomer]:
-        """Companies and contacts from Focus, 100 per call."""
+    def _focus_customers(run: StageRun, refs: list[CustomerRef],
+                         invoicee_vat: Mapping[CustomerRef, str]) -> dict[CustomerRef, FocusCustomer]:
+        """Companies and contacts from Focus, 100 per call (list items: primary address only, no VAT number for
+        a contact, so the documents' invoicee VAT number stands in for matching)."""
         found: dict[CustomerRef, FocusCustomer] = {}
-        for customer_type, read in (("company", run.focus.companies), ("contact", run.focus.contacts)):
+        for customer_type in ("company", "contact"):
             ids = [ref.id for ref in refs if ref.type == customer_type]
             if ids:
-                for focus_id, raw in read(ids).items():
-                    found[CustomerRef(customer_type, focus_id)] = parse_customer(customer_type, raw)
+                for focus_id, raw in run.focus.customers(customer_type, ids).items():
+                    ref = CustomerRef(customer_type, focus_id)
+                    found[ref] = _with_vat(parse_customer(customer_type, raw), invoicee_vat.get(ref, ""))
         return found
+
+    def _details_to_create(self, run: StageRun, refs: list[CustomerRef],
+                           invoicee_vat: Mapping[CustomerRef, str]) -> dict[CustomerRef, FocusCustomer]:
+        """What a new Twinfield customer needs and only companies.info / contacts.info give: the invoicing
+        address, VAT number, emails and registration number. One call per customer to create."""
+
+        def read(ref: CustomerRef) -> tuple[CustomerRef, FocusCustomer | None]:
+            info = run.focus.customer_info(ref.type, ref.id)
+            return ref, None if info is None else _with_vat(parse_customer(ref.type, info), invoicee_vat.get(ref, ""))
+
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="focus-customers") as pool:
+            return {ref: customer for ref, customer in pool.map(read, refs) if customer is not None}
 
     def _create(self, run: StageRun, office: str, focus_customers: dict[CustomerRef, FocusCustomer],
                 reserved: list[CustomerLink]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -136,6 +159,13 @@ class ResolveCustomersOperator(SyncStageOperator):
         customers.confirm(run.store, office, created)
         customers.forget_pending(run.store, office, [code for _, _, code in refused])
         return created, [(name, reason) for name, reason, _ in refused]
+
+
+def _with_vat(customer: FocusCustomer, invoicee_vat: str) -> FocusCustomer:
+    """The customer's own VAT number, else the one its invoices show."""
+    if customer.vat_number or not invoicee_vat:
+        return customer
+    return dataclasses.replace(customer, vat_number=invoicee_vat)
 
 
 def _key(ref: CustomerRef) -> tuple[str, str]:

@@ -70,6 +70,9 @@ def _loads(content: bytes) -> Any:
     return json.loads(content, parse_float=Decimal) if content else None
 
 
+_CUSTOMER_RESOURCE = {"company": "companies", "contact": "contacts"}
+
+
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -400,19 +403,41 @@ class TeamleaderFocusHook(HttpHook):
         return data
 
     def companies(self, ids: Iterable[str]) -> dict[str, dict]:
-        """companies.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
-        return self._by_ids("companies.list", ids)
+        """Companies by id: see ``customers``."""
+        return self.customers("company", ids)
 
     def contacts(self, ids: Iterable[str]) -> dict[str, dict]:
-        """contacts.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
-        return self._by_ids("contacts.list", ids)
+        """Contacts by id: see ``customers``."""
+        return self.customers("contact", ids)
 
-    def _by_ids(self, endpoint: str, ids: Iterable[str]) -> dict[str, dict]:
+    def customers(self, customer_type: str, ids: Iterable[str]) -> dict[str, dict]:
+        """Companies or contacts by id: companies.list / contacts.list, 100 ids per call (list items carry
+        ``primary_address`` only, and a contact's no ``vat_number``). An id the list leaves out (a deactivated
+        customer may be left out) is read with companies.info / contacts.info; ids Focus does not know at all
+        are absent from the answer."""
+        endpoint = f"{_CUSTOMER_RESOURCE[customer_type]}.list"
+        wanted = list(dict.fromkeys(ids))
         found: dict[str, dict] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), PAGE_SIZE):
+        for chunk in _chunks(wanted, PAGE_SIZE):
             body = {"filter": {"ids": chunk}, "page": {"size": PAGE_SIZE, "number": 1}}
             found.update((item["id"], item) for item in self._read(endpoint, body)["data"])
+        for customer_id in wanted:
+            if customer_id not in found:
+                info = self.customer_info(customer_type, customer_id)
+                if info is not None:
+                    found[customer_id] = info
         return found
+
+    def customer_info(self, customer_type: str, customer_id: str) -> dict | None:
+        """companies.info / contacts.info (addresses[], VAT number, emails, national identification number);
+        None when Focus does not know the id (404, or 400: "references non-existing resources")."""
+        endpoint = f"{_CUSTOMER_RESOURCE[customer_type]}.info"
+        try:
+            return self._read(endpoint, {"id": customer_id})["data"]
+        except FocusApiError as exc:
+            if exc.status in (400, 404) and not isinstance(exc, FocusAuthError):
+                return None
+            raise
 
     def tax_rates(self, department_id: str | None = None) -> list[dict]:
         body = {"filter": {"department_id": department_id}} if department_id else {}
