@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from faker import Faker
 
@@ -39,6 +40,7 @@ from sandbox import chart
 from sandbox.focus.amounts import ZERO, cents, money, price_lines
 
 UTC = timezone.utc
+ACCOUNT_TIME_ZONE = ZoneInfo("Europe/Brussels")  # the account's own (both departments are in CET)
 WINDOW_DAYS = 90
 APP_URL = "https://focus.teamleader.eu"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://focus.teamleader.eu/focus-twinfield-sandbox")
@@ -485,7 +487,7 @@ class _Generator:
         else:
             return
         paid_at = self._later(created_at, 30)
-        record_payment(invoice, amount, _iso(paid_at))
+        record_payment(invoice, amount, paid_at)
         invoice["updated_at"] = _iso(max(paid_at, datetime.fromisoformat(invoice["updated_at"])))
 
     # -- credit notes ---------------------------------------------------------------------------------
@@ -570,10 +572,12 @@ class _Generator:
 # -- shared with the sandbox's payment handling ---------------------------------------------------------
 
 
-def record_payment(invoice: dict, amount: Decimal, paid_at: str) -> None:
+def record_payment(invoice: dict, amount: Decimal, paid_at: datetime) -> None:
     """Add a payment to an invoice as Focus does: payments[], due reduced, and paid (status matched, paid,
-    paid_at) once nothing is due any more."""
+    paid_at) once nothing is due any more. ``paid_at`` is kept as the day it is in the account's time zone:
+    how Focus writes it back is not documented, and a client must not rely on its echo."""
     currency = invoice["currency"]
+    paid_at = paid_at.astimezone(ACCOUNT_TIME_ZONE).date().isoformat()
     invoice["payments"].append({"paid_at": paid_at, "payment": money(amount, currency)})
     invoice["total"]["due"] = money(invoice["total"]["due"]["amount"] - amount, currency)
     if invoice["total"]["due"]["amount"] <= ZERO:

@@ -463,7 +463,7 @@ class FocusSandbox:
             raise bad_request(f"payment_method_id {method} does not exist")
         invoice = self._writable_invoice(invoice_id)
         self._payment_details[(invoice_id, len(invoice["payments"]))] = {"payment_method_id": method, "via": via}
-        record_payment(invoice, amount, paid_at.isoformat(timespec="seconds"))
+        record_payment(invoice, amount, paid_at)
         self._touch(invoice)
         return invoice
 

@@ -404,11 +404,13 @@ def test_a_run_killed_after_registering_a_payment_registers_it_once(fresh_world,
     assert set(world.states(dagrun).values()) == {"success"}
     assert _stage(world, dagrun, "update_payments")["busy"] == len(paid)
     assert any("being registered" in e for e in report["errors"])
-    # Once the claims' lease has run out, a run checks Focus, finds the payments there, and records them.
+    # Once the claims' lease has run out, a run compares Focus with what was recorded before the send (the
+    # sandbox writes paid_at back as a bare date), finds the payments took effect, and records them.
     monkeypatch.setattr(payments, "LEASE", dt.timedelta(0))
     dagrun, report = world.run(logical_date=when)
     pay = _stage(world, dagrun, "update_payments")
-    assert (pay["registered"], pay["already_paid_in_focus"]) == (0, len(paid))
+    assert (pay["registered"], pay["registered_before"], pay["already_paid_in_focus"]) == (0, len(paid), 0)
+    assert len(report["payments"]) == len(paid)
     for tx in paid:
         amounts, total = api_amounts(tx)
         assert amounts == [total]

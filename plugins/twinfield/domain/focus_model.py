@@ -79,9 +79,42 @@ class FocusTax:
 
 @dataclass(frozen=True)
 class FocusPayment:
-    paid_at: dt.datetime
+    # The day only: how Focus writes ``paid_at`` back (a date, a date-time in some offset) is not documented.
+    paid_on: dt.date
     amount: Decimal
     currency: str
+
+
+@dataclass(frozen=True)
+class PaymentsSeen:
+    """What an invoice showed of its payments at one moment: how many, their sum, and ``total.due``."""
+
+    count: int
+    paid: Decimal
+    due: Decimal | None
+
+
+def payments_seen(info: Mapping) -> PaymentsSeen:
+    """``PaymentsSeen`` of an ``invoices.info`` answer (or its ``data``)."""
+    doc = _Reader("invoice", _unwrap(info, "invoice"))
+    payments = _payments(doc)
+    total = doc.obj("total", required=False)
+    due = total.money("due", required=False) if total else None
+    return PaymentsSeen(len(payments), sum((p.amount for p in payments), Decimal("0")), due)
+
+
+def payment_took_effect(before: PaymentsSeen, after_info: Mapping, amount: Decimal, day: dt.date) -> bool:
+    """Whether a payment of ``amount`` on ``day`` was added since ``before``: one payment more, the sum up and
+    the due amount down by at least ``amount``, and a payment of that amount on that day among them. Payments
+    carry no id, so this is what an unknown outcome of invoices.registerPayment is judged by."""
+    after = payments_seen(after_info)
+    doc = _Reader("invoice", _unwrap(after_info, "invoice"))
+    return (
+        after.count > before.count
+        and after.paid - before.paid >= amount
+        and (before.due is None or after.due is None or before.due - after.due >= amount)
+        and any(p.amount == amount and p.paid_on == day for p in _payments(doc))
+    )
 
 
 @dataclass(frozen=True)
@@ -261,7 +294,7 @@ def _payments(doc: _Reader) -> tuple[FocusPayment, ...]:
     payments = []
     for p in doc.objs("payments"):
         money = p.obj("payment")
-        payments.append(FocusPayment(p.datetime("paid_at"), money.decimal("amount"), money.text("currency")))
+        payments.append(FocusPayment(p.date("paid_at"), money.decimal("amount"), money.text("currency")))
     return tuple(payments)
 
 

@@ -32,6 +32,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
+from twinfield.domain.focus_model import PaymentsSeen, payment_took_effect, payments_seen
 from twinfield.domain.money import to_decimal
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
 from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
@@ -461,19 +462,25 @@ class TeamleaderFocusHook(HttpHook):
         currency: str,
         paid_at: datetime,
         payment_method_id: str | None = None,
-    ) -> bool:
-        """Register a payment once. Returns False when the invoice already had it (same amount, currency, paid_at).
+        *,
+        before: PaymentsSeen | None = None,
+    ) -> None:
+        """Add one payment to an invoice, exactly once.
 
-        invoices.registerPayment adds a payment on every call. So the invoice's payments[] are read first, and
-        after an answer that leaves the outcome unknown (5xx, timeout, dropped connection) they are read again
-        before sending anything more: a payment that took effect is never sent twice.
+        invoices.registerPayment adds a payment on every call, and payments carry no id. ``before`` is what the
+        invoice showed just before (read here when not given; callers that must survive a crash record it
+        first). After an answer that leaves the outcome unknown (5xx, timeout, dropped connection) the invoice
+        is read again and compared with ``before`` (count, sum, due, and a payment of this amount on this day:
+        by day only, as Focus's echo of ``paid_at`` is not documented); only when it did not take effect is
+        the payment sent again. Send ``paid_at`` around noon UTC, so that its day is the same in the account's
+        time zone. A second payment of the same amount on the same day is a payment of its own: it is sent.
         """
         if paid_at.tzinfo is None:
             raise ValueError("paid_at needs a time zone")
         amount = to_decimal(amount)
         paid_at = paid_at.replace(microsecond=0)
-        if self._has_payment(invoice_id, amount, currency, paid_at):
-            return False
+        if before is None:
+            before = payments_seen(self.invoice_info(invoice_id))
         body: dict[str, Any] = {
             "id": invoice_id,
             "payment": {"amount": amount, "currency": currency},
@@ -486,24 +493,13 @@ class TeamleaderFocusHook(HttpHook):
         while True:
             try:
                 self._call("invoices.registerPayment", body)
-                return True
+                return
             except FocusUnavailable as exc:
                 if attempt >= self.read_attempts:
                     raise
                 self.log.warning("Teamleader Focus registerPayment outcome unknown (%s); checking the invoice", exc)
             self.clock.sleep(min(2**attempt, 30))
             # Raises when the invoice cannot be read: then nothing is sent again.
-            if self._has_payment(invoice_id, amount, currency, paid_at):
-                return True  # it took effect although we never heard so
+            if payment_took_effect(before, self.invoice_info(invoice_id), amount, paid_at.date()):
+                return  # it took effect although we never heard so
             attempt += 1
-
-    def _has_payment(self, invoice_id: str, amount: Decimal, currency: str, paid_at: datetime) -> bool:
-        for payment in self.invoice_info(invoice_id).get("payments") or []:
-            money = payment.get("payment") or {}
-            if (
-                to_decimal(money.get("amount")) == amount
-                and money.get("currency") == currency
-                and datetime.fromisoformat(payment["paid_at"]) == paid_at
-            ):
-                return True
-        return False
