@@ -234,7 +234,7 @@ def test_filters_are_sent_as_the_api_expects(hook, fake):
             department_id="d1",
         )
     )
-    (body,) = fake.calls("invoices.list")
+    body, _ = fake.calls("invoices.list")  # the page, and the empty one that ends the list
     assert body == {
         "filter": {
             "status": ["outstanding"],
@@ -248,15 +248,25 @@ def test_filters_are_sent_as_the_api_expects(hook, fake):
 
 
 # -- paging ----------------------------------------------------------------------------------------
-def test_paging_stops_on_a_short_page(hook, fake):
+def test_paging_goes_on_until_an_empty_page(hook, fake):
     fake.handlers["invoices.list"] = paged(invoices(250))
     got = list(hook.list_invoices())
     assert [i["id"] for i in got] == [i["id"] for i in invoices(250)]
-    assert [b["page"] for b in fake.calls("invoices.list")] == [
-        {"size": 100, "number": 1},
-        {"size": 100, "number": 2},
-        {"size": 100, "number": 3},
-    ]
+    assert [b["page"]["number"] for b in fake.calls("invoices.list")] == [1, 2, 3, 4]
+
+
+def test_a_server_with_smaller_pages_than_asked_loses_nothing(hook, fake):
+    """No maximum page size is documented for invoices.list: a server that serves 30 per page whatever is
+    asked gives short pages long before the end."""
+    everything = invoices(95)
+
+    def thirty_per_page(body, request):
+        number = body["page"]["number"]
+        return {"data": everything[(number - 1) * 30 : number * 30]}
+
+    fake.handlers["invoices.list"] = thirty_per_page
+    assert [i["id"] for i in hook.list_invoices()] == [i["id"] for i in everything]
+    assert len(fake.calls("invoices.list")) == 5
 
 
 def test_a_full_last_page_costs_one_empty_page(hook, fake):
@@ -643,7 +653,7 @@ def test_stats_count_requests_per_endpoint(hook, fake):
     fake.handlers["invoices.list"] = paged(invoices(120))
     list(hook.list_invoices())
     hook.departments()
-    assert hook.stats == {"oauth2/access_token": 1, "invoices.list": 2, "departments.list": 1}
+    assert hook.stats == {"oauth2/access_token": 1, "invoices.list": 3, "departments.list": 1}
 
 
 def test_reference_data_lists(hook, fake):

@@ -44,7 +44,7 @@ from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, fingerprin
 DEFAULT_HOST = "https://api.focus.teamleader.eu"
 DEFAULT_TOKEN_URL = "https://focus.teamleader.eu/oauth2/access_token"
 TOKEN_ENDPOINT = "oauth2/access_token"  # its name in errors and stats
-PAGE_SIZE = 100  # the API's maximum
+PAGE_SIZE = 100  # asked for; Focus documents a maximum (100) for calls.list only
 REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_RATE_LIMIT = 200
 DEFAULT_TIMEOUT = 30.0
@@ -361,13 +361,15 @@ class TeamleaderFocusHook(HttpHook):
         return self._retrying(endpoint)(self._call, endpoint, body)
 
     def _pages(self, endpoint: str, body: dict) -> Iterator[dict]:
-        """Every item of a paged list: pages of 100, stopping at the first short page (there is no total)."""
+        """Every item of a paged list, asked in pages of 100, until an empty page. There is no total, and no
+        maximum page size is documented for these lists: a page shorter than asked may be the server's own
+        page size, not the end."""
         number = 1
         while True:
             data = self._read(endpoint, {**body, "page": {"size": PAGE_SIZE, "number": number}})["data"]
-            yield from data
-            if len(data) < PAGE_SIZE:
+            if not data:
                 return
+            yield from data
             number += 1
 
     # -- the API the pipeline uses ------------------------------------------------------------------
