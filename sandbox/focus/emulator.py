@@ -133,9 +133,10 @@ class FocusSandbox:
         """Every refresh token dies (the integration was uninstalled): only re-authorising helps."""
         self.tokens.revoke_refresh_tokens()
 
-    def grant_refresh_token(self) -> str:
-        """Re-authorise the integration in one step: a fresh refresh token."""
-        return self.tokens.grant()
+    def grant_refresh_token(self, scopes: list[str] | None = None) -> str:
+        """Re-authorise the integration in one step: a fresh refresh token for ``scopes`` (default: all the
+        integration needs)."""
+        return self.tokens.grant(None if scopes is None else frozenset(scopes))
 
     def set_rate_limit(self, per_minute: int | None = None, reset: bool = False) -> None:
         self.limiter.configure(per_minute, reset)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from twinfield.errors import FocusAuthError, FocusUnavailable
+from twinfield.errors import FocusApiError, FocusAuthError, FocusUnavailable
 from twinfield.hooks.focus import TeamleaderFocusHook
 from twinfield.state import StateStore
 
@@ -60,6 +60,16 @@ def test_test_connection(sandbox, connect):
     ok, message = hook.test_connection()
     assert ok, message
     assert "department" in message
+
+
+def test_test_connection_names_the_scopes_the_grant_lacks(sandbox, connect):
+    hook = connect(sandbox, refresh_token=sandbox.focus.grant_refresh_token(["invoices", "departments", "products"]))
+    ok, message = hook.test_connection()
+    assert not ok and "not granted the scope(s) companies, contacts;" in message
+    with pytest.raises(FocusApiError) as err:  # the sandbox's 403, in Focus's error shape
+        hook.companies(["x"])
+    assert err.value.status == 403 and "companies" in err.value.title
+    assert hook.departments() and hook.product_categories()
 
 
 def test_full_paging_of_3000_invoices_without_loss_or_duplicates(make_sandbox, connect):
@@ -288,7 +298,7 @@ def test_5xx_and_dropped_connections_while_paging_lose_nothing(make_sandbox, con
     sb.focus.faults.inject("drop", count=1, path_contains="invoices.list")
     ids = [i["id"] for i in hook.list_invoices()]
     assert len(ids) == len(set(ids)) == 450
-    assert hook.stats["invoices.list"] == 5 + 3
+    assert hook.stats["invoices.list"] == 6 + 3  # 5 pages, the empty one that ends the list, 3 faults
 
 
 def test_a_slow_answer_times_out_and_is_read_again(make_sandbox, connect):

@@ -642,11 +642,19 @@ def test_register_payment_refuses_floats_and_naive_dates(hook):
 
 
 # -- the rest --------------------------------------------------------------------------------------
-def test_test_connection_reads_departments(hook, fake):
-    assert hook.test_connection() == (True, "Connected to Teamleader Focus: 1 department(s)")
-    fake.script("departments.list", (403, {"errors": [{"title": "Forbidden scope"}]}))
+def test_test_connection_reads_once_per_scope_and_names_what_is_missing(hook, fake):
+    for endpoint in ("invoices.list", "companies.list", "contacts.list", "productCategories.list"):
+        fake.handlers[endpoint] = lambda body, req: {"data": []}
+    assert hook.test_connection() == (True, "Connected to Teamleader Focus: 1 department(s); every scope granted")
+    assert all(len(fake.calls(e)) == 1 for e in ("departments.list", "invoices.list", "contacts.list"))
+    forbidden = (403, {"errors": [{"title": "Forbidden", "status": 403}]})
+    fake.script("companies.list", forbidden)
+    fake.script("productCategories.list", forbidden)
     ok, message = hook.test_connection()
-    assert not ok and "Forbidden scope" in message
+    assert not ok and "not granted the scope(s) companies, products;" in message
+    fake.script("departments.list", (500, {"errors": [{"title": "Internal Server Error"}]}), *[(500, None)] * 4)
+    ok, message = hook.test_connection()
+    assert not ok and "FocusUnavailable" in message
 
 
 def test_stats_count_requests_per_endpoint(hook, fake):

@@ -72,6 +72,14 @@ def _loads(content: bytes) -> Any:
 
 
 _CUSTOMER_RESOURCE = {"company": "companies", "contact": "contacts"}
+# The OAuth scopes the integration needs, each with the cheapest read that needs it.
+SCOPE_PROBES = {
+    "departments": ("departments.list", {}),
+    "invoices": ("invoices.list", {"page": {"size": 1, "number": 1}}),
+    "companies": ("companies.list", {"page": {"size": 1, "number": 1}}),
+    "contacts": ("contacts.list", {"page": {"size": 1, "number": 1}}),
+    "products": ("productCategories.list", {}),
+}
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -374,12 +382,26 @@ class TeamleaderFocusHook(HttpHook):
 
     # -- the API the pipeline uses ------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap read (departments.list)."""
+        """One cheap read per OAuth scope the integration needs; names the scopes the grant lacks (403)."""
+        missing = []
         try:
-            departments = self.departments()
+            for scope, (endpoint, body) in SCOPE_PROBES.items():
+                try:
+                    answer = self._read(endpoint, body)
+                except FocusApiError as exc:
+                    if exc.status != 403 or isinstance(exc, FocusAuthError):
+                        raise
+                    missing.append(scope)
+                    continue
+                if scope == "departments":
+                    departments = answer["data"]
         except Exception as exc:  # the UI shows the message; our errors carry no secrets
             return False, self._redact(f"{type(exc).__name__}: {exc}")
-        return True, f"Connected to Teamleader Focus: {len(departments)} department(s)"
+        if missing:
+            return False, (f"Connected to Teamleader Focus, but the integration was not granted the scope(s) "
+                           f"{', '.join(missing)}; needed: {', '.join(SCOPE_PROBES)}. Add them to the "
+                           "integration and authorise it again.")
+        return True, f"Connected to Teamleader Focus: {len(departments)} department(s); every scope granted"
 
     def list_invoices(self, **filters: Any) -> Iterator[dict]:
         """invoices.list, every page, sorted by invoice number. Filters as in the API (status: str or list)."""
