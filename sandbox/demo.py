@@ -122,6 +122,13 @@ def main(argv: list[str] | None = None) -> None:
         for tx in drafts[:5]:
             say(f"  {tx['invoicenumber']:<14} customer {tx['customer']:<6} {tx['value']:>10} {tx['currency']}"
                 f"  ({tx['status']}, {len(tx['lines'])} lines)")
+        created = sandbox.twinfield.customers(OFFICE)
+        say(f"\nTwinfield customers ({len(created)}), with the Focus invoicing address and VAT number, e.g.:")
+        for customer in created[:4]:
+            address = next(iter(customer["addresses"]), {})
+            say(f"  {customer['code']:<6} {customer['name'][:32]:<32} {address.get('field2', '')}, "
+                f"{address.get('postcode', '')} {address.get('city', '')} {address.get('country', '')}"
+                f"  VAT {customer['vatnumber'] or '-'}")
         say(f"\nHeld back: {len(report['held_back'])} documents. What to fix first:")
         for cause in report["causes"]:
             say(f"  {cause['documents']:>3} x {cause['subject']}")

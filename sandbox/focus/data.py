@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from faker import Faker
 
@@ -39,6 +40,7 @@ from sandbox import chart
 from sandbox.focus.amounts import ZERO, cents, money, price_lines
 
 UTC = timezone.utc
+ACCOUNT_TIME_ZONE = ZoneInfo("Europe/Brussels")  # the account's own (both departments are in CET)
 WINDOW_DAYS = 90
 APP_URL = "https://focus.teamleader.eu"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://focus.teamleader.eu/focus-twinfield-sandbox")
@@ -95,7 +97,7 @@ SPECIAL_COMPANIES = [
     ("Jansen & Zonen B.V.", "NL", True),
     ("Jansen & Zonen B.V.", "NL", False),  # same name, another company
     ("De Boer <Techniek> B.V.", "NL", True),
-    ('Bakkerij "Het Gouden Korenaar"', "NL", False),
+    ('Bakkerij "Het Gouden Korenaar"', "NL", False),  # deactivated since (see DEACTIVATED)
     ("L'Atelier d'Élodie SPRL", "BE", True),
     ("Brasserie Øresund & Zoë BVBA", "BE", True),
     ("Müller & Söhne GmbH", "DE", True),
@@ -103,6 +105,9 @@ SPECIAL_COMPANIES = [
     ("O'Brien & Partners Ltd", "GB", True),
     ("Acme Widgets Inc.", "US", False),
 ]
+
+# Companies deactivated in Focus after they were invoiced: companies.list leaves them out.
+DEACTIVATED = frozenset({'Bakkerij "Het Gouden Korenaar"'})
 
 # Lines by product category: (descriptions, unit price range in cents, quantities)
 LINE_KINDS = {
@@ -260,11 +265,13 @@ class _Generator:
             invoicing = _address(fake, country)
             invoicing["addressee"] = "Crediteurenadministratie"
             addresses.append({"type": "invoicing", "address": invoicing})
+        registration = _registration_number(company_id, country, vat_number)
         company = {
             "id": company_id,
             "name": name,
-            "status": "active",
+            "status": "deactivated" if name in DEACTIVATED else "active",
             **({"vat_number": vat_number} if vat_number else {}),
+            **({"national_identification_number": registration} if registration else {}),
             "emails": [{"type": "primary", "email": email}],
             "telephones": [{"type": "phone", "number": fake.phone_number()}],
             "website": f"https://www.{fake.domain_name()}",
@@ -360,8 +367,10 @@ class _Generator:
                 "name": customer.name,
                 "vat_number": customer.vat_number,
                 "customer": dict(customer.ref),
+                # A name typed on the invoice, not a contact of Focus: ``contact`` is left out (the spec
+                # forbids null there).
                 "for_attention_of": (
-                    {"name": self._faker(customer.country).name(), "contact": None}
+                    {"name": self._faker(customer.country).name()}
                     if customer.is_company and rng.random() < 0.25 else None),
                 "email": customer.email,
                 "national_identification_number": None,
@@ -375,7 +384,6 @@ class _Generator:
             "currency": currency,
             "currency_exchange_rate": self._exchange_rate(currency),
             "expected_payment_method": None,
-            "file": None,
             "deal": None,
             "project": None,
             "on_hold_since": None,
@@ -384,10 +392,10 @@ class _Generator:
             "updated_at": _iso(updated_at),
             "document_template": {"type": "documentTemplate", "id": DOCUMENT_TEMPLATE_ID},
             "delivery_date": None,
-            "peppol_status": None,
             "web_url": f"{APP_URL}/invoice_detail.php?id={invoice_id}",
         }
         if not is_draft:
+            invoice["file"] = invoice_file(invoice_id)
             self._maybe_paid(invoice, created_at)
         return invoice
 
@@ -479,7 +487,7 @@ class _Generator:
         else:
             return
         paid_at = self._later(created_at, 30)
-        record_payment(invoice, amount, _iso(paid_at))
+        record_payment(invoice, amount, paid_at)
         invoice["updated_at"] = _iso(max(paid_at, datetime.fromisoformat(invoice["updated_at"])))
 
     # -- credit notes ---------------------------------------------------------------------------------
@@ -540,7 +548,6 @@ class _Generator:
             "created_at": _iso(created_at),
             "updated_at": _iso(self._later(created_at, 1)),
             "document_template": {"type": "documentTemplate", "id": DOCUMENT_TEMPLATE_ID},
-            "peppol_status": None,
         }
 
     # -- numbering ------------------------------------------------------------------------------------
@@ -565,14 +572,21 @@ class _Generator:
 # -- shared with the sandbox's payment handling ---------------------------------------------------------
 
 
-def record_payment(invoice: dict, amount: Decimal, paid_at: str) -> None:
+def record_payment(invoice: dict, amount: Decimal, paid_at: datetime) -> None:
     """Add a payment to an invoice as Focus does: payments[], due reduced, and paid (status matched, paid,
-    paid_at) once nothing is due any more."""
+    paid_at) once nothing is due any more. ``paid_at`` is kept as the day it is in the account's time zone:
+    how Focus writes it back is not documented, and a client must not rely on its echo."""
     currency = invoice["currency"]
+    paid_at = paid_at.astimezone(ACCOUNT_TIME_ZONE).date().isoformat()
     invoice["payments"].append({"paid_at": paid_at, "payment": money(amount, currency)})
     invoice["total"]["due"] = money(invoice["total"]["due"]["amount"] - amount, currency)
     if invoice["total"]["due"]["amount"] <= ZERO:
         invoice.update(status="matched", paid=True, paid_at=paid_at)
+
+
+def invoice_file(invoice_id: str) -> dict:
+    """The PDF Focus renders when an invoice is booked (a draft has none: ``file`` is left out)."""
+    return {"type": "file", "id": stable_id("file", invoice_id)}
 
 
 def _all_lines(document: dict):
@@ -595,8 +609,17 @@ def _address(fake: Faker, country: str) -> dict:
         "postal_code": fake.postcode(),
         "city": fake.city(),
         "country": country,
-        "area_level_two": None,
-    }
+    }  # no area_level_two: it is an object when present, never null (openapi.yaml)
+
+
+def _registration_number(company_id: str, country: str, vat_number: str | None) -> str | None:
+    """A Belgian company's enterprise number (its VAT number's digits), a Dutch one's 8-digit KvK number;
+    none elsewhere. Derived, not drawn, so the rest of the generated data stays as it was."""
+    if country == "BE" and vat_number:
+        return re.sub(r"\D", "", vat_number)
+    if country == "NL":
+        return f"{uuid.UUID(company_id).int % 10**8:08d}"
+    return None
 
 
 def _vat_number(rng: random.Random, country: str) -> str:

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from sandbox.faults import Faults
 from sandbox.focus import params, views
 from sandbox.focus.amounts import money, price_lines
-from sandbox.focus.data import FocusData, record_payment
+from sandbox.focus.data import FocusData, invoice_file, record_payment
 from sandbox.focus.oauth import TokenStore
 from sandbox.focus.params import bad_request, not_found
 from sandbox.focus.ratelimit import SlidingWindow
@@ -133,9 +133,10 @@ class FocusSandbox:
         """Every refresh token dies (the integration was uninstalled): only re-authorising helps."""
         self.tokens.revoke_refresh_tokens()
 
-    def grant_refresh_token(self) -> str:
-        """Re-authorise the integration in one step: a fresh refresh token."""
-        return self.tokens.grant()
+    def grant_refresh_token(self, scopes: list[str] | None = None) -> str:
+        """Re-authorise the integration in one step: a fresh refresh token for ``scopes`` (default: all the
+        integration needs)."""
+        return self.tokens.grant(None if scopes is None else frozenset(scopes))
 
     def set_rate_limit(self, per_minute: int | None = None, reset: bool = False) -> None:
         self.limiter.configure(per_minute, reset)
@@ -189,10 +190,19 @@ class FocusSandbox:
                      and _number_key(i["invoice_number"])[1] == on.year]
             invoice["invoice_number"] = f"{on.year} / {max(taken, default=0) + 1}"
             invoice.update(invoice_date=on.isoformat(), status="outstanding",
-                           due_on=(on + timedelta(days=invoice["payment_term"]["days"])).isoformat())
+                           due_on=(on + timedelta(days=invoice["payment_term"]["days"])).isoformat(),
+                           file=invoice_file(invoice_id))
             self._touch(invoice)
             self._order_invoices()
             return copy.deepcopy(invoice)
+
+    def deactivate_customer(self, customer_type: str, customer_id: str) -> None:
+        """Deactivate a company or contact in Focus: its lists leave it out from then on, its info still answers."""
+        with self._lock:
+            records = {"company": self._companies, "contact": self._contacts}.get(customer_type)
+            if records is None or customer_id not in records:
+                raise ValueError(f"no {customer_type} {customer_id}")
+            records[customer_id] = {**records[customer_id], "status": "deactivated"}
 
     def add_payment(self, invoice_id: str, amount: Decimal, paid_at: datetime | None = None,
                     payment_method_id: str | None = None) -> dict:
@@ -454,7 +464,7 @@ class FocusSandbox:
             raise bad_request(f"payment_method_id {method} does not exist")
         invoice = self._writable_invoice(invoice_id)
         self._payment_details[(invoice_id, len(invoice["payments"]))] = {"payment_method_id": method, "via": via}
-        record_payment(invoice, amount, paid_at.isoformat(timespec="seconds"))
+        record_payment(invoice, amount, paid_at)
         self._touch(invoice)
         return invoice
 
@@ -499,8 +509,9 @@ def _customer_filter(f: dict, term_fields: Callable[[dict], list]) -> Callable[[
     term = term.lower() if term else None
 
     def wanted(record: dict) -> bool:
+        # Without a status filter, deactivated customers are left out (as Focus may do), even asked by id.
         return ((ids is None or record["id"] in ids)
-                and (status is None or record["status"] == status)
+                and record["status"] == (status or "active")
                 and (tags is None or tags <= set(record["tags"]))
                 and (email is None or any(e["email"].lower() == email["email"].lower() for e in record["emails"]))
                 and (since is None or datetime.fromisoformat(record["updated_at"]) >= since)

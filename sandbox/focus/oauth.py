@@ -33,6 +33,11 @@ class OAuthError(Exception):
         return body
 
 
+# The scopes an integration asks for on the Marketplace and the user grants (the blueprint's "Required
+# scopes" of the resources the integration reads). A grant carries them; its tokens too.
+ALL_SCOPES = frozenset({"invoices", "companies", "contacts", "products", "departments"})
+
+
 class TokenStore:
     def __init__(self, client_id: str, client_secret: str, initial_refresh_token: str,
                  clock: Callable[[], float] = time.time):
@@ -40,8 +45,8 @@ class TokenStore:
         self._client_secret = client_secret
         self._clock = clock
         self._lock = threading.Lock()
-        self._refresh_tokens: set[str] = {initial_refresh_token}
-        self._access_tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        self._refresh_tokens: dict[str, frozenset[str]] = {initial_refresh_token: ALL_SCOPES}  # token -> scopes
+        self._access_tokens: dict[str, tuple[float, frozenset[str]]] = {}  # token -> (expiry, scopes)
         self._codes: dict[str, tuple[str | None, float]] = {}  # code -> (redirect_uri, expiry)
         self.grants: Counter[str] = Counter()  # what the token endpoint did: refresh_token, invalid_grant, ...
 
@@ -73,37 +78,45 @@ class TokenStore:
                 raise OAuthError(400, "invalid_grant", "The provided authorization grant is invalid, expired or "
                                  "revoked", "Invalid redirect URI")
             self.grants["authorization_code"] += 1
-            return self._new_pair()
+            return self._new_pair(ALL_SCOPES)
 
     def refresh(self, refresh_token: str | None) -> dict:
         with self._lock:
             if not refresh_token or refresh_token not in self._refresh_tokens:
                 self.grants["invalid_grant"] += 1
                 raise OAuthError(400, "invalid_grant", "The refresh token is invalid.", "Token has been revoked")
-            self._refresh_tokens.discard(refresh_token)
+            scopes = self._refresh_tokens.pop(refresh_token)
             self.grants["refresh_token"] += 1
-            return self._new_pair()
+            return self._new_pair(scopes)
 
-    def _new_pair(self) -> dict:
+    def _new_pair(self, scopes: frozenset[str]) -> dict:
         access = "focus-at-" + secrets.token_urlsafe(24)
         refresh = "focus-rt-" + secrets.token_urlsafe(24)
-        self._access_tokens[access] = self._clock() + ACCESS_TOKEN_SECONDS
-        self._refresh_tokens.add(refresh)
+        self._access_tokens[access] = (self._clock() + ACCESS_TOKEN_SECONDS, scopes)
+        self._refresh_tokens[refresh] = scopes
         return {"token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS, "access_token": access,
                 "refresh_token": refresh}
 
     # -- the API's check ------------------------------------------------------------------------------
     def access_valid(self, token: str | None) -> bool:
         with self._lock:
-            expiry = self._access_tokens.get(token) if token else None
-            return expiry is not None and expiry > self._clock()
+            found = self._access_tokens.get(token) if token else None
+            return found is not None and found[0] > self._clock()
+
+    def scopes(self, token: str | None) -> frozenset[str]:
+        """The scopes the grant behind an access token carries (none for an unknown token)."""
+        with self._lock:
+            found = self._access_tokens.get(token) if token else None
+            return found[1] if found else frozenset()
 
     # -- the bookkeeper's side (control) ------------------------------------------------------------
-    def grant(self) -> str:
-        """A fresh refresh token, as re-authorising the integration in Focus gives."""
+    def grant(self, scopes: frozenset[str] | None = None) -> str:
+        """A fresh refresh token, as re-authorising the integration in Focus gives, for ``scopes`` (default:
+        all the integration needs)."""
+        scopes = ALL_SCOPES if scopes is None else frozenset(scopes)
         with self._lock:
             token = "focus-rt-" + secrets.token_urlsafe(24)
-            self._refresh_tokens.add(token)
+            self._refresh_tokens[token] = scopes
             return token
 
     def expire_access_tokens(self) -> None:

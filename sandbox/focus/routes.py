@@ -14,13 +14,15 @@ error shape):
   pending ones; ``DELETE`` clears them;
 - ``GET|POST /_sandbox/rate_limit`` ``{per_minute?, reset?}`` -> ``{per_minute, used}``;
 - ``POST /_sandbox/tokens/expire`` ``{refresh_tokens?: bool}``: every access token (and refresh token) dies;
-- ``POST /_sandbox/tokens/grant`` -> ``{refresh_token}``: re-authorising in one step;
+- ``POST /_sandbox/tokens/grant`` ``{scopes?: [...]}`` -> ``{refresh_token}``: re-authorising in one step,
+  granting those scopes (default: all the integration needs; a call outside them answers 403);
 - ``POST /_sandbox/config`` ``{credit_note_info_shape: "array"|"object"|"mixed"}``;
 - ``GET /_sandbox/stats`` -> ``{request_count, calls, rate_limited, grants, rate_limit_per_minute, ...}``;
 - ``GET /_sandbox/invoices/{id}``: the invoice now;
 - ``POST /_sandbox/invoices/{id}/edit`` ``{note?, purchase_order_number?, line?, description?, quantity?,
   unit_price?}``: edited as in Focus, updated_at moves on;
 - ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
+- ``POST /_sandbox/customers/{company|contact}/{id}/deactivate``: lists leave it out, its info still answers;
 - ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
   registered in Focus itself.
 """
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
     from sandbox.focus.emulator import FocusSandbox
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The blueprint's "Required scopes" per resource (taxRates and paymentMethods name none).
+SCOPE_OF = {"invoices": "invoices", "creditNotes": "invoices", "companies": "companies", "contacts": "contacts",
+            "productCategories": "products", "departments": "departments"}
 
 # Injected faults as Focus would fail: its JSON error shape; a dropped answer is cut inside its JSON. A slow
 # request is handled after the delay even when its client gave up waiting.
@@ -187,8 +192,9 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         return Response(status_code=204)
 
     @app.post("/_sandbox/tokens/grant")
-    def tokens_grant() -> Response:
-        return _json(201, {"refresh_token": focus.grant_refresh_token()}, NO_STORE)
+    async def tokens_grant(request: Request) -> Response:
+        scopes = (await _body(request)).get("scopes")
+        return _json(201, {"refresh_token": focus.grant_refresh_token(scopes)}, NO_STORE)
 
     @app.post("/_sandbox/config")
     async def configure(request: Request) -> Response:
@@ -219,6 +225,11 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         body = await _body(request)
         on = date.fromisoformat(body["on"]) if body.get("on") else None
         return _json(200, {"data": focus.book_invoice(invoice_id, on)})
+
+    @app.post("/_sandbox/customers/{customer_type}/{customer_id}/deactivate")
+    def customer_deactivate(customer_type: str, customer_id: str) -> Response:
+        focus.deactivate_customer(customer_type, customer_id)
+        return Response(status_code=204)
 
     @app.get("/_sandbox/invoices/{invoice_id}/payments")
     def invoice_payments(invoice_id: str) -> Response:
@@ -251,6 +262,9 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         handler = focus.handlers.get(method)
         if handler is None:
             return _error(ApiError(404, f"Method {method} does not exist"), headers)
+        scope = SCOPE_OF.get(method.partition(".")[0])
+        if scope is not None and scope not in focus.tokens.scopes(_bearer(request)):
+            return _error(ApiError(403, f"Forbidden: the integration was not granted the scope '{scope}'"), headers)
         try:
             status, payload = handler(await _body(request))
         except ApiError as error:

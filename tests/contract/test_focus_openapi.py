@@ -55,21 +55,28 @@ def response_schema(spec: dict, method: str) -> dict:
     return null_as_intended(schema)
 
 
-def null_as_intended(node):
-    """The spec marks optional values ``nullable: true`` but then constrains them in ways a strict OpenAPI
-    3.0 validator applies to null too: ``{nullable: true, allOf: [{type: object, ...}]}`` for a nullable
-    reference, and an ``enum`` without null. Its intent is "this, or null"; make the schema say exactly
-    that, and nothing looser."""
+# Fields the API Blueprint documents "(object, nullable)" that openapi.yaml writes as
+# ``{nullable: true, allOf: [...]}``, a form a strict OpenAPI 3.0 validator applies to null too (the allOf's
+# ``type: object`` refuses it). For these the blueprint's "this, or null" is meant. Every other null is checked
+# strictly: ``file``, ``for_attention_of.contact``, ``area_level_two`` and ``peppol_status`` must be absent or
+# filled, never null.
+BLUEPRINT_NULLABLE = frozenset({"deal", "project", "expected_payment_method", "for_attention_of", "product",
+                                "product_category", "unit", "discount", "withheld_tax"})
+
+
+def null_as_intended(node, name: str | None = None):
+    """The schema with "this, or null" for the BLUEPRINT_NULLABLE properties, and nothing looser."""
     if isinstance(node, list):
         return [null_as_intended(item) for item in node]
     if not isinstance(node, dict):
         return node
-    copied = {key: null_as_intended(value) for key, value in node.items()}
-    if not copied.get("nullable"):
-        return copied
-    if "enum" in copied and None not in copied["enum"]:
-        copied["enum"] = [*copied["enum"], None]
-    if any(key in copied for key in ("allOf", "oneOf", "anyOf")):
+    copied = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            copied[key] = {prop: null_as_intended(sub, prop) for prop, sub in value.items()}
+        else:
+            copied[key] = null_as_intended(value)
+    if copied.get("nullable") and name in BLUEPRINT_NULLABLE and "allOf" in copied:
         del copied["nullable"]
         return {"anyOf": [{"enum": [None]}, copied]}
     return copied
@@ -126,6 +133,30 @@ def test_the_checker_catches_wrong_types_nulls_and_undeclared_fields(spec):
     invented = json.loads(json.dumps(good))
     invented["data"][0]["lines"] = []
     assert undeclared_fields(invented, schema) == [".data[0].lines"]
+
+
+def test_the_checker_refuses_null_where_only_absent_or_filled_is_allowed(spec):
+    """null is refused for file, for_attention_of.contact, area_level_two and peppol_status, and taken for a
+    field the blueprint documents as nullable (deal)."""
+    invoices = response_schema(spec, "invoices.list")
+    item = {"id": "x", "deal": None, "invoicee": {"for_attention_of": {"name": "Ann"}}}
+    assert not list(OAS30Validator(invoices).iter_errors({"data": [item]}))
+    for path, value in ((("file",), None), (("invoicee", "for_attention_of", "contact"), None)):
+        bad = json.loads(json.dumps(item))
+        target = bad
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        assert list(OAS30Validator(invoices).iter_errors({"data": [bad]})), path
+    address = {"line_1": "Dok Noord 3A", "country": "BE"}
+    for method, shape in (("companies.list", {"id": "x", "primary_address": address}),
+                          ("contacts.info", {"id": "x", "addresses": [{"type": "primary", "address": address}]})):
+        schema = response_schema(spec, method)
+        data = [shape] if method.endswith(".list") else shape
+        assert not list(OAS30Validator(schema).iter_errors({"data": data}))
+        address["area_level_two"] = None
+        assert list(OAS30Validator(schema).iter_errors({"data": data})), method
+        del address["area_level_two"]
 
 
 def test_invoices_list_every_page_and_filter_shape(spec, call):

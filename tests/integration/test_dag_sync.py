@@ -169,6 +169,39 @@ def test_first_run_books_every_valid_document_and_holds_back_the_rest_with_reaso
     assert stored and all(value.startswith("fernet:") for row in stored for value in row)
 
 
+def test_new_twinfield_customers_carry_the_focus_invoicing_address_and_vat_number(world):
+    """Customers created in Twinfield by the first run have street, postal code, city and country of their
+    Focus invoicing address (else primary), from companies.info / contacts.info, and contacts their VAT
+    number; a deactivated company (left out of companies.list) is resolved, not held back."""
+    from twinfield.domain.customers import normalise_vat
+    from twinfield.state import customers
+
+    focus = world.sandbox.focus
+    records = {("company", c["id"]): c for c in focus.data.companies}
+    records.update({("contact", c["id"]): c for c in focus.data.contacts})
+    twinfield = {c["code"]: c for c in world.sandbox.twinfield.customers(OFFICE)}
+    created = [link for link in customers.links(world.store, OFFICE).values() if link.matched_by == "created"]
+    assert {link.focus_type for link in created} == {"company", "contact"}, "the data should create both kinds"
+    contacts_with_vat = 0
+    for link in created:
+        record = records[link.focus_key]
+        entries = {a["type"]: a["address"] for a in record["addresses"]}
+        focus_address = entries.get("invoicing") or entries["primary"]
+        [address] = twinfield[link.twinfield_code]["addresses"]
+        assert (address["field2"], address["postcode"], address["city"], address["country"]) == (
+            focus_address["line_1"], focus_address["postal_code"], focus_address["city"], focus_address["country"])
+        if record.get("vat_number"):
+            assert twinfield[link.twinfield_code]["vatnumber"] == normalise_vat(record["vat_number"],
+                                                                                focus_address["country"])
+            contacts_with_vat += link.focus_type == "contact"
+    assert contacts_with_vat, "the data should create a contact with a VAT number"
+
+    deactivated = {c["id"] for c in focus.data.companies if c["status"] == "deactivated"}
+    linked = {link.focus_id for link in customers.links(world.store, OFFICE).values()}
+    invoiced = {i["invoicee"]["customer"]["id"] for i in world.expected.booked.values()}
+    assert deactivated & invoiced and deactivated & invoiced <= linked
+
+
 def test_a_credit_note_is_booked_with_reversed_signs(world):
     credit_notes = [t for t in world.transactions() if "CN" in t["invoicenumber"]]
     invoices = [t for t in world.transactions() if "CN" not in t["invoicenumber"]]
@@ -376,11 +409,13 @@ def test_a_run_killed_after_registering_a_payment_registers_it_once(fresh_world,
     assert set(world.states(dagrun).values()) == {"success"}
     assert _stage(world, dagrun, "update_payments")["busy"] == len(paid)
     assert any("being registered" in e for e in report["errors"])
-    # Once the claims' lease has run out, a run checks Focus, finds the payments there, and records them.
+    # Once the claims' lease has run out, a run compares Focus with what was recorded before the send (the
+    # sandbox writes paid_at back as a bare date), finds the payments took effect, and records them.
     monkeypatch.setattr(payments, "LEASE", dt.timedelta(0))
     dagrun, report = world.run(logical_date=when)
     pay = _stage(world, dagrun, "update_payments")
-    assert (pay["registered"], pay["already_paid_in_focus"]) == (0, len(paid))
+    assert (pay["registered"], pay["registered_before"], pay["already_paid_in_focus"]) == (0, len(paid), 0)
+    assert len(report["payments"]) == len(paid)
     for tx in paid:
         amounts, total = api_amounts(tx)
         assert amounts == [total]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from twinfield.errors import FocusAuthError, FocusUnavailable
+from twinfield.errors import FocusApiError, FocusAuthError, FocusUnavailable
 from twinfield.hooks.focus import TeamleaderFocusHook
 from twinfield.state import StateStore
 
@@ -62,6 +62,16 @@ def test_test_connection(sandbox, connect):
     assert "department" in message
 
 
+def test_test_connection_names_the_scopes_the_grant_lacks(sandbox, connect):
+    hook = connect(sandbox, refresh_token=sandbox.focus.grant_refresh_token(["invoices", "departments", "products"]))
+    ok, message = hook.test_connection()
+    assert not ok and "not granted the scope(s) companies, contacts;" in message
+    with pytest.raises(FocusApiError) as err:  # the sandbox's 403, in Focus's error shape
+        hook.companies(["x"])
+    assert err.value.status == 403 and "companies" in err.value.title
+    assert hook.departments() and hook.product_categories()
+
+
 def test_full_paging_of_3000_invoices_without_loss_or_duplicates(make_sandbox, connect):
     sb = make_sandbox(invoices=3000, focus_rate_limit=100_000)
     hook = connect(sb)
@@ -100,6 +110,57 @@ def test_details_customers_and_reference_lists(sandbox, connect):
     assert all(r["department"]["id"] == departments[0]["id"] for r in hook.tax_rates(departments[0]["id"]))
     assert any(c["ledgers"] for c in hook.product_categories())
     assert hook.payment_methods()
+
+
+def test_customer_lists_carry_the_primary_address_only_and_info_the_rest(sandbox, connect):
+    """What resolve_customers reads: list items (matching) have primary_address and no addresses[], a contact's
+    no VAT number; companies.info / contacts.info have the invoicing address, VAT and registration number."""
+    from twinfield.domain.focus_model import parse_customer
+
+    hook = connect(sandbox)
+    data = sandbox.focus.data
+    company = next(c for c in data.companies if c["status"] == "active" and len(c["addresses"]) == 2
+                   and c.get("national_identification_number"))
+    primary, invoicing = (next(a["address"] for a in company["addresses"] if a["type"] == kind)
+                          for kind in ("primary", "invoicing"))
+    item = hook.companies([company["id"]])[company["id"]]
+    assert "addresses" not in item and item["primary_address"]["line_1"] == primary["line_1"]
+    from_list = parse_customer("company", item)
+    assert (from_list.street, from_list.city, from_list.country) == (primary["line_1"], primary["city"],
+                                                                     primary["country"])
+    full = parse_customer("company", hook.customer_info("company", company["id"]))
+    assert (full.street, full.postcode, full.city, full.country, full.addressee) == (
+        invoicing["line_1"], invoicing["postal_code"], invoicing["city"], invoicing["country"],
+        "Crediteurenadministratie")
+    assert full.national_identification_number == company["national_identification_number"]
+
+    contact = next(c for c in data.contacts if c["vat_number"])
+    item = hook.contacts([contact["id"]])[contact["id"]]
+    assert "vat_number" not in item and "addresses" not in item
+    assert parse_customer("contact", item).vat_number == ""
+    info = parse_customer("contact", hook.customer_info("contact", contact["id"]))
+    assert info.vat_number == contact["vat_number"] and info.street and info.postcode and info.city
+    assert hook.customer_info("contact", "00000000-0000-0000-0000-000000000000") is None
+
+
+def test_a_customer_the_list_leaves_out_is_read_with_info(make_sandbox, connect):
+    """Deactivated customers are left out of list answers; the hook reads them with .info before anyone
+    concludes that Focus does not know them."""
+    sb = make_sandbox(invoices=40, focus_rate_limit=100_000)
+    hook = connect(sb)
+    deactivated = next(c for c in sb.focus.data.companies if c["status"] == "deactivated")
+    active = [c["id"] for c in sb.focus.data.companies if c["status"] == "active"][:3]
+    contact = sb.focus.data.contacts[0]["id"]
+    sb.focus.deactivate_customer("contact", contact)
+    unknown = "00000000-0000-0000-0000-000000000000"
+    listed = hook._read("companies.list", {"filter": {"ids": [deactivated["id"], *active]}})["data"]
+    assert {c["id"] for c in listed} == set(active)  # the list leaves it out
+
+    found = hook.companies([deactivated["id"], *active, unknown])
+    assert set(found) == {deactivated["id"], *active}
+    assert found[deactivated["id"]]["status"] == "deactivated"
+    assert set(hook.contacts([contact])) == {contact}
+    assert hook.stats["companies.info"] == 2 and hook.stats["contacts.info"] == 1  # the missing ones only
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -237,7 +298,7 @@ def test_5xx_and_dropped_connections_while_paging_lose_nothing(make_sandbox, con
     sb.focus.faults.inject("drop", count=1, path_contains="invoices.list")
     ids = [i["id"] for i in hook.list_invoices()]
     assert len(ids) == len(set(ids)) == 450
-    assert hook.stats["invoices.list"] == 5 + 3
+    assert hook.stats["invoices.list"] == 6 + 3  # 5 pages, the empty one that ends the list, 3 faults
 
 
 def test_a_slow_answer_times_out_and_is_read_again(make_sandbox, connect):
@@ -272,11 +333,15 @@ def test_a_payment_is_never_registered_twice_when_the_answer_is_lost(make_sandbo
     paid_at = datetime(2026, 2, 3, 10, 15, 30, tzinfo=UTC)
     amount = Decimal("12.34")
     sb.focus.faults.inject(kind, count=1, path_contains="registerPayment", after_apply=True, seconds=3)
-    assert hook.register_payment(invoice["id"], amount, invoice["currency"], paid_at) is True
-    assert hook.register_payment(invoice["id"], amount, invoice["currency"], paid_at) is False
+    hook.register_payment(invoice["id"], amount, invoice["currency"], paid_at)
     payments = sb.focus.payments(invoice["id"])
-    assert [(p["amount"], p["via"]) for p in payments] == [(amount, "api")]
+    # Focus wrote paid_at back as a bare date: the check after the lost answer compared count, sum and due.
+    assert [(p["amount"], p["paid_at"], p["via"]) for p in payments] == [(amount, "2026-02-03", "api")]
     assert hook.stats["invoices.registerPayment"] == 1
+
+    # A real second instalment of the same amount on the same day is a payment of its own.
+    hook.register_payment(invoice["id"], amount, invoice["currency"], paid_at)
+    assert [p["amount"] for p in sb.focus.payments(invoice["id"])] == [amount, amount]
 
 
 def test_a_payment_refused_before_it_applied_is_sent_again(make_sandbox, connect):
@@ -285,7 +350,7 @@ def test_a_payment_refused_before_it_applied_is_sent_again(make_sandbox, connect
     invoice = _unpaid_invoice(sb)
     paid_at = datetime(2026, 2, 3, 10, 15, 30, tzinfo=UTC)
     sb.focus.faults.inject("503", count=1, path_contains="registerPayment")
-    assert hook.register_payment(invoice["id"], Decimal("1.00"), invoice["currency"], paid_at) is True
+    hook.register_payment(invoice["id"], Decimal("1.00"), invoice["currency"], paid_at)
     assert len(sb.focus.payments(invoice["id"])) == 1
     assert hook.stats["invoices.registerPayment"] == 2
     info = hook.invoice_info(invoice["id"])

@@ -234,7 +234,7 @@ def test_filters_are_sent_as_the_api_expects(hook, fake):
             department_id="d1",
         )
     )
-    (body,) = fake.calls("invoices.list")
+    body, _ = fake.calls("invoices.list")  # the page, and the empty one that ends the list
     assert body == {
         "filter": {
             "status": ["outstanding"],
@@ -248,15 +248,25 @@ def test_filters_are_sent_as_the_api_expects(hook, fake):
 
 
 # -- paging ----------------------------------------------------------------------------------------
-def test_paging_stops_on_a_short_page(hook, fake):
+def test_paging_goes_on_until_an_empty_page(hook, fake):
     fake.handlers["invoices.list"] = paged(invoices(250))
     got = list(hook.list_invoices())
     assert [i["id"] for i in got] == [i["id"] for i in invoices(250)]
-    assert [b["page"] for b in fake.calls("invoices.list")] == [
-        {"size": 100, "number": 1},
-        {"size": 100, "number": 2},
-        {"size": 100, "number": 3},
-    ]
+    assert [b["page"]["number"] for b in fake.calls("invoices.list")] == [1, 2, 3, 4]
+
+
+def test_a_server_with_smaller_pages_than_asked_loses_nothing(hook, fake):
+    """No maximum page size is documented for invoices.list: a server that serves 30 per page whatever is
+    asked gives short pages long before the end."""
+    everything = invoices(95)
+
+    def thirty_per_page(body, request):
+        number = body["page"]["number"]
+        return {"data": everything[(number - 1) * 30 : number * 30]}
+
+    fake.handlers["invoices.list"] = thirty_per_page
+    assert [i["id"] for i in hook.list_invoices()] == [i["id"] for i in everything]
+    assert len(fake.calls("invoices.list")) == 5
 
 
 def test_a_full_last_page_costs_one_empty_page(hook, fake):
@@ -516,7 +526,7 @@ def test_429_is_also_resent_for_writes(hook, fake, clock):
     fake.handlers["invoices.info"] = lambda body, req: {"data": {"id": body["id"], "payments": []}}
     fake.handlers["invoices.registerPayment"] = lambda body, req: registered.append(body) or (204, None)
     fake.script("invoices.registerPayment", (429, {}, {"X-RateLimit-Reset": (T0 + timedelta(seconds=5)).isoformat()}))
-    assert hook.register_payment("inv-1", Decimal("10.00"), "EUR", T0) is True
+    hook.register_payment("inv-1", Decimal("10.00"), "EUR", T0)
     assert len(registered) == 1
 
 
@@ -530,22 +540,28 @@ def test_persistent_429_raises_rate_limited(hook, fake):
 
 # -- payments --------------------------------------------------------------------------------------
 class PaymentsFake:
-    """invoices.info + invoices.registerPayment over one list of payments, with faults around the write."""
+    """invoices.info + invoices.registerPayment over one invoice of 500.00, with faults around the write. Like
+    the sandbox, it writes paid_at back as a bare date (how Focus echoes it is not documented)."""
 
     def __init__(self, fake: FakeFocus):
         self.payments: list[dict] = []
-        fake.handlers["invoices.info"] = lambda body, req: {"data": {"id": body["id"], "payments": self.payments}}
+        self.due = Decimal("500.00")
+        fake.handlers["invoices.info"] = lambda body, req: {"data": {
+            "id": body["id"], "payments": self.payments,
+            "total": {"due": {"amount": float(self.due), "currency": "EUR"}}}}
         fake.handlers["invoices.registerPayment"] = self.register
 
     def register(self, body, request):
-        self.payments.append({"paid_at": body["paid_at"], "payment": body["payment"]})
+        day = datetime.fromisoformat(body["paid_at"]).date().isoformat()
+        self.payments.append({"paid_at": day, "payment": body["payment"]})
+        self.due -= Decimal(str(body["payment"]["amount"]))
         return 204, None
 
 
 def test_register_payment_sends_exact_amounts(hook, fake):
     PaymentsFake(fake)
     paid_at = datetime(2026, 2, 3, 10, 15, 30, 123456, tzinfo=UTC)
-    assert hook.register_payment("inv-1", Decimal("1234.50"), "EUR", paid_at, payment_method_id="pm1") is True
+    assert hook.register_payment("inv-1", Decimal("1234.50"), "EUR", paid_at, payment_method_id="pm1") is None
     (sent,) = [r for r in fake.requests if r.endpoint == "invoices.registerPayment"]
     assert json.loads(sent.raw, parse_float=Decimal) == {
         "id": "inv-1",
@@ -556,35 +572,52 @@ def test_register_payment_sends_exact_amounts(hook, fake):
     assert '"amount":1234.50' in sent.raw  # an exact JSON number, never through float
 
 
-def test_register_payment_skips_a_payment_already_there(hook, fake):
+def test_a_second_payment_of_the_same_amount_on_the_same_day_is_registered(hook, fake):
     payments = PaymentsFake(fake)
-    # The same moment as Focus may write it back, in another offset.
-    payments.payments.append({"paid_at": "2026-02-03T11:15:30+01:00", "payment": {"amount": 99.9, "currency": "EUR"}})
-    paid_at = datetime(2026, 2, 3, 10, 15, 30, tzinfo=UTC)
-    assert hook.register_payment("inv-1", Decimal("99.90"), "EUR", paid_at) is False
-    assert fake.calls("invoices.registerPayment") == []
+    paid_at = datetime(2026, 2, 3, 12, tzinfo=UTC)
+    hook.register_payment("inv-1", Decimal("99.90"), "EUR", paid_at)
+    hook.register_payment("inv-1", Decimal("99.90"), "EUR", paid_at)
+    assert [p["payment"]["amount"] for p in payments.payments] == [99.9, 99.9]
+    assert len(fake.calls("invoices.registerPayment")) == 2
 
 
-def test_register_payment_is_not_resent_after_an_unknown_outcome_that_took_effect(hook, fake):
+@pytest.mark.parametrize("failure", [requests.ReadTimeout("read timed out"), requests.ConnectionError("reset")])
+def test_register_payment_is_not_resent_after_an_unknown_outcome_that_took_effect(hook, fake, failure):
+    """Focus writes paid_at back as a date: the check compares count, sum, due and the day, not the string."""
     payments = PaymentsFake(fake)
+    payments.payments.append({"paid_at": "2026-03-01", "payment": {"amount": 50, "currency": "EUR"}})
+    payments.due -= 50  # an earlier instalment of the same amount, the same day
 
     def applied_then_dropped(body, request):
         payments.register(body, request)
-        raise requests.ReadTimeout("read timed out")
+        raise failure
 
     fake.script("invoices.registerPayment", applied_then_dropped)
-    assert hook.register_payment("inv-1", Decimal("50"), "EUR", T0) is True
-    assert len(payments.payments) == 1
+    hook.register_payment("inv-1", Decimal("50"), "EUR", T0)
+    assert len(payments.payments) == 2
     assert len(fake.calls("invoices.registerPayment")) == 1
 
 
 def test_register_payment_is_resent_when_the_invoice_shows_it_did_not_take_effect(hook, fake):
     payments = PaymentsFake(fake)
+    payments.payments.append({"paid_at": "2026-03-01", "payment": {"amount": 50, "currency": "EUR"}})
+    payments.due -= 50  # the same amount the same day, before: not a sign that this one took effect
     fake.script("invoices.registerPayment", (503, {"errors": [{"title": "Service unavailable"}]}))
-    assert hook.register_payment("inv-1", Decimal("50"), "EUR", T0) is True
-    assert len(payments.payments) == 1
+    hook.register_payment("inv-1", Decimal("50"), "EUR", T0)
+    assert len(payments.payments) == 2
     assert len(fake.calls("invoices.registerPayment")) == 2
     assert len(fake.calls("invoices.info")) == 2  # before the first send, and after the 503
+
+
+def test_register_payment_checks_against_what_the_caller_recorded(hook, fake):
+    from twinfield.domain.focus_model import payments_seen
+
+    payments = PaymentsFake(fake)
+    before = payments_seen(hook.invoice_info("inv-1"))
+    fake.script("invoices.registerPayment", (502, {"errors": [{"title": "Bad gateway"}]}))
+    hook.register_payment("inv-1", Decimal("20.00"), "EUR", T0, before=before)
+    assert len(payments.payments) == 1
+    assert len(fake.calls("invoices.info")) == 2  # the caller's read, and the check after the 502
 
 
 def test_register_payment_sends_nothing_more_when_the_check_fails(hook, fake):
@@ -609,18 +642,26 @@ def test_register_payment_refuses_floats_and_naive_dates(hook):
 
 
 # -- the rest --------------------------------------------------------------------------------------
-def test_test_connection_reads_departments(hook, fake):
-    assert hook.test_connection() == (True, "Connected to Teamleader Focus: 1 department(s)")
-    fake.script("departments.list", (403, {"errors": [{"title": "Forbidden scope"}]}))
+def test_test_connection_reads_once_per_scope_and_names_what_is_missing(hook, fake):
+    for endpoint in ("invoices.list", "companies.list", "contacts.list", "productCategories.list"):
+        fake.handlers[endpoint] = lambda body, req: {"data": []}
+    assert hook.test_connection() == (True, "Connected to Teamleader Focus: 1 department(s); every scope granted")
+    assert all(len(fake.calls(e)) == 1 for e in ("departments.list", "invoices.list", "contacts.list"))
+    forbidden = (403, {"errors": [{"title": "Forbidden", "status": 403}]})
+    fake.script("companies.list", forbidden)
+    fake.script("productCategories.list", forbidden)
     ok, message = hook.test_connection()
-    assert not ok and "Forbidden scope" in message
+    assert not ok and "not granted the scope(s) companies, products;" in message
+    fake.script("departments.list", (500, {"errors": [{"title": "Internal Server Error"}]}), *[(500, None)] * 4)
+    ok, message = hook.test_connection()
+    assert not ok and "FocusUnavailable" in message
 
 
 def test_stats_count_requests_per_endpoint(hook, fake):
     fake.handlers["invoices.list"] = paged(invoices(120))
     list(hook.list_invoices())
     hook.departments()
-    assert hook.stats == {"oauth2/access_token": 1, "invoices.list": 2, "departments.list": 1}
+    assert hook.stats == {"oauth2/access_token": 1, "invoices.list": 3, "departments.list": 1}
 
 
 def test_reference_data_lists(hook, fake):

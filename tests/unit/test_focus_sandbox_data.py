@@ -83,11 +83,17 @@ def test_dates_lie_in_the_window_and_carry_time_zones(data):
     for invoice in data.invoices:
         if invoice["invoice_date"] is not None:
             assert ANCHOR - timedelta(days=90) <= date.fromisoformat(invoice["invoice_date"]) < ANCHOR
-        stamps = [invoice["created_at"], invoice["updated_at"], invoice["paid_at"],
-                  *(p["paid_at"] for p in invoice["payments"])]
-        for stamp in filter(None, stamps):
+        stamps = [invoice["created_at"], invoice["updated_at"]]
+        paid = [p["paid_at"] for p in invoice["payments"]]
+        if invoice["payments"] and invoice["paid"]:
+            assert invoice["paid_at"] == paid[-1]
+        elif invoice["paid_at"]:
+            stamps.append(invoice["paid_at"])  # settled by a credit note
+        for stamp in stamps:
             moment = datetime.fromisoformat(stamp)
             assert moment.tzinfo is not None and moment < midnight
+        for day in paid:  # the day in the account's time zone, which may be the anchor's first hour
+            assert len(day) == 10 and date.fromisoformat(day) <= ANCHOR
         assert invoice["updated_at"] >= invoice["created_at"]
 
 

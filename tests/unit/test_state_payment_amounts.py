@@ -4,6 +4,7 @@ more than Focus still has due."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -28,7 +29,7 @@ def test_registers_what_twinfield_shows_paid(unpaid_invoice):
 def test_what_focus_already_shows_paid_is_not_registered_again(unpaid_invoice):
     invoice = copy.deepcopy(unpaid_invoice)
     total = invoice["total"]["tax_inclusive"]["amount"]
-    record_payment(invoice, Decimal("10.00"), "2025-03-01T12:00:00+00:00")  # an earlier run, or a person
+    record_payment(invoice, Decimal("10.00"), dt.datetime(2025, 3, 1, 12, tzinfo=dt.timezone.utc))  # earlier, or a person
     assert still_to_register(invoice, Decimal("10.00")) == 0
     assert still_to_register(invoice, total) == total - Decimal("10.00")
 

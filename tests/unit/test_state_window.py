@@ -21,6 +21,15 @@ def test_scheduled_run_takes_its_data_interval():
     assert w.takes(None)
 
 
+def test_focus_is_asked_from_a_few_minutes_before_the_window():
+    """updated_since may be exclusive: a document updated at the window's very start must still be listed."""
+    w = window_for({}, data_interval_start=START, data_interval_end=END, run_after=END)
+    assert w.query_since == START - dt.timedelta(minutes=5)
+    assert w.takes(START.isoformat())
+    assert window_for({"starting_date": "2025-01-01"}, data_interval_start=START, data_interval_end=END,
+                      run_after=END).query_since is None
+
+
 def test_starting_date_wins_over_the_interval():
     w = window_for({"starting_date": "2025-01-01"}, data_interval_start=START, data_interval_end=END, run_after=END)
     assert (w.updated_since, w.starting_date) == (None, dt.date(2025, 1, 1))

@@ -79,9 +79,42 @@ class FocusTax:
 
 @dataclass(frozen=True)
 class FocusPayment:
-    paid_at: dt.datetime
+    # The day only: how Focus writes ``paid_at`` back (a date, a date-time in some offset) is not documented.
+    paid_on: dt.date
     amount: Decimal
     currency: str
+
+
+@dataclass(frozen=True)
+class PaymentsSeen:
+    """What an invoice showed of its payments at one moment: how many, their sum, and ``total.due``."""
+
+    count: int
+    paid: Decimal
+    due: Decimal | None
+
+
+def payments_seen(info: Mapping) -> PaymentsSeen:
+    """``PaymentsSeen`` of an ``invoices.info`` answer (or its ``data``)."""
+    doc = _Reader("invoice", _unwrap(info, "invoice"))
+    payments = _payments(doc)
+    total = doc.obj("total", required=False)
+    due = total.money("due", required=False) if total else None
+    return PaymentsSeen(len(payments), sum((p.amount for p in payments), Decimal("0")), due)
+
+
+def payment_took_effect(before: PaymentsSeen, after_info: Mapping, amount: Decimal, day: dt.date) -> bool:
+    """Whether a payment of ``amount`` on ``day`` was added since ``before``: one payment more, the sum up and
+    the due amount down by at least ``amount``, and a payment of that amount on that day among them. Payments
+    carry no id, so this is what an unknown outcome of invoices.registerPayment is judged by."""
+    after = payments_seen(after_info)
+    doc = _Reader("invoice", _unwrap(after_info, "invoice"))
+    return (
+        after.count > before.count
+        and after.paid - before.paid >= amount
+        and (before.due is None or after.due is None or before.due - after.due >= amount)
+        and any(p.amount == amount and p.paid_on == day for p in _payments(doc))
+    )
 
 
 @dataclass(frozen=True)
@@ -261,7 +294,7 @@ def _payments(doc: _Reader) -> tuple[FocusPayment, ...]:
     payments = []
     for p in doc.objs("payments"):
         money = p.obj("payment")
-        payments.append(FocusPayment(p.datetime("paid_at"), money.decimal("amount"), money.text("currency")))
+        payments.append(FocusPayment(p.date("paid_at"), money.decimal("amount"), money.text("currency")))
     return tuple(payments)
 
 
@@ -406,6 +439,7 @@ class FocusCustomer:
     country: str = ""
     addressee: str = ""
     payment_days: int | None = None  # from the customer's payment term "after_invoice_date"
+    national_identification_number: str = ""  # a company's registration number (KvK, KBO)
 
 
 def _list(data: Any, what: str) -> list[_Reader]:
@@ -461,7 +495,9 @@ def _pick(items: Iterable[_Reader], preferred: str) -> _Reader | None:
 
 
 def parse_customer(customer_type: str, info: Mapping) -> FocusCustomer:
-    """A FocusCustomer from ``companies.info`` (type "company") or ``contacts.info`` (type "contact")."""
+    """A FocusCustomer from ``companies.info`` / ``contacts.info`` (the invoicing address of ``addresses[]``,
+    else the primary one) or from an item of ``companies.list`` / ``contacts.list``, which carries
+    ``primary_address`` only (and, for a contact, no VAT number)."""
     raw = _unwrap(info, customer_type)
     what = f"{customer_type} {raw.get('id', '?')}" if isinstance(raw, Mapping) else customer_type
     c = _Reader(what, raw)
@@ -475,21 +511,26 @@ def parse_customer(customer_type: str, info: Mapping) -> FocusCustomer:
         raise MalformedFocusData(what, "type", f"is {customer_type!r}, not company or contact")
     email = _pick(c.objs("emails"), "invoicing")
     address_entry = _pick(c.objs("addresses"), "invoicing")
-    address = address_entry.obj("address") if address_entry else None
+    address = address_entry.obj("address") if address_entry else c.obj("primary_address", required=False)
     term = c.obj("payment_term", required=False)
     payment_days = None
     if term and term.text("type", required=False) == "after_invoice_date" and term.raw("days", False) is not None:
         payment_days = int(term.decimal("days"))
+
+    def part(key: str) -> str:
+        return (address.text(key, required=False) or "") if address else ""
+
     return FocusCustomer(
         ref=CustomerRef(customer_type, c.text("id")),
         name=name.strip(),
         vat_number=c.text("vat_number", required=False) or "",
         email=(email.text("email", required=False) or "") if email else "",
         iban=c.text("iban", required=False) or "",
-        street=(address.text("line_1", required=False) or "") if address else "",
-        postcode=(address.text("postal_code", required=False) or "") if address else "",
-        city=(address.text("city", required=False) or "") if address else "",
-        country=(address.text("country", required=False) or "") if address else "",
-        addressee=(address.text("addressee", required=False) or "") if address else "",
+        street=part("line_1"),
+        postcode=part("postal_code"),
+        city=part("city"),
+        country=part("country"),
+        addressee=part("addressee"),
         payment_days=payment_days,
+        national_identification_number=c.text("national_identification_number", required=False) or "",
     )

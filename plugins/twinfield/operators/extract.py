@@ -122,8 +122,8 @@ class ExtractOperator(SyncStageOperator):
         filters = dict(source.extra_filters)
         if window.starting_date:
             filters[source.date_after_filter] = window.starting_date
-        if window.updated_since:
-            filters["updated_since"] = window.updated_since
+        if window.query_since:
+            filters["updated_since"] = window.query_since
         if not window.invoice_numbers:
             yield from list_documents(**filters)
             return

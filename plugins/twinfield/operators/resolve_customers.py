@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -42,9 +44,12 @@ class ResolveCustomersOperator(SyncStageOperator):
         config = run.config
         departments = parse_departments(run.focus.departments())
         wanted: dict[str, set[CustomerRef]] = defaultdict(set)  # office -> customers
+        invoicee_vat: dict[CustomerRef, str] = {}  # the VAT number the documents show for their customer
         for _, doc in parsed(documents.staged(run.store, run.run_id)):
             if not isinstance(doc, FocusDocument):
                 continue  # validate reports it
+            if doc.invoicee_vat_number and not invoicee_vat.get(doc.customer):
+                invoicee_vat[doc.customer] = doc.invoicee_vat_number
             route = config.route_for(doc.department_id, departments)
             if route is not None:
                 wanted[route.office].add(doc.customer)
@@ -63,7 +68,7 @@ class ResolveCustomersOperator(SyncStageOperator):
             new = sorted(ref for ref in refs if _key(ref) not in links or _key(ref) in reserved)
             if not new:
                 continue
-            focus_customers = self._focus_customers(run, new)
+            focus_customers = self._focus_customers(run, new, invoicee_vat)
             taken = {link.twinfield_code for link in links.values() if link.focus_key not in reserved}
             if not run.dry_run:
                 new = self._recover(run, office, new, focus_customers, taken, summary)
@@ -95,7 +100,8 @@ class ResolveCustomersOperator(SyncStageOperator):
             lost = {link.focus_key for link in matches} - {link.focus_key for link in recorded}
             to_create += [focus_customers[CustomerRef(*key)] for key in sorted(lost)]  # code taken meanwhile
 
-            created, refused, notes = self._create(run, office, to_create)
+            details = self._details_to_create(run, [fc.ref for fc in to_create], invoicee_vat)
+            created, refused, notes = self._create(run, office, [details.get(fc.ref, fc) for fc in to_create])
             summary["created"] += created
             summary["refused_by_twinfield"] += len(refused)
             problems += [{"customer": name, "office": office, "reason": reason} for name, reason in refused + notes]
@@ -110,15 +116,30 @@ class ResolveCustomersOperator(SyncStageOperator):
             return [customer for customer in found if customer is not None]
 
     @staticmethod
-    def _focus_customers(run: StageRun, refs: list[CustomerRef]) -> dict[CustomerRef, FocusCustomer]:
-        """Companies and contacts from Focus, 100 per call."""
+    def _focus_customers(run: StageRun, refs: list[CustomerRef],
+                         invoicee_vat: Mapping[CustomerRef, str]) -> dict[CustomerRef, FocusCustomer]:
+        """Companies and contacts from Focus, 100 per call (list items: primary address only, no VAT number for
+        a contact, so the documents' invoicee VAT number stands in for matching)."""
         found: dict[CustomerRef, FocusCustomer] = {}
-        for customer_type, read in (("company", run.focus.companies), ("contact", run.focus.contacts)):
+        for customer_type in ("company", "contact"):
             ids = [ref.id for ref in refs if ref.type == customer_type]
             if ids:
-                for focus_id, raw in read(ids).items():
-                    found[CustomerRef(customer_type, focus_id)] = parse_customer(customer_type, raw)
+                for focus_id, raw in run.focus.customers(customer_type, ids).items():
+                    ref = CustomerRef(customer_type, focus_id)
+                    found[ref] = _with_vat(parse_customer(customer_type, raw), invoicee_vat.get(ref, ""))
         return found
+
+    def _details_to_create(self, run: StageRun, refs: list[CustomerRef],
+                           invoicee_vat: Mapping[CustomerRef, str]) -> dict[CustomerRef, FocusCustomer]:
+        """What a new Twinfield customer needs and only companies.info / contacts.info give: the invoicing
+        address, VAT number, emails and registration number. One call per customer to create."""
+
+        def read(ref: CustomerRef) -> tuple[CustomerRef, FocusCustomer | None]:
+            info = run.focus.customer_info(ref.type, ref.id)
+            return ref, None if info is None else _with_vat(parse_customer(ref.type, info), invoicee_vat.get(ref, ""))
+
+        with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="focus-customers") as pool:
+            return {ref: customer for ref, customer in pool.map(read, refs) if customer is not None}
 
     @staticmethod
     def _recover(run: StageRun, office: str, refs: list[CustomerRef], focus_customers: dict, taken: set[str],
@@ -162,6 +183,13 @@ class ResolveCustomersOperator(SyncStageOperator):
         customers.forget_attempts(run.store, office, [_key(fc.ref) for fc, _ in refused])
         return len(created), [(f"{fc.name} ({fc.ref})", " // ".join(result.error_messages)
                                or "refused without a message") for fc, result in refused], notes
+
+
+def _with_vat(customer: FocusCustomer, invoicee_vat: str) -> FocusCustomer:
+    """The customer's own VAT number, else the one its invoices show."""
+    if customer.vat_number or not invoicee_vat:
+        return customer
+    return dataclasses.replace(customer, vat_number=invoicee_vat)
 
 
 def _key(ref: CustomerRef) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from twinfield import assets
-from twinfield.domain.focus_model import parse_invoice
+from twinfield.domain.focus_model import parse_invoice, payment_took_effect, payments_seen
 from twinfield.domain.money import format_amount, to_decimal
 from twinfield.errors import FocusApiError, FocusUnavailable
 from twinfield.operators.base import StageRun, SyncStageOperator
@@ -38,8 +38,10 @@ class UpdatePaymentsOperator(SyncStageOperator):
 
     Each payment is claimed in the state store first (invoice + the running total it brings the invoice to)
     and the Focus invoice is read just before registering: whatever Focus already shows paid is not
-    registered again, so neither a crash nor a re-run registers a payment twice. Twinfield going back to
-    unpaid never changes Focus. Credit notes are reported, not paid.
+    registered again. What the invoice showed (number and sum of payments, total.due) is recorded before the
+    send; a later try of a claim whose outcome was never recorded compares Focus with it, so neither a crash
+    nor a re-run registers a payment twice. Twinfield going back to unpaid never changes Focus. Credit notes
+    are reported, not paid.
     """
 
     stage = "update_payments"
@@ -64,16 +66,25 @@ class UpdatePaymentsOperator(SyncStageOperator):
 
         def register(posting: Posting) -> str:
             target = min(posting.paid_amount, posting.total)
+            when = paid_at(posting, today)
             claim = payments.claim(run.store, run.run_id, posting.focus_id, paid_total=target,
                                    amount=target - registered.get(posting.focus_id, Decimal(0)),
-                                   currency=posting.currency, paid_at=paid_at(posting, today).date())
+                                   currency=posting.currency, paid_at=when.date())
             if claim in ("done", "busy"):
                 return claim
             try:
-                amount = still_to_register(run.focus.invoice_info(posting.focus_id), target)
+                info = run.focus.invoice_info(posting.focus_id)
+                earlier = payments.recorded_before(run.store, posting.focus_id, target) if claim == "retry" else None
+                if earlier is not None and payment_took_effect(earlier[1], info, earlier[0], when.date()):
+                    # An attempt whose outcome was never recorded (a crash, a kill) took effect.
+                    payments.mark_registered(run.store, posting.focus_id, target, earlier[0])
+                    return "registered_before"
+                amount = still_to_register(info, target)
                 if amount > 0:
-                    run.focus.register_payment(posting.focus_id, amount, posting.currency,
-                                               paid_at(posting, today), payment_method_id=method)
+                    seen = payments_seen(info)
+                    payments.record_before(run.store, posting.focus_id, target, amount, seen)
+                    run.focus.register_payment(posting.focus_id, amount, posting.currency, when,
+                                               payment_method_id=method, before=seen)
             except FocusUnavailable:
                 raise  # outcome unknown: the claim stays pending, a retry checks Focus first
             except FocusApiError as exc:
@@ -85,7 +96,7 @@ class UpdatePaymentsOperator(SyncStageOperator):
 
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="focus-payments") as pool:
             results = list(pool.map(register, due))
-        for outcome in ("registered", "already_paid_in_focus", "refused", "busy", "done"):
+        for outcome in ("registered", "registered_before", "already_paid_in_focus", "refused", "busy", "done"):
             summary[outcome] = results.count(outcome)
         assets.emit_payments(run.context, run.run_id, summary["registered"])
         return summary

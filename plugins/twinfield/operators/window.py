@@ -13,14 +13,23 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_LOOKBACK = dt.timedelta(days=1)
+# Whether Focus's updated_since is inclusive is not documented: ask from a little before the window's start,
+# so a document updated at that very second is not lost. What the margin lists again is unchanged (same
+# updated_at: no info call) or already booked with the same content (load skips it).
+UPDATED_SINCE_MARGIN = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
 class Window:
-    updated_since: dt.datetime | None  # Focus updated_since filter (inclusive)
+    updated_since: dt.datetime | None  # the window's start (Focus is asked from query_since)
     updated_before: dt.datetime | None  # documents updated at or after this belong to a later run
     starting_date: dt.date | None  # invoiced on or after
     invoice_numbers: tuple[str, ...] = ()
+
+    @property
+    def query_since(self) -> dt.datetime | None:
+        """The updated_since sent to Focus: the window's start less UPDATED_SINCE_MARGIN."""
+        return None if self.updated_since is None else self.updated_since - UPDATED_SINCE_MARGIN
 
     def takes(self, updated_at: str | None) -> bool:
         """Whether a document last updated at ``updated_at`` (ISO text) belongs to this window."""

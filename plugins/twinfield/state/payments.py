@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, text
 
+from twinfield.domain.focus_model import PaymentsSeen
 from twinfield.domain.money import format_amount
 from twinfield.state.db import StateStore
 from twinfield.state.encoding import iso, now
@@ -121,10 +122,47 @@ def mark_registered(store: StateStore, invoice_id: str, paid_total: Decimal, amo
 def release(store: StateStore, invoice_id: str, paid_total: Decimal) -> None:
     """Drop a claim whose payment was not registered (Focus refused it, or nothing was left to pay)."""
     with store.begin() as conn:
-        conn.execute(
+        params = {"inv": invoice_id, "total": format_amount(paid_total)}
+        deleted = conn.execute(
             text("DELETE FROM payments WHERE focus_invoice_id = :inv AND paid_total = :total AND status = 'pending'"),
-            {"inv": invoice_id, "total": format_amount(paid_total)},
+            params,
+        ).rowcount
+        if deleted:
+            conn.execute(text("DELETE FROM payment_checks WHERE focus_invoice_id = :inv AND paid_total = :total"),
+                         params)
+
+
+def record_before(store: StateStore, invoice_id: str, paid_total: Decimal, amount: Decimal,
+                  seen: PaymentsSeen) -> None:
+    """Before invoices.registerPayment: what the invoice shows now, and the amount about to be sent."""
+    params = {"inv": invoice_id, "total": format_amount(paid_total), "amount": format_amount(amount),
+              "count": seen.count, "paid": format_amount(seen.paid),
+              "due": None if seen.due is None else format_amount(seen.due), "at": now()}
+    with store.begin() as conn:
+        conn.execute(text("DELETE FROM payment_checks WHERE focus_invoice_id = :inv AND paid_total = :total"), params)
+        conn.execute(
+            text(
+                "INSERT INTO payment_checks (focus_invoice_id, paid_total, amount, payments_before, paid_before,"
+                " due_before, recorded_at) VALUES (:inv, :total, :amount, :count, :paid, :due, :at)"
+            ),
+            params,
         )
+
+
+def recorded_before(store: StateStore, invoice_id: str, paid_total: Decimal) -> tuple[Decimal, PaymentsSeen] | None:
+    """(amount sent, what the invoice showed before) of the last attempt to register this payment, if any."""
+    with store.begin() as conn:
+        row = conn.execute(
+            text(
+                "SELECT amount, payments_before, paid_before, due_before FROM payment_checks"
+                " WHERE focus_invoice_id = :inv AND paid_total = :total"
+            ),
+            {"inv": invoice_id, "total": format_amount(paid_total)},
+        ).one_or_none()
+    if row is None:
+        return None
+    due = None if row.due_before is None else Decimal(row.due_before)
+    return Decimal(row.amount), PaymentsSeen(int(row.payments_before), Decimal(row.paid_before), due)
 
 
 def registered_in_run(store: StateStore, run_id: str) -> list[Payment]:

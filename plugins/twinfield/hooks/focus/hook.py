@@ -32,6 +32,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
+from twinfield.domain.focus_model import PaymentsSeen, payment_took_effect, payments_seen
 from twinfield.domain.money import to_decimal
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
 from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
@@ -43,7 +44,7 @@ from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, fingerprin
 DEFAULT_HOST = "https://api.focus.teamleader.eu"
 DEFAULT_TOKEN_URL = "https://focus.teamleader.eu/oauth2/access_token"
 TOKEN_ENDPOINT = "oauth2/access_token"  # its name in errors and stats
-PAGE_SIZE = 100  # the API's maximum
+PAGE_SIZE = 100  # asked for; Focus documents a maximum (100) for calls.list only
 REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_RATE_LIMIT = 200
 DEFAULT_TIMEOUT = 30.0
@@ -68,6 +69,17 @@ def dumps(value: Any) -> str:
 
 def _loads(content: bytes) -> Any:
     return json.loads(content, parse_float=Decimal) if content else None
+
+
+_CUSTOMER_RESOURCE = {"company": "companies", "contact": "contacts"}
+# The OAuth scopes the integration needs, each with the cheapest read that needs it.
+SCOPE_PROBES = {
+    "departments": ("departments.list", {}),
+    "invoices": ("invoices.list", {"page": {"size": 1, "number": 1}}),
+    "companies": ("companies.list", {"page": {"size": 1, "number": 1}}),
+    "contacts": ("contacts.list", {"page": {"size": 1, "number": 1}}),
+    "products": ("productCategories.list", {}),
+}
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -358,23 +370,39 @@ class TeamleaderFocusHook(HttpHook):
         return self._retrying(endpoint)(self._call, endpoint, body)
 
     def _pages(self, endpoint: str, body: dict) -> Iterator[dict]:
-        """Every item of a paged list: pages of 100, stopping at the first short page (there is no total)."""
+        """Every item of a paged list, asked in pages of 100, until an empty page. There is no total, and no
+        maximum page size is documented for these lists: a page shorter than asked may be the server's own
+        page size, not the end."""
         number = 1
         while True:
             data = self._read(endpoint, {**body, "page": {"size": PAGE_SIZE, "number": number}})["data"]
-            yield from data
-            if len(data) < PAGE_SIZE:
+            if not data:
                 return
+            yield from data
             number += 1
 
     # -- the API the pipeline uses ------------------------------------------------------------------
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap read (departments.list)."""
+        """One cheap read per OAuth scope the integration needs; names the scopes the grant lacks (403)."""
+        missing = []
         try:
-            departments = self.departments()
+            for scope, (endpoint, body) in SCOPE_PROBES.items():
+                try:
+                    answer = self._read(endpoint, body)
+                except FocusApiError as exc:
+                    if exc.status != 403 or isinstance(exc, FocusAuthError):
+                        raise
+                    missing.append(scope)
+                    continue
+                if scope == "departments":
+                    departments = answer["data"]
         except Exception as exc:  # the UI shows the message; our errors carry no secrets
             return False, self._redact(f"{type(exc).__name__}: {exc}")
-        return True, f"Connected to Teamleader Focus: {len(departments)} department(s)"
+        if missing:
+            return False, (f"Connected to Teamleader Focus, but the integration was not granted the scope(s) "
+                           f"{', '.join(missing)}; needed: {', '.join(SCOPE_PROBES)}. Add them to the "
+                           "integration and authorise it again.")
+        return True, f"Connected to Teamleader Focus: {len(departments)} department(s); every scope granted"
 
     def list_invoices(self, **filters: Any) -> Iterator[dict]:
         """invoices.list, every page, sorted by invoice number. Filters as in the API (status: str or list)."""
@@ -401,19 +429,41 @@ class TeamleaderFocusHook(HttpHook):
         return data
 
     def companies(self, ids: Iterable[str]) -> dict[str, dict]:
-        """companies.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
-        return self._by_ids("companies.list", ids)
+        """Companies by id: see ``customers``."""
+        return self.customers("company", ids)
 
     def contacts(self, ids: Iterable[str]) -> dict[str, dict]:
-        """contacts.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
-        return self._by_ids("contacts.list", ids)
+        """Contacts by id: see ``customers``."""
+        return self.customers("contact", ids)
 
-    def _by_ids(self, endpoint: str, ids: Iterable[str]) -> dict[str, dict]:
+    def customers(self, customer_type: str, ids: Iterable[str]) -> dict[str, dict]:
+        """Companies or contacts by id: companies.list / contacts.list, 100 ids per call (list items carry
+        ``primary_address`` only, and a contact's no ``vat_number``). An id the list leaves out (a deactivated
+        customer may be left out) is read with companies.info / contacts.info; ids Focus does not know at all
+        are absent from the answer."""
+        endpoint = f"{_CUSTOMER_RESOURCE[customer_type]}.list"
+        wanted = list(dict.fromkeys(ids))
         found: dict[str, dict] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), PAGE_SIZE):
+        for chunk in _chunks(wanted, PAGE_SIZE):
             body = {"filter": {"ids": chunk}, "page": {"size": PAGE_SIZE, "number": 1}}
             found.update((item["id"], item) for item in self._read(endpoint, body)["data"])
+        for customer_id in wanted:
+            if customer_id not in found:
+                info = self.customer_info(customer_type, customer_id)
+                if info is not None:
+                    found[customer_id] = info
         return found
+
+    def customer_info(self, customer_type: str, customer_id: str) -> dict | None:
+        """companies.info / contacts.info (addresses[], VAT number, emails, national identification number);
+        None when Focus does not know the id (404, or 400: "references non-existing resources")."""
+        endpoint = f"{_CUSTOMER_RESOURCE[customer_type]}.info"
+        try:
+            return self._read(endpoint, {"id": customer_id})["data"]
+        except FocusApiError as exc:
+            if exc.status in (400, 404) and not isinstance(exc, FocusAuthError):
+                return None
+            raise
 
     def tax_rates(self, department_id: str | None = None) -> list[dict]:
         body = {"filter": {"department_id": department_id}} if department_id else {}
@@ -437,19 +487,25 @@ class TeamleaderFocusHook(HttpHook):
         currency: str,
         paid_at: datetime,
         payment_method_id: str | None = None,
-    ) -> bool:
-        """Register a payment once. Returns False when the invoice already had it (same amount, currency, paid_at).
+        *,
+        before: PaymentsSeen | None = None,
+    ) -> None:
+        """Add one payment to an invoice, exactly once.
 
-        invoices.registerPayment adds a payment on every call. So the invoice's payments[] are read first, and
-        after an answer that leaves the outcome unknown (5xx, timeout, dropped connection) they are read again
-        before sending anything more: a payment that took effect is never sent twice.
+        invoices.registerPayment adds a payment on every call, and payments carry no id. ``before`` is what the
+        invoice showed just before (read here when not given; callers that must survive a crash record it
+        first). After an answer that leaves the outcome unknown (5xx, timeout, dropped connection) the invoice
+        is read again and compared with ``before`` (count, sum, due, and a payment of this amount on this day:
+        by day only, as Focus's echo of ``paid_at`` is not documented); only when it did not take effect is
+        the payment sent again. Send ``paid_at`` around noon UTC, so that its day is the same in the account's
+        time zone. A second payment of the same amount on the same day is a payment of its own: it is sent.
         """
         if paid_at.tzinfo is None:
             raise ValueError("paid_at needs a time zone")
         amount = to_decimal(amount)
         paid_at = paid_at.replace(microsecond=0)
-        if self._has_payment(invoice_id, amount, currency, paid_at):
-            return False
+        if before is None:
+            before = payments_seen(self.invoice_info(invoice_id))
         body: dict[str, Any] = {
             "id": invoice_id,
             "payment": {"amount": amount, "currency": currency},
@@ -462,24 +518,13 @@ class TeamleaderFocusHook(HttpHook):
         while True:
             try:
                 self._call("invoices.registerPayment", body)
-                return True
+                return
             except FocusUnavailable as exc:
                 if attempt >= self.read_attempts:
                     raise
                 self.log.warning("Teamleader Focus registerPayment outcome unknown (%s); checking the invoice", exc)
             self.clock.sleep(min(2**attempt, 30))
             # Raises when the invoice cannot be read: then nothing is sent again.
-            if self._has_payment(invoice_id, amount, currency, paid_at):
-                return True  # it took effect although we never heard so
+            if payment_took_effect(before, self.invoice_info(invoice_id), amount, paid_at.date()):
+                return  # it took effect although we never heard so
             attempt += 1
-
-    def _has_payment(self, invoice_id: str, amount: Decimal, currency: str, paid_at: datetime) -> bool:
-        for payment in self.invoice_info(invoice_id).get("payments") or []:
-            money = payment.get("payment") or {}
-            if (
-                to_decimal(money.get("amount")) == amount
-                and money.get("currency") == currency
-                and datetime.fromisoformat(payment["paid_at"]) == paid_at
-            ):
-                return True
-        return False
