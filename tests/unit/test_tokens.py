@@ -283,3 +283,29 @@ def test_the_hook_side_takes_airflows_fernet_key(monkeypatch):
         assert secrets_cipher() is None
     finally:
         get_fernet.cache_clear()
+
+
+@pytest.mark.parametrize("executor", ["CeleryExecutor", "KubernetesExecutor", "LocalExecutor,CeleryExecutor",
+                                      "airflow.providers.edge3.executors.EdgeExecutor"])
+def test_without_a_state_connection_a_remote_executor_fails_at_once(tmp_path, monkeypatch, executor):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from twinfield.hooks.state import state_store_url
+
+    monkeypatch.delenv("AIRFLOW_CONN_FOCUS_TWINFIELD_STATE", raising=False)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", executor)
+    with pytest.raises(AirflowFailException, match="tasks run on other machines") as failed:
+        state_store_url()
+    assert "AIRFLOW_CONN_FOCUS_TWINFIELD_STATE" in str(failed.value)
+    monkeypatch.setenv("AIRFLOW_CONN_FOCUS_TWINFIELD_STATE", "postgresql://sync:pw@db:5432/state")
+    assert state_store_url() == "postgresql://sync:pw@db:5432/state"
+
+
+def test_without_a_state_connection_a_local_executor_keeps_the_local_file(tmp_path, monkeypatch):
+    from twinfield.hooks.state import state_store_url
+
+    monkeypatch.delenv("AIRFLOW_CONN_FOCUS_TWINFIELD_STATE", raising=False)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
+    assert state_store_url() == f"sqlite:///{tmp_path / 'focus_twinfield_state.db'}"

@@ -6,12 +6,24 @@ import os
 from pathlib import Path
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from twinfield.state import StateStore
 from twinfield.state.tokens import Cipher
 
 DEFAULT_CONN_ID = "focus_twinfield_state"
+
+# Executors whose tasks run on this machine: only there may each process fall back to the same local file.
+LOCAL_EXECUTORS = {"LocalExecutor", "SequentialExecutor", "DebugExecutor"}
+
+
+def _remote_executors() -> list[str]:
+    """The configured executors that run tasks on other machines (Celery, Kubernetes, Edge, ...)."""
+    from airflow.sdk.configuration import conf
+
+    configured = conf.get("core", "executor", fallback="") or ""
+    names = [part.split(":")[-1].strip() for part in configured.split(",") if part.strip()]
+    return [name.rsplit(".", 1)[-1] for name in names if name.rsplit(".", 1)[-1] not in LOCAL_EXECUTORS]
 
 
 def state_store_url(conn_id: str = DEFAULT_CONN_ID) -> str:
@@ -19,11 +31,19 @@ def state_store_url(conn_id: str = DEFAULT_CONN_ID) -> str:
 
     The connection's extra ``sqlalchemy_url`` wins, else the connection's URI (``postgres://`` becomes
     ``postgresql://``; a ``sqlite`` connection names the file path). Without such a connection: a SQLite
-    file ``$AIRFLOW_HOME/focus_twinfield_state.db``.
+    file ``$AIRFLOW_HOME/focus_twinfield_state.db``, but only where every task runs on this machine: under a
+    remote executor each worker would keep a state of its own (and book again what another one booked).
     """
     try:
         conn = BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
+        remote = _remote_executors()
+        if remote:
+            raise AirflowFailException(
+                f"no Airflow connection {conn_id!r} for the sync's state store, and tasks run on other machines "
+                f"({', '.join(remote)}): every worker would keep its own state. Create the connection, e.g. "
+                f"AIRFLOW_CONN_{conn_id.upper()}='postgresql://user:password@host:5432/focus_twinfield' "
+                "(README, Deployment)") from None
         home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
         return f"sqlite:///{home / 'focus_twinfield_state.db'}"
     explicit = conn.extra_dejson.get("sqlalchemy_url")

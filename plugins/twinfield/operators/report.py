@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import TriggerRule
+from airflow.sdk import ObjectStoragePath, TriggerRule
 from airflow.sdk.exceptions import AirflowFailException
 
 from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE
@@ -30,9 +30,19 @@ from twinfield.state import documents, payments, postings, runs
 from twinfield.state.encoding import dumps
 
 
-def report_folder() -> Path:
-    """Where report files go: $AIRFLOW_HOME/reports (default ~/airflow/reports)."""
-    return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow") / "reports"
+REPORTS_ENV = "FOCUS_TWINFIELD_REPORTS"
+
+
+def report_folder(configured: str | None = None) -> ObjectStoragePath:
+    """Where report files go, through Airflow's object storage: ``configured`` (the operator's ``reports_dir``),
+    else $FOCUS_TWINFIELD_REPORTS, else $AIRFLOW_HOME/reports on local disk. A bucket names its connection as
+    the URL's user, e.g. ``s3://aws_default@my-bucket/focus-twinfield/reports``."""
+    target = configured or os.environ.get(REPORTS_ENV)
+    if not target:
+        target = str(Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow") / "reports")
+    if "://" not in target:
+        target = Path(target).resolve().as_uri()
+    return ObjectStoragePath(target)
 
 
 def file_name(run_id: str) -> str:
@@ -49,7 +59,7 @@ class ReportOperator(SyncStageOperator):
     ended, with the failed stage's error from the run log) and, once published, the task fails
     (``AirflowFailException`` naming the failed stages) so that the DAG run is failed too.
 
-    :param reports_dir: folder of the report files (default ``$AIRFLOW_HOME/reports``).
+    :param reports_dir: folder or object-storage URL of the report files (default: ``report_folder()``).
     """
 
     stage = "report"
@@ -64,7 +74,7 @@ class ReportOperator(SyncStageOperator):
         markdown = report.to_markdown()
         runs.save_report(run.store, run.run_id, markdown, report.to_dict())
         runs.finish_run(run.store, run.run_id)
-        folder = Path(self.reports_dir) if self.reports_dir else report_folder()
+        folder = report_folder(self.reports_dir)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{file_name(run.run_id)}.md"
         path.write_text(markdown, encoding="utf-8")
