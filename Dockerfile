@@ -9,6 +9,7 @@ ARG AIRFLOW_VERSION
 # and take every other version from constraints.txt, as make and CI do.
 COPY --chown=airflow:0 pyproject.toml README.md constraints.txt /opt/focus-twinfield/
 COPY --chown=airflow:0 plugins/twinfield /opt/focus-twinfield/plugins/twinfield
+COPY --chown=airflow:0 include/sql /opt/focus-twinfield/include/sql
 RUN pip install --no-cache-dir -c /opt/focus-twinfield/constraints.txt "apache-airflow==${AIRFLOW_VERSION}" \
     "/opt/focus-twinfield[postgres]"
 

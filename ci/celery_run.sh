@@ -16,5 +16,5 @@ fi
 
 export FOCUS_TWINFIELD_E2E=1
 exec timeout --signal=TERM --kill-after=30 900 \
-  .venv/bin/python -m pytest tests/e2e/test_celery_postgres.py \
+  .venv/bin/python -m pytest tests/e2e/test_state_postgres.py tests/e2e/test_celery_postgres.py \
   "tests/unit/test_compose.py::test_docker_compose_itself_accepts_the_file" -p no:cacheprovider -q -ra

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -293,22 +294,43 @@ def test_docker_compose_itself_accepts_the_file(tmp_path):
 
 
 def test_the_package_the_image_installs_carries_every_file_of_twinfield(tmp_path):
-    # The Dockerfile installs the project as a wheel (not editable, as here): SQL and other data files must
-    # be in it, or the image's state store has no schema.
+    # The Dockerfile installs the project as a wheel (not editable, as here) from what it copies: SQL, migrations
+    # and other data files must be in it, or the image's state store has no schema.
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "plugins" / "twinfield", source / "plugins" / "twinfield",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for line in re.findall(r"^COPY\s+(.*)$", (ROOT / "Dockerfile").read_text(encoding="utf-8"), re.M):
+        *sources, dest = [part for part in line.split() if not part.startswith("--")]
+        if not dest.startswith("/opt/focus-twinfield/"):
+            continue
+        for name in sources:
+            target = source / dest.removeprefix("/opt/focus-twinfield/")
+            if (ROOT / name).is_dir():
+                shutil.copytree(ROOT / name, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy(ROOT / name, target / Path(name).name)
     build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)]
     subprocess.run(build, check=True, capture_output=True)
     (wheel,) = tmp_path.glob("focus_twinfield-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         packaged = {name for name in archive.namelist() if name.startswith("twinfield/")}
     expected = {
-        "twinfield/" + path.relative_to(source / "plugins" / "twinfield").as_posix()
-        for path in (source / "plugins" / "twinfield").rglob("*")
-        if path.is_file()
+        "twinfield/" + path.relative_to(folder).as_posix()
+        for folder in (ROOT / "plugins" / "twinfield",)
+        for path in folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    } | {
+        "twinfield/sql/" + path.relative_to(ROOT / "include" / "sql").as_posix()
+        for path in (ROOT / "include" / "sql").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
     }
     assert expected - packaged == set()
+
+
+def test_every_package_under_plugins_is_declared():
+    declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(("twinfield", *init.parent.relative_to(ROOT / "plugins" / "twinfield").parts))
+        for init in (ROOT / "plugins" / "twinfield").rglob("__init__.py")
+    }
+    assert found | {"twinfield.sql"} == declared

@@ -71,3 +71,27 @@ def secrets_cipher() -> Cipher | None:
 
     fernet = get_fernet()
     return fernet if fernet.is_encrypted else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m twinfield.hooks.state upgrade|current [--conn-id ID]``: migrate the state store now (e.g. in a
+    deployment step) or show its revision. Tasks also upgrade it on first use, under a lock."""
+    import argparse
+
+    from twinfield.state import schema
+
+    parser = argparse.ArgumentParser(prog="python -m twinfield.hooks.state")
+    parser.add_argument("command", choices=["upgrade", "current"])
+    parser.add_argument("--conn-id", default=DEFAULT_CONN_ID)
+    args = parser.parse_args(argv)
+    url = state_store_url(args.conn_id)
+    if args.command == "upgrade":
+        print(f"state store at revision {schema.upgrade(url)} (newest: {schema.head()})")
+    else:
+        from sqlalchemy import create_engine
+
+        print(f"state store at revision {schema.current(create_engine(url)) or 'none'} (newest: {schema.head()})")
+
+
+if __name__ == "__main__":
+    main()

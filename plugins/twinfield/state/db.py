@@ -1,27 +1,17 @@
 """Engine, schema and the cross-process lock of the state store.
 
-The schema lives in ``twinfield/sql/*.sql`` (applied in file-name order, each statement idempotent), so it
-reads as SQL and works on SQLite and PostgreSQL alike. Money is stored as TEXT decimal strings.
+The schema is migrated by ``twinfield.state.schema`` (Alembic revisions running plain SQL that works on SQLite
+and PostgreSQL alike). Money is stored as TEXT decimal strings.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from importlib import resources
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
-
-def _sql_files() -> list[tuple[str, str]]:
-    folder = resources.files("twinfield") / "sql"
-    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
-    return [(p.name, p.read_text(encoding="utf-8")) for p in files]
-
-
-def _statements(script: str) -> list[str]:
-    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+from twinfield.state import schema
 
 
 class StateStore:
@@ -49,17 +39,10 @@ class StateStore:
         return create_engine(url, pool_pre_ping=True)
 
     def ensure_schema(self) -> None:
-        """Create every table and index that does not exist yet (idempotent)."""
+        """Bring the schema to the newest revision (once per store; cheap when it is there already)."""
         if self._schema_ready:
             return
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # CREATE ... IF NOT EXISTS races on PostgreSQL (two first tasks at once: duplicate key in
-                # pg_type); one schema writer at a time, until this transaction ends.
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('focus_twinfield.schema'))"))
-            for _name, script in _sql_files():
-                for stmt in _statements(script):
-                    conn.execute(text(stmt))
+        schema.upgrade(self.url)
         self._schema_ready = True
 
     @contextlib.contextmanager

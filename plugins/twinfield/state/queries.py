@@ -1,4 +1,4 @@
-"""Queries that read better as SQL, kept in ``twinfield/sql/queries/<name>.sql``."""
+"""Queries that read better as SQL, kept in ``include/sql/queries/<name>.sql`` (installed as ``twinfield.sql``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,6 @@ from sqlalchemy import TextClause, text
 
 @cache
 def query(name: str) -> TextClause:
-    script = (resources.files("twinfield") / "sql" / "queries" / f"{name}.sql").read_text(encoding="utf-8")
+    script = (resources.files("twinfield.sql") / "queries" / f"{name}.sql").read_text(encoding="utf-8")
     body = "\n".join(ln for ln in script.splitlines() if not ln.strip().startswith("--"))
     return text(body.strip().rstrip(";"))
