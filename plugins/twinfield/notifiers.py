@@ -19,7 +19,7 @@ from twinfield.domain.config import load_config
 from twinfield.domain.report import RunReport
 from twinfield.hooks.state import DEFAULT_CONN_ID as STATE_CONN_ID
 from twinfield.hooks.state import state_store
-from twinfield.operators.base import default_config_path, error_summary
+from twinfield.operators.base import config_path_for, error_summary
 from twinfield.state import runs
 
 
@@ -29,7 +29,7 @@ class SyncReportNotifier(BaseNotifier):
     and why. Use it as the report task's ``on_success_callback`` and ``on_failure_callback``.
 
     :param state_conn_id: connection of the state store that holds the run's report.
-    :param config_path: the sync configuration (default: ``$FOCUS_TWINFIELD_CONFIG`` or include/mappings).
+    :param config_path: the sync configuration (default: ``config_path_for``).
     """
 
     template_fields = ("state_conn_id", "config_path")
@@ -40,7 +40,8 @@ class SyncReportNotifier(BaseNotifier):
         self.config_path = config_path
 
     def notify(self, context: Any) -> None:
-        settings = load_config(self.config_path or default_config_path()).notifications
+        dag = context.get("dag")
+        settings = load_config(config_path_for(self.config_path, getattr(dag, "fileloc", None))).notifications
         if settings is None:
             return
         report, failed = self.report_of(context)

@@ -25,13 +25,19 @@ from twinfield.state import StateStore, runs
 CONFIG_ENV = "FOCUS_TWINFIELD_CONFIG"
 
 
-def default_config_path() -> str:
-    """$FOCUS_TWINFIELD_CONFIG, else include/mappings/sync.yaml beside the dags folder."""
-    explicit = os.environ.get(CONFIG_ENV)
+def config_path_for(configured: str | None, dag_file: str | None) -> str:
+    """Where the sync configuration is, the first of: the task's own ``config_path``; $FOCUS_TWINFIELD_CONFIG;
+    Airflow's setting ``[focus_twinfield] config_path``; ``include/mappings/sync.yaml`` beside the folder that
+    holds the DAG file (the official image's /opt/airflow/{dags,include}, a git-synced repository's
+    <repo>/{dags,include}, an Astronomer project's dags/ and include/ alike)."""
+    from airflow.sdk.configuration import conf
+
+    explicit = configured or os.environ.get(CONFIG_ENV) or conf.get("focus_twinfield", "config_path", fallback="")
     if explicit:
         return explicit
-    dags = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER") or str(Path.cwd() / "dags")
-    return str(Path(dags).resolve().parent / "include" / "mappings" / "sync.yaml")
+    if not dag_file:
+        raise AirflowFailException(f"sync configuration: no path given; set ${CONFIG_ENV}")
+    return str(Path(dag_file).resolve().parent.parent / "include" / "mappings" / "sync.yaml")
 
 
 class StageRun:
@@ -50,7 +56,8 @@ class StageRun:
     @cached_property
     def config(self) -> SyncConfig:
         try:
-            return load_config(self.operator.config_path or default_config_path())
+            dag = getattr(self.operator, "dag", None)
+            return load_config(config_path_for(self.operator.config_path, getattr(dag, "fileloc", None)))
         except ConfigError as exc:  # not transient: fail without retrying
             raise AirflowFailException(f"sync configuration: {exc}") from None
 
@@ -90,7 +97,7 @@ class SyncStageOperator(BaseOperator):
     :param focus_conn_id: Teamleader Focus connection.
     :param twinfield_conn_id: Twinfield connection.
     :param state_conn_id: connection of the state store (default: a SQLite file in AIRFLOW_HOME).
-    :param config_path: the bookkeeper's sync configuration (YAML); default: ``default_config_path()`` on the
+    :param config_path: the bookkeeper's sync configuration (YAML); default: ``config_path_for()`` on the
         worker when the task runs.
     :param max_workers: parallel Focus reads (the hooks are thread-safe and keep to the rate limits).
     """
