@@ -13,7 +13,9 @@ PYTHON=${PYTHON:-python3}
 # Versions Airflow's constraints held when it was released, where a later release of a dependency breaks it.
 release_pins() {
   case "$1" in
-    3.2.*) echo "svcs==25.1.0" ;;  # svcs 26 breaks 3.2's in-process execution API ('svcs_registry'), so dag.test
+    # svcs 26 breaks 3.2's in-process execution API ('svcs_registry'); FastAPI after 0.136 its task API models
+    # (TITerminalStatePayload). Both break dag.test and task runs.
+    3.2.*) echo "svcs==25.1.0 fastapi==0.136.3 cadwyn==7.0.0" ;;
   esac
 }
 
