@@ -114,6 +114,8 @@ def transaction_dict(transaction: Transaction) -> dict:
                 "vatcode": line.vatcode,
                 "vatvalue": money(line.vatvalue) if line.vatvalue is not None else None,
                 "description": line.description,
+                "performancetype": line.performancetype,
+                "performancedate": line.performancedate.isoformat() if line.performancedate else None,
             }
             for line in transaction.lines
         ],
@@ -128,6 +130,7 @@ def customer_dict(office: str, customer: Customer) -> dict:
         "shortname": customer.shortname,
         "vatnumber": customer.vatnumber,
         "duedays": customer.duedays,
+        "collective_account": customer.collective_account,
         "addresses": customer.addresses,
         "banks": customer.banks,
     }

@@ -5,7 +5,8 @@ In the default office, from the Focus companies (Teamleader companies.info shape
   and, where Twinfield keeps it, the invoice address's field4), written compactly (``NL 1234.56.789.B01`` in
   Focus is ``NL123456789B01`` here);
 - three other companies exist under their name only (no VAT number on the Twinfield side);
-and in every office a couple of unrelated customers. Codes are numbered from 1000 up, as Twinfield does.
+and in every office a couple of unrelated customers. Seeded customers abroad carry collective account 1310
+(the others 1300). Codes are numbered from 1000 up, as Twinfield does.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def seed(world: World, companies: list[dict]) -> dict[str, str]:
             customer = Customer(office.next_customer_code(), company["name"],
                                 vatnumber=_compact(company["vat_number"]) if with_vat else "")
             customer.addresses = _addresses(company, customer.vatnumber)
+            if customer.addresses[0]["country"] not in ("", "NL"):  # the bookkeeper keeps them apart
+                customer.collective_account = chart.FOREIGN_DEBTORS_ACCOUNT
             office.customers[customer.code] = customer
             seeded[company["id"]] = customer.code
         for target in world.offices.values():
