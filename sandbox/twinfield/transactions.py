@@ -363,7 +363,10 @@ def _check_line(office: Office, item: etree._Element, line: etree._Element, dayb
         dim1 = office.vatcodes[vatcode].percentages[-1][2]
     if not dim1 and line_type == "total" and dim2 in office.customers:
         dim1 = office.customers[dim2].collective_account
-    if not dim1:
+    if not dim1 and line_type == "total":
+        if not dim2:  # (an unknown dim2 is reported below)
+            fail("", "Debiteur (dim2) is verplicht op de totaalregel.")
+    elif not dim1:
         fail("", "Grootboekrekening (dim1) is verplicht.")
     elif dim1 not in office.accounts:
         fail("dim1", f"Grootboekrekening {dim1} bestaat niet in administratie {office.code}.")
