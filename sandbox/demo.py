@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
             say(f"\nInvoice {changed['invoicenumber']} in Twinfield now: "
                 + ", ".join(f"number {t['number']}, {t['value']} {t['currency']} ({t['status']})" for t in after)
                 + " - updated in place, not booked twice")
+        say(f"\nPayments registered in Focus ({len(report['payments'])}):")
         focus = sandbox.focus
         numbers = {i["id"]: i["invoice_number"] for i in focus.data.invoices}
         for payment in report["payments"]:
