@@ -6,7 +6,8 @@ thread pool, and a whole ProcessXml request is applied under the lock so that it
 Amounts are Decimal. A line keeps Twinfield's representation: a positive ``value`` plus a ``debitcredit`` side;
 ``signed`` is debit-positive. ``value`` is in the transaction's currency, ``basevalue`` in the office's base
 currency (EUR), converted with the line's ``rate`` (see currencies.py). Transaction numbers are per office,
-daybook and year: ``YYYY`` + a 5-digit sequence (``202400001``), like Twinfield's.
+daybook and year: ``YYYY`` + a 5-digit sequence (``202400001``), like Twinfield's. Each office has its own period
+scheme (chart.OFFICE_PERIODS: calendar months, or 13 four-week periods) from which a transaction's period follows.
 """
 
 from __future__ import annotations
