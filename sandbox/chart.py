@@ -11,7 +11,14 @@ from decimal import Decimal
 OFFICES = {"NLA001": "Acme Nederland B.V.", "NLA002": "Acme Export B.V."}
 DEFAULT_OFFICE = "NLA001"
 SALES_DAYBOOK = "VRK"  # Verkoopboek
-DEBTORS_ACCOUNT = "1300"
+DEBTORS_ACCOUNT = "1300"  # the collective account a customer gets unless set otherwise
+FOREIGN_DEBTORS_ACCOUNT = "1310"  # a second collective account, for customers abroad
+DEBTORS_ACCOUNTS = (DEBTORS_ACCOUNT, FOREIGN_DEBTORS_ACCOUNT)
+# How many periods each office's year has: NLA001 books in 13 four-week periods (day 1-28 of the year is
+# period 1, ...; the last period takes the rest of the year), NLA002 in calendar months.
+OFFICE_PERIODS = {"NLA001": 13, "NLA002": 12}
+# Daybooks whose lines must carry a description (Twinfield lets a daybook require one).
+DESCRIPTION_REQUIRED = {("NLA001", SALES_DAYBOOK)}
 # The currencies each office keeps, its base currency first (Finder CUR lists them; a transaction in any
 # other currency is refused). NLA002 keeps only its base currency.
 OFFICE_CURRENCIES = {"NLA001": ("EUR", "USD", "GBP"), "NLA002": ("EUR",)}
@@ -21,6 +28,7 @@ LEDGER_ACCOUNTS = [
     ("0110", "Inventaris", "BAS"),
     ("1100", "Bank", "BAS"),
     ("1300", "Debiteuren", "BAS"),
+    ("1310", "Debiteuren buitenland", "BAS"),
     ("1500", "Te betalen BTW hoog", "BAS"),
     ("1510", "Te betalen BTW laag", "BAS"),
     ("1520", "Te betalen BTW overig", "BAS"),
@@ -34,7 +42,8 @@ LEDGER_ACCOUNTS = [
     ("4000", "Inkoopkosten", "PNL"),
 ]
 
-# (code, name, type, percentage, VAT account)
+# (code, name, type, percentage, VAT account). Intra-community (ICT) codes need performancetype on their lines.
+ICT_VAT_CODES = {"VICP"}
 VAT_CODES = [
     ("VH", "BTW hoog", "sales", Decimal("21"), "1500"),
     ("VL", "BTW laag", "sales", Decimal("9"), "1510"),

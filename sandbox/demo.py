@@ -3,8 +3,10 @@
 1. starts the sandbox (Focus + Twinfield emulators, realistic seeded data, the real rate limits) on 127.0.0.1;
 2. makes a throw-away Airflow (``airflow db migrate``) that reaches it through AIRFLOW_CONN_* variables;
 3. runs the DAG with ``airflow dags test`` from a starting date: drafts in Twinfield, held-back invoices;
-4. acts as the bookkeeper in Twinfield: makes some drafts final and matches payments, fully and partly;
-5. runs the DAG again: nothing is booked twice, the payments appear in Focus;
+4. acts as the bookkeeper in Twinfield: makes some drafts final and matches payments, fully and partly; and
+   changes an invoice in Focus that is still a draft in Twinfield;
+5. runs the DAG again: nothing is booked twice, the changed invoice updates its draft in place (same Twinfield
+   number, new total: an update carries the draft's number), the payments appear in Focus;
 6. prints what happened, and where the reports and logs are.
 """
 
@@ -94,6 +96,24 @@ def act_as_bookkeeper(sandbox: Sandbox, home: Path) -> list[tuple[str, str, str]
     return done
 
 
+def change_a_draft_invoice(sandbox: Sandbox, home: Path, touched: set[str]) -> dict | None:
+    """Add one to the first line's quantity of an invoice that is still an untouched draft in Twinfield; returns
+    its transaction as it was."""
+    from twinfield.state import StateStore, postings  # noqa: PLC0415 - after the environment is set
+
+    booked = {p.invoice_number: p for p in postings.postings(StateStore(f"sqlite:///{home / 'state.db'}")).values()}
+    for tx in sandbox.twinfield.transactions(OFFICE):
+        posting = booked.get(tx["invoicenumber"])
+        if tx["status"] == "temporary" and tx["invoicenumber"] not in touched and posting and posting.kind == "invoice":
+            invoice = sandbox.focus.invoice(posting.focus_id)
+            if invoice["total"]["due"]["amount"] != invoice["total"]["tax_inclusive"]["amount"]:
+                continue  # Focus refuses to change the amounts of an invoice with payments
+            first = invoice["grouped_lines"][0]["line_items"][0]
+            sandbox.focus.edit_invoice(posting.focus_id, line=0, quantity=first["quantity"] + 1)
+            return tx
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=150)
@@ -120,8 +140,11 @@ def main(argv: list[str] | None = None) -> None:
         drafts = sandbox.twinfield.transactions(OFFICE)
         say(f"\nTwinfield office {OFFICE} now holds {len(drafts)} draft sales transactions, e.g.:")
         for tx in drafts[:5]:
+            total = next(line for line in tx["lines"] if line["type"] == "total")
             say(f"  {tx['invoicenumber']:<14} customer {tx['customer']:<6} {tx['value']:>10} {tx['currency']}"
-                f"  ({tx['status']}, {len(tx['lines'])} lines)")
+                f"  ({tx['status']}, period {tx['period']}, debtors {total['dim1']}, {len(tx['lines'])} lines)")
+        say("  (no period and no debtors account are sent: Twinfield takes the period from the date by the office's\n"
+            "   own scheme, 13 four-week periods in this one, and the customer's own collective account)")
         created = sandbox.twinfield.customers(OFFICE)
         say(f"\nTwinfield customers ({len(created)}), with the Focus invoicing address and VAT number, e.g.:")
         for customer in created[:4]:
@@ -143,14 +166,25 @@ def main(argv: list[str] | None = None) -> None:
             say(f"Waiting in Focus (not sent yet): {', '.join(w['focus_number'] for w in report['waiting'])}")
 
         say("\n== The bookkeeper works in Twinfield ==")
+        touched = set()
         for number, what, value in act_as_bookkeeper(sandbox, home):
+            touched.add(number)
             say(f"  {number:<14} {what} {value}")
+        changed = change_a_draft_invoice(sandbox, home, touched)
+        if changed:
+            say(f"\n== Someone changes invoice {changed['invoicenumber']} in Focus (a draft in Twinfield, "
+                f"number {changed['number']}, {changed['value']} {changed['currency']}) ==")
 
         say(f"\n== Run 2: airflow dags test {DAG_ID} ==")
         seconds = run_dag(home, now - dt.timedelta(minutes=1), conf, "run2.log")
         run_id, markdown, report = latest_report(home)
         say(f"finished in {seconds:.0f} s; run {run_id}\n")
         say(summary_table(markdown))
+        if changed:
+            after = [t for t in sandbox.twinfield.transactions(OFFICE) if t["invoicenumber"] == changed["invoicenumber"]]
+            say(f"\nInvoice {changed['invoicenumber']} in Twinfield now: "
+                + ", ".join(f"number {t['number']}, {t['value']} {t['currency']} ({t['status']})" for t in after)
+                + " - updated in place, not booked twice")
         say(f"\nPayments registered in Focus ({len(report['payments'])}):")
         focus = sandbox.focus
         numbers = {i["id"]: i["invoice_number"] for i in focus.data.invoices}

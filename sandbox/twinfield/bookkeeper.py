@@ -114,6 +114,8 @@ def transaction_dict(transaction: Transaction) -> dict:
                 "vatcode": line.vatcode,
                 "vatvalue": money(line.vatvalue) if line.vatvalue is not None else None,
                 "description": line.description,
+                "performancetype": line.performancetype,
+                "performancedate": line.performancedate.isoformat() if line.performancedate else None,
             }
             for line in transaction.lines
         ],
@@ -129,6 +131,7 @@ def customer_dict(office: str, customer: Customer) -> dict:
         "status": customer.status,
         "vatnumber": customer.vatnumber,
         "duedays": customer.duedays,
+        "collective_account": customer.collective_account,
         "addresses": customer.addresses,
         "banks": customer.banks,
     }

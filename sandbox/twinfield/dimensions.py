@@ -152,7 +152,7 @@ def render_customer(office: Office, customer: Customer) -> etree._Element:
     for tag, value in (("matchtype", "customersupplier"), ("duedays", customer.duedays), ("payavailable", "false"),
                        ("meansofpayment", "none"), ("level", "2"), ("accounttype", "inherit"),
                        ("subanalyse", "false"), ("ebilling", "false"), ("relationsreference", ""),
-                       ("substitutionlevel", "1"), ("substitutewith", chart.DEBTORS_ACCOUNT),
+                       ("substitutionlevel", "1"), ("substitutewith", customer.collective_account),
                        ("vatobligatory", "false")):
         sub(financials, tag, value)
     sub(financials, "paycode", "", name="", shortname="")
@@ -164,7 +164,7 @@ def render_customer(office: Office, customer: Customer) -> etree._Element:
     sub(financials, "vatcode", customer.vatcode, name="", shortname="", type="")
     sub(financials, "vattype", "", name="", shortname="")
     validations = sub(financials, "childvalidations")
-    sub(validations, "childvalidation", chart.DEBTORS_ACCOUNT, type="code", level="1")
+    sub(validations, "childvalidation", customer.collective_account, type="code", level="1")
     addresses = sub(root, "addresses")
     for index, address in enumerate(customer.addresses, start=1):
         element = sub(addresses, "address", id=index, type=address["type"], default=address["default"])

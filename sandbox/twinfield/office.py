@@ -6,7 +6,8 @@ thread pool, and a whole ProcessXml request is applied under the lock so that it
 Amounts are Decimal. A line keeps Twinfield's representation: a positive ``value`` plus a ``debitcredit`` side;
 ``signed`` is debit-positive. ``value`` is in the transaction's currency, ``basevalue`` in the office's base
 currency (EUR), converted with the line's ``rate`` (see currencies.py). Transaction numbers are per office,
-daybook and year: ``YYYY`` + a 5-digit sequence (``202400001``), like Twinfield's.
+daybook and year: ``YYYY`` + a 5-digit sequence (``202400001``), like Twinfield's. Each office has its own period
+scheme (chart.OFFICE_PERIODS: calendar months, or 13 four-week periods) from which a transaction's period follows.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Account:
 
     @property
     def is_debtors(self) -> bool:
-        return self.code == chart.DEBTORS_ACCOUNT
+        return self.code in chart.DEBTORS_ACCOUNTS
 
 
 @dataclass
@@ -69,6 +70,7 @@ class VatCode:
     percentages: list[tuple[dt.date, Decimal, str]]
     uid: str = field(default_factory=lambda: str(uuid.uuid4()))
     created: dt.datetime = field(default_factory=now)
+    ict: bool = False  # intra-community: lines need a performancetype (and a performancedate for services)
 
     def percentage_on(self, day: dt.date) -> tuple[Decimal, str] | None:
         valid = [(pct, account) for start, pct, account in self.percentages if start <= day]
@@ -81,6 +83,7 @@ class Daybook:
     name: str
     shortname: str
     type: str  # "sales" | "memorial"
+    descriptions_required: bool = False  # every total and detail line must carry a description
 
 
 @dataclass
@@ -98,6 +101,8 @@ class Customer:
     addresses: list[dict] = field(default_factory=list)
     banks: list[dict] = field(default_factory=list)
     status: str = "active"  # "hide": archived, left out of Finder DIM unless includehidden=1
+    # The customer's general ledger (collective) account: a total line without dim1 books on it.
+    collective_account: str = chart.DEBTORS_ACCOUNT
     uid: str = field(default_factory=lambda: str(uuid.uuid4()))
     touched: int = 0
     modified: dt.datetime = field(default_factory=now)
@@ -115,6 +120,8 @@ class Line:
     vatvalue: Decimal | None = None  # detail lines: the VAT booked for this line
     description: str = ""
     vatturnover: Decimal | None = None  # vat lines: the turnover the VAT was computed on
+    performancetype: str = ""  # detail lines with an ICT VAT code: goods | services
+    performancedate: dt.date | None = None  # ... and for services, the date of the service
     rate: Decimal = Decimal(1)  # units of the transaction's currency per unit of the base currency
     basevalue: Decimal | None = None  # ``value`` in the base currency; None: the same as ``value``
     # Matching, on the total line only.
@@ -187,7 +194,8 @@ class Office:
     currencies: dict[str, Currency]  # base currency first
     customers: dict[str, Customer] = field(default_factory=dict)
     transactions: dict[tuple[str, str], Transaction] = field(default_factory=dict)  # (daybook, number)
-    invoice_index: dict[tuple[str, str], str] = field(default_factory=dict)  # (daybook, invoicenumber) -> number
+    # (daybook, invoicenumber) -> numbers: more than one only when a duplicate was forced (raisewarning="false")
+    invoice_index: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     sequences: dict[tuple[str, int], int] = field(default_factory=dict)  # (daybook, year) -> last sequence
     # Periods up to and including this "YYYY/PP" are closed for posting; None: none closed.
     closed_through: str | None = None
@@ -195,6 +203,7 @@ class Office:
     last_matchnumber: int = 0
     deb_mask: str = r"\d{4,6}"
     deb_format: tuple[str, int] = ("{}", 1000)  # how a customer sent without a code is numbered
+    periods_per_year: int = 12  # 12: calendar months; 13: four-week periods
 
     @property
     def shortname(self) -> str:
@@ -219,27 +228,37 @@ class Office:
     def fits_mask(self, code: str) -> bool:
         return re.fullmatch(self.deb_mask, code) is not None
 
-    def find_by_invoicenumber(self, daybook: str, invoicenumber: str) -> Transaction | None:
-        number = self.invoice_index.get((daybook, invoicenumber))
-        return self.transactions.get((daybook, number)) if number is not None else None
+    def find_by_invoicenumber(self, daybook: str, invoicenumber: str) -> list[Transaction]:
+        """Every transaction of the daybook with this invoice number (drafts and final ones)."""
+        numbers = sorted(self.invoice_index.get((daybook, invoicenumber), ()))
+        return [self.transactions[(daybook, number)] for number in numbers]
 
     def store(self, transaction: Transaction, previous_invoicenumber: str = "") -> None:
         """Add or re-index a transaction (its invoice number may have changed from ``previous_invoicenumber``)."""
-        self.invoice_index.pop((transaction.daybook, previous_invoicenumber), None)
+        self.invoice_index.get((transaction.daybook, previous_invoicenumber), set()).discard(transaction.number)
         self.transactions[(transaction.daybook, transaction.number)] = transaction
         if transaction.invoicenumber:
-            self.invoice_index[(transaction.daybook, transaction.invoicenumber)] = transaction.number
+            self.invoice_index.setdefault((transaction.daybook, transaction.invoicenumber), set()).add(
+                transaction.number)
 
     def remove(self, transaction: Transaction) -> None:
         del self.transactions[(transaction.daybook, transaction.number)]
-        self.invoice_index.pop((transaction.daybook, transaction.invoicenumber), None)
+        self.invoice_index.get((transaction.daybook, transaction.invoicenumber), set()).discard(transaction.number)
+
+    def period_of(self, day: dt.date) -> str:
+        """The "YYYY/PP" period a date falls in, by this office's period scheme."""
+        if self.periods_per_year == 12:
+            return f"{day.year}/{day.month:02d}"
+        length = 364 // self.periods_per_year  # 13 periods: 28 days each, the last one takes the rest
+        number = min(self.periods_per_year, (day.timetuple().tm_yday - 1) // length + 1)
+        return f"{day.year}/{number:02d}"
 
     def period_state(self, period: str) -> str:
         """"open", "closed" or "invalid" for a "YYYY/PP" period."""
         year, _, number = period.partition("/")
         if not (len(year) == 4 and year.isdigit() and len(number) == 2 and number.isdigit()):
             return "invalid"
-        if not (FIRST_OPEN_YEAR <= int(year) <= self.last_open_year and 1 <= int(number) <= 12):
+        if not (FIRST_OPEN_YEAR <= int(year) <= self.last_open_year and 1 <= int(number) <= self.periods_per_year):
             return "invalid"
         if self.closed_through is not None and period <= self.closed_through:
             return "closed"
@@ -257,16 +276,18 @@ def new_office(code: str, name: str) -> Office:
             [(dt.date(2000, 1, 1), Decimal("19"), account), (dt.date(2012, 10, 1), pct, account)]
             if pct == Decimal("21")
             else [(dt.date(2000, 1, 1), pct, account)],
+            ict=vat_code in chart.ICT_VAT_CODES,
         )
         for vat_code, vat_name, vat_type, pct, account in chart.VAT_CODES
     }
     daybooks = {
-        chart.SALES_DAYBOOK: Daybook(chart.SALES_DAYBOOK, "Verkoopboek", "Verkoop", "sales"),
+        chart.SALES_DAYBOOK: Daybook(chart.SALES_DAYBOOK, "Verkoopboek", "Verkoop", "sales",
+                                     (code, chart.SALES_DAYBOOK) in chart.DESCRIPTION_REQUIRED),
         "MEMO": Daybook("MEMO", "Memoriaal", "Memoriaal", "memorial"),
     }
     mask, template, first = DEB_MASKS[code]
     return Office(code, name, accounts, vatcodes, daybooks, of_office(code), deb_mask=mask,
-                  deb_format=(template, first))
+                  deb_format=(template, first), periods_per_year=chart.OFFICE_PERIODS.get(code, 12))
 
 
 class World:

@@ -10,7 +10,9 @@ with an ordinary reply, not a SOAP fault, and the sandbox follows that):
 - not well-formed XML -> ``<error result="0" msgtype="error" msg="Ongeldige XML: ..."/>``;
 - an unknown root element -> the root echoed with ``result="0" msgtype="error" msg="Onbekend verzoek..."``;
 - more than 25 children under the root -> the root (without its children, none applied) with
-  ``result="0"`` and a message naming the limit.
+  ``result="0"`` and a message naming the limit;
+- a transaction of more than 1000 lines -> not a reply at all: HTTP 400 for the whole request, none of it
+  applied (``TooManyLines``; the reference says the real service answers so).
 
 Cost for the fair-use budget: transactions and dimensions are writes (3 credits), everything else reads (1).
 """
@@ -24,9 +26,14 @@ from sandbox.twinfield.office import World
 from sandbox.twinfield.xmltools import mark, parse, to_string
 
 MAX_CHILDREN = 25
+MAX_LINES = transactions.MAX_LINES
 WRITE_ROOTS = {"transactions", "transaction", "dimensions", "dimension"}
 COLLECTIONS = {"transactions": "transaction", "dimensions": "dimension"}
 WRITE_COST, READ_COST = 3, 1
+
+
+class TooManyLines(Exception):
+    """A transaction of the request has more than 1000 lines: the service answers HTTP 400."""
 
 
 def parse_request(xml: str | bytes) -> etree._Element | str:
@@ -43,7 +50,11 @@ def cost(request: etree._Element | str) -> int:
 
 
 def process(world: World, request: etree._Element, current_office: str) -> str:
-    """Apply a parsed request under the world lock; returns the reply document."""
+    """Apply a parsed request under the world lock; returns the reply document. Raises TooManyLines before
+    applying anything when one of its transactions has more than 1000 lines."""
+    items = [request] if request.tag == "transaction" else list(request) if request.tag == "transactions" else []
+    if any(len(item.findall("lines/line")) > MAX_LINES for item in items if isinstance(item.tag, str)):
+        raise TooManyLines()
     with world.lock:
         return to_string(_dispatch(world, request, current_office))
 

@@ -7,7 +7,8 @@ In the default office, from the Focus companies (Teamleader companies.info shape
 - three other companies exist under their name only (no VAT number on the Twinfield side);
 and in every office a couple of unrelated customers and, last, one hidden (archived) customer: it holds the
 highest code, so a client numbering customers itself from the highest code Finder shows would land on it.
-Codes follow each office's DEB mask and numbering (office.DEB_MASKS).
+Codes follow each office's DEB mask and numbering (office.DEB_MASKS). Seeded customers abroad carry collective
+account 1310 (the others 1300).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def seed(world: World, companies: list[dict]) -> dict[str, str]:
             customer = Customer(office.next_customer_code(), company["name"],
                                 vatnumber=_compact(company["vat_number"]) if with_vat else "")
             customer.addresses = _addresses(company, customer.vatnumber)
+            if customer.addresses[0]["country"] not in ("", "NL"):  # the bookkeeper keeps them apart
+                customer.collective_account = chart.FOREIGN_DEBTORS_ACCOUNT
             office.customers[customer.code] = customer
             seeded[company["id"]] = customer.code
         for target in world.offices.values():

@@ -10,7 +10,8 @@ HTTP 500):
 - an ended session (e.g. by a later Logon of the same user): "Your logon credentials are not valid anymore.
   Try to log on again.";
 - a CompanyCode that is not an office of the organisation: "Access denied. No access to company '<code>'.".
-Then the fair-use budget is charged (limits.Limits; 429 when over budget) and the call is served.
+Then the fair-use budget is charged (limits.Limits; 429 when over budget) and the call is served. A ProcessXml
+request with a transaction of more than 1000 lines is answered HTTP 400 with an HTML page, nothing applied.
 
 OAuthLogon (OAuth 1.0, retired by Twinfield) always answers ``Invalid``.
 """
@@ -32,6 +33,7 @@ from sandbox.twinfield.soap import TWINFIELD, SoapFault, SoapRequest, tw
 TOKEN_INVALID = "Access denied. Token invalid."
 TOKEN_INVALID_CODE = "354"
 SESSION_INVALID = "Your logon credentials are not valid anymore. Try to log on again."
+_BAD_REQUEST = "<html><head><title>Bad Request</title></head><body><h1>Bad Request</h1></body></html>"
 OPERATIONS = {
     "session": {"Logon", "SelectCompany", "OAuthLogon"},
     "processxml": {"ProcessXmlString", "ProcessXmlDocument", "ProcessXmlCompressed"},
@@ -66,6 +68,8 @@ class Services:
             return self._reply(version, body, headers=headers)
         except SoapFault as fault:
             return Response(soap.fault_envelope(version, fault), 500, media_type=soap.CONTENT_TYPES[version])
+        except processxml.TooManyLines:
+            return Response(_BAD_REQUEST, 400, media_type="text/html; charset=utf-8")
         except RateLimited as limited:
             return Response(f"Too Many Requests: fair-use limit reached, retry after {limited.retry_after}s",
                             429, headers={"Retry-After": str(limited.retry_after), **limited.headers},

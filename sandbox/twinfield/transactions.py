@@ -1,23 +1,30 @@
 """``<transaction>`` requests: post (create or update) a sales/memorial transaction, or delete a draft.
 
 What the sandbox checks, and where it puts the message (see xmltools.mark; texts are Dutch, as Twinfield's are):
-- transaction: destiny other than temporary|final, no header, no lines, more than 1000 lines, not exactly one
-  total line, out of balance (debit != credit incl. VAT, message as Twinfield words it), changing or deleting
-  a final transaction;
+- transaction: destiny other than temporary|final, no header, no lines, not exactly one total line, out of
+  balance (debit != credit incl. VAT, message as Twinfield words it), changing or deleting a final transaction.
+  More than 1000 lines is not a message at all: the whole request gets HTTP 400 (see processxml.TooManyLines);
 - header fields: unknown office (the rest is then not checked), unknown daybook ``code``, a ``currency`` the
   office does not keep (default: its base currency), missing/invalid ``date``, invalid or closed ``period``,
-  ``number`` of a transaction that does not exist; a date outside the period is a warning, which (as in
-  Twinfield) fails the transaction unless ``raisewarning="false"``;
-- line fields: unknown ``type``, missing/unknown ``dim1``, a total line on a non-debtors account (sales
-  daybook), a missing (on the line) or unknown ``dim2`` customer on the total line, ``debitcredit`` other
-  than debit|credit, ``value``/``vatvalue``/``basevalue`` not a number or with more than 2 decimals, a ``rate``
-  that is not a positive number, unknown ``vatcode`` or a purchase VAT code in a sales daybook, ``description``
-  longer than 40 characters.
+  ``number`` of a transaction that does not exist;
+- warnings, which (as in Twinfield) fail the transaction unless ``raisewarning="false"`` (on the transaction,
+  or on the element concerned): a date outside the given period; an ``invoicenumber`` that the daybook already
+  holds (draft or final) when the header carries no ``number`` ("double invoice number");
+- line fields: unknown ``type``, missing/unknown ``dim1`` (a total line without dim1 takes its customer's
+  collective account), a total line on a non-debtors account (sales daybook), a missing (on the line) or
+  unknown ``dim2`` customer on the total line, ``debitcredit`` other than debit|credit,
+  ``value``/``vatvalue``/``basevalue`` not a number or with more than 2 decimals, a ``rate`` that is not a
+  positive number, unknown ``vatcode`` or a purchase VAT code in a sales daybook, an intra-community (ICT) VAT
+  code without ``performancetype`` goods|services (and, for services, without a valid ``performancedate``),
+  ``description`` longer than 40 characters, or missing in a daybook that requires one (NLA001's VRK).
+
+Period: ``<period>`` left out (or empty) is derived from the date by the office's period scheme (NLA001 has 13
+four-week periods, NLA002 calendar months; see Office.period_of).
 
 VAT: a detail line with a VAT code books ``vatvalue`` when given, else value x percentage (on the transaction
 date) rounded half-up to cents. Per VAT code without an explicit ``type="vat"`` line, the sandbox adds one VAT
-line on the code's VAT account. With ``autobalancevat="true"`` a difference of at most one cent per VAT-coded
-detail line is absorbed by the largest derived VAT line (rounding); larger differences are rejected.
+line on the code's VAT account. With ``autobalancevat="true"`` a difference of at most two cents per transaction
+is absorbed by the largest derived VAT line (rounding); larger differences are rejected.
 
 Currency: values are in the transaction's currency. In another currency than the office's base currency, each
 line also gets its value in the base currency: its own ``<basevalue>`` when given, else value / rate (its own
@@ -26,8 +33,9 @@ base currency of at most one cent per line (rounding) is absorbed by the largest
 total line (else the total line); with nothing converted, or more than that, the transaction is refused as out
 of balance in the base currency. In the base currency a line's rate is 1 and ``rate``/``basevalue`` are ignored.
 
-Same office + daybook + ``invoicenumber`` (or an explicit header ``number``) updates that draft in place and keeps
-its number. ``destiny`` defaults to temporary. A deletion is ``<transaction action="delete" reason="...">`` with
+Creating vs updating: without a header ``number`` a transaction is new (Twinfield numbers it); with the ``number``
+of a draft of the daybook it updates that draft in place and keeps its number; the number of a final transaction
+is refused. ``destiny`` defaults to temporary. A deletion is ``<transaction action="delete" reason="...">`` with
 office, code (daybook) and number either in a ``<header>`` or directly under ``<transaction>``.
 """
 
@@ -44,6 +52,7 @@ from sandbox.twinfield.currencies import to_base
 from sandbox.twinfield.office import (
     CENT,
     USER_CODE,
+    Daybook,
     USER_NAME,
     Line,
     Office,
@@ -65,6 +74,8 @@ from sandbox.twinfield.xmltools import (
 
 MAX_LINES = 1000
 MAX_DESCRIPTION = 40
+AUTOBALANCE_LIMIT = Decimal("0.02")  # per transaction
+PERFORMANCE_TYPES = ("goods", "services")
 
 
 @dataclass
@@ -81,6 +92,8 @@ class _Checked:
     description: str = ""
     rate: Decimal | None = None
     basevalue: Decimal | None = None
+    performancetype: str = ""
+    performancedate: dt.date | None = None
 
 
 def process(world: World, request: etree._Element) -> etree._Element:
@@ -197,6 +210,10 @@ def _render_line(office: Office, element: etree._Element, transaction: Transacti
     if line.type == "detail" and line.vatcode:
         vat = office.vatcodes[line.vatcode]
         sub(element, "vatcode", vat.code, name=vat.name, shortname=vat.code)
+    if line.performancetype:
+        sub(element, "performancetype", line.performancetype)
+        if line.performancedate is not None:
+            sub(element, "performancedate", ymd(line.performancedate))
     # The reporting currency is the base currency (EUR) in every sandbox office.
     sub(element, "rate", line.rate)
     sub(element, "basevalue", money(line.base))
@@ -245,7 +262,7 @@ def _check_header(office: Office, item: etree._Element, header: etree._Element) 
         ok = False
         target = date_element if date_element is not None else header
         mark(target, "error", f"Datum '{child_text(header, 'date')}' is ongeldig (JJJJMMDD).", item)
-    period = child_text(header, "period") or (f"{day.year}/{day.month:02d}" if day else "")
+    period = child_text(header, "period") or (office.period_of(day) if day else "")
     period_element = header.find("period")
     state = office.period_state(period) if period else "invalid"
     if day is not None and state == "invalid":
@@ -255,7 +272,7 @@ def _check_header(office: Office, item: etree._Element, header: etree._Element) 
     elif state == "closed":
         ok = False
         mark(period_element if period_element is not None else header, "error", f"Periode {period} is gesloten.", item)
-    elif day is not None and period != f"{day.year}/{day.month:02d}" and item.get("raisewarning", "true") != "false":
+    elif day is not None and period != office.period_of(day) and _warns(item, date_element):
         ok = False
         mark(date_element, "warning",
              f"Datum {day.strftime('%d-%m-%Y')} valt buiten de opgegeven periode ({period}).", item)
@@ -278,20 +295,31 @@ def _check_header(office: Office, item: etree._Element, header: etree._Element) 
     }
 
 
+def _warns(item: etree._Element, element: etree._Element | None) -> bool:
+    """Whether a warning on ``element`` counts: raisewarning on the element itself wins over the transaction's."""
+    own = element.get("raisewarning") if element is not None else None
+    return (own if own is not None else item.get("raisewarning", "true")) != "false"
+
+
 def _existing(office: Office, item: etree._Element, header: etree._Element, checked: dict | None) -> Transaction | None:
-    """The draft this request updates (by header number, else by daybook + invoice number), if any."""
+    """The draft this request updates (by its header ``number``), if any. Without a number the transaction is new,
+    and an invoice number the daybook already holds is a warning."""
     daybook = child_text(header, "code")
     number = child_text(header, "number")
-    if number:
-        existing = office.transactions.get((daybook, number))
-        if existing is None:
-            mark(header.find("number"), "error", f"Boeking {daybook} {number} bestaat niet.", item)
-            return None
-    elif checked is not None and checked["invoicenumber"]:
-        existing = office.find_by_invoicenumber(daybook, checked["invoicenumber"])
-    else:
+    invoicenumber = checked["invoicenumber"] if checked is not None else ""
+    held = [t for t in office.find_by_invoicenumber(daybook, invoicenumber) if t.number != number]
+    element = header.find("invoicenumber")
+    if held and _warns(item, element):
+        numbers = ", ".join(t.number for t in held)
+        mark(element, "warning", f"Factuurnummer {invoicenumber} is al gebruikt in dagboek {daybook} "
+             f"(boeking {numbers}).", item)
+    if not number:
         return None
-    if existing is not None and existing.status == "final":
+    existing = office.transactions.get((daybook, number))
+    if existing is None:
+        mark(header.find("number"), "error", f"Boeking {daybook} {number} bestaat niet.", item)
+        return None
+    if existing.status == "final":
         mark(item, "error",
              f"Boeking {existing.daybook} {existing.number} (factuur {existing.invoicenumber}) is definitief "
              "en kan niet meer worden gewijzigd.", item)
@@ -305,21 +333,19 @@ def _check_lines(office: Office, item: etree._Element, header: dict | None) -> l
     if not elements:
         mark(item, "error", "De boeking heeft geen regels.", item)
         return None
-    if len(elements) > MAX_LINES:
-        mark(item, "error", f"Een boeking mag maximaal {MAX_LINES} regels bevatten ({len(elements)} opgegeven).", item)
-        return None
     totals = [e for e in elements if e.get("type") == "total"]
     if len(totals) != 1:
         mark(item, "error", f"Een boeking moet precies 1 totaalregel hebben ({len(totals)} opgegeven).", item)
     daybook = office.daybooks.get(header["daybook"]) if header else None
-    checked = [_check_line(office, item, element, daybook.type if daybook else "") for element in elements]
+    checked = [_check_line(office, item, element, daybook) for element in elements]
     if any(line is None for line in checked):
         return None
     return checked  # type: ignore[return-value]
 
 
-def _check_line(office: Office, item: etree._Element, line: etree._Element, daybook_type: str) -> _Checked | None:
+def _check_line(office: Office, item: etree._Element, line: etree._Element, daybook: Daybook | None) -> _Checked | None:
     ok = True
+    daybook_type = daybook.type if daybook else ""
 
     def fail(field: str, message: str) -> None:
         nonlocal ok
@@ -332,13 +358,18 @@ def _check_line(office: Office, item: etree._Element, line: etree._Element, dayb
         fail("", f"Regeltype '{line_type}' is ongeldig (total, detail of vat).")
     dim1 = child_text(line, "dim1")
     vatcode = child_text(line, "vatcode")
+    dim2 = child_text(line, "dim2")
     if not dim1 and line_type == "vat" and vatcode in office.vatcodes:
         dim1 = office.vatcodes[vatcode].percentages[-1][2]
-    if not dim1:
+    if not dim1 and line_type == "total" and dim2 in office.customers:
+        dim1 = office.customers[dim2].collective_account
+    if not dim1 and line_type == "total":
+        if not dim2:  # (an unknown dim2 is reported below)
+            fail("", "Debiteur (dim2) is verplicht op de totaalregel.")
+    elif not dim1:
         fail("", "Grootboekrekening (dim1) is verplicht.")
     elif dim1 not in office.accounts:
         fail("dim1", f"Grootboekrekening {dim1} bestaat niet in administratie {office.code}.")
-    dim2 = child_text(line, "dim2")
     if line_type == "total" and dim1 in office.accounts:
         if daybook_type == "sales" and not office.accounts[dim1].is_debtors:
             fail("dim1", f"Grootboekrekening {dim1} is geen debiteurenrekening en kan niet op de totaalregel.")
@@ -363,13 +394,24 @@ def _check_line(office: Office, item: etree._Element, line: etree._Element, dayb
             fail("vatcode", f"Btw-code {vatcode} is een inkoopcode en mag niet in een verkoopboeking.")
     elif line_type == "vat":
         fail("", "Btw-code is verplicht op een btw-regel.")
+    performancetype = child_text(line, "performancetype")
+    performancedate = parse_date(child_text(line, "performancedate")) if child_text(line, "performancedate") else None
+    if vatcode in office.vatcodes and office.vatcodes[vatcode].ict and line_type == "detail":
+        if performancetype not in PERFORMANCE_TYPES:
+            fail("performancetype" if performancetype else "",
+                 f"Prestatietype (performancetype) is verplicht bij ICP-btw-code {vatcode}: goods of services.")
+        elif performancetype == "services" and performancedate is None:
+            fail("performancedate" if child_text(line, "performancedate") else "",
+                 f"Prestatiedatum (performancedate) is verplicht bij diensten met ICP-btw-code {vatcode}.")
     description = child_text(line, "description")
     if len(description) > MAX_DESCRIPTION:
         fail("description", f"Omschrijving is langer dan {MAX_DESCRIPTION} tekens ({len(description)}).")
+    elif not description and line_type in ("total", "detail") and daybook is not None and daybook.descriptions_required:
+        fail("", f"Omschrijving is verplicht in dagboek {daybook.code}.")
     if not ok:
         return None
     return _Checked(line_type, dim1, debitcredit, value, dim2, vatcode, vatvalue, description,  # type: ignore[arg-type]
-                    rate, basevalue)
+                    rate, basevalue, performancetype, performancedate)
 
 
 def _amount(line: etree._Element, field: str, fail, required: bool) -> Decimal | None:
@@ -394,10 +436,10 @@ def _book_vat(office: Office, item: etree._Element, lines: list[_Checked], day: 
     booked: list[Line] = []
     derived: dict[str, Line] = {}
     turnover: dict[str, Decimal] = {}
-    tolerance = Decimal(0)
     for line in lines:
         stored = Line(len(booked) + 1, line.type, line.dim1, line.debitcredit, line.value, line.dim2,
-                      line.vatcode, None, line.description)
+                      line.vatcode, None, line.description, performancetype=line.performancetype,
+                      performancedate=line.performancedate)
         if line.type == "total":
             stored.openvalue = line.value
             stored.matchstatus = "available"
@@ -416,7 +458,6 @@ def _book_vat(office: Office, item: etree._Element, lines: list[_Checked], day: 
         turnover[line.vatcode] = turnover.get(line.vatcode, Decimal(0)) + signed_turnover
         if line.vatcode in explicit_vat:
             continue
-        tolerance += CENT
         vat_line = derived.setdefault(line.vatcode,
                                       Line(0, "vat", vat_account, "credit", Decimal(0), vatcode=line.vatcode))
         vat_line.value += signed_vat  # signed while accumulating; turned into value + side below
@@ -430,7 +471,7 @@ def _book_vat(office: Office, item: etree._Element, lines: list[_Checked], day: 
         booked.append(vat_line)
 
     difference = sum((line.signed for line in booked), Decimal(0))
-    if difference and derived and item.get("autobalancevat") == "true" and abs(difference) <= tolerance:
+    if difference and derived and item.get("autobalancevat") == "true" and abs(difference) <= AUTOBALANCE_LIMIT:
         largest = max(derived.values(), key=lambda line: line.value)
         adjusted = largest.signed - difference
         largest.debitcredit = "debit" if adjusted > 0 else "credit"

@@ -63,15 +63,17 @@ def customer_code(sandbox):
 
 
 def invoice(number: str, customer: str, net: str = "100.00", vat: str = "21.00", *, credit_note: bool = False,
-            account: str = "8000", vatcode: str = "VH", period: str = "2024/03") -> SalesTransaction:
+            account: str = "8000", vatcode: str = "VH", twinfield_number: str | None = None,
+            details: int = 1) -> SalesTransaction:
+    """As the mapping builds it: no period, no debtors account (the customer's own), every line described."""
     total, detail = (C, D) if credit_note else (D, C)
     net_value, vat_value = Decimal(net), Decimal(vat)
+    lines = [TransactionLine("detail", account, net_value / details, detail, vatcode=vatcode,
+                             vat_value=vat_value / details, description="Consultancy") for _ in range(details)]
     return SalesTransaction(
-        office=OFFICE, daybook=DAYBOOK, currency="EUR", date=dt.date(2024, 3, 5), period=period,
-        invoice_number=number, due_date=dt.date(2024, 4, 4),
-        lines=(TransactionLine("total", chart.DEBTORS_ACCOUNT, net_value + vat_value, total, dim2=customer),
-               TransactionLine("detail", account, net_value, detail, vatcode=vatcode, vat_value=vat_value,
-                               description="Consultancy")),
+        office=OFFICE, daybook=DAYBOOK, currency="EUR", date=dt.date(2024, 3, 5),
+        invoice_number=number, due_date=dt.date(2024, 4, 4), number=twinfield_number,
+        lines=(TransactionLine("total", "", net_value + vat_value, total, dim2=customer, description=number), *lines),
     )
 
 
@@ -179,15 +181,21 @@ def test_a_usd_invoice_is_booked_and_read_back_in_usd(hook, twinfield, tag, cust
 def test_rejections_are_returned_per_document_with_where(hook, twinfield, tag, customer_code):
     unbalanced = invoice(f"IT{tag}-UNB", customer_code)
     unbalanced = SalesTransaction(**{**unbalanced.__dict__, "lines": (
-        unbalanced.lines[0], TransactionLine("detail", "8000", Decimal("50.00"), C, vatcode="VH"))})
+        unbalanced.lines[0], TransactionLine("detail", "8000", Decimal("50.00"), C, vatcode="VH",
+                                             description="Half"))})
+    undescribed = invoice(f"IT{tag}-DSC", customer_code)
+    undescribed = replace(undescribed, lines=(undescribed.lines[0], replace(undescribed.lines[1], description="")))
     documents = [
         invoice(f"IT{tag}-OK", customer_code),
         invoice(f"IT{tag}-ACC", customer_code, account="8999"),
         invoice(f"IT{tag}-VAT", customer_code, vatcode="XX"),
         invoice(f"IT{tag}-CUS", "NO-SUCH-CUSTOMER"),
         unbalanced,
+        undescribed,
     ]
-    ok, account, vatcode, customer, balance = hook.post_sales_transactions(documents)
+    ok, account, vatcode, customer, balance, description = hook.post_sales_transactions(documents)
+    # NLA001's VRK makes descriptions mandatory, as a daybook can
+    assert [(m.element, m.line_id) for m in description.messages] == [("line", "2")]
     assert ok.ok and not any(r.ok for r in (account, vatcode, customer, balance))
     assert [(m.element, m.line_id) for m in account.messages if m.type == "error"] == [("dim1", "2")]
     assert [(m.element, m.line_id) for m in vatcode.messages if m.type == "error"] == [("vatcode", "2")]
@@ -196,13 +204,50 @@ def test_rejections_are_returned_per_document_with_where(hook, twinfield, tag, c
     assert stored(twinfield, f"IT{tag}-ACC") == []
 
 
-def test_same_invoice_number_updates_the_draft(hook, twinfield, tag, customer_code):
+def test_a_draft_is_updated_by_its_number_and_never_doubled_by_its_invoice_number(hook, twinfield, tag,
+                                                                                   customer_code):
     [first] = hook.post_sales_transactions([invoice(f"IT{tag}-UPD", customer_code)])
-    [second] = hook.post_sales_transactions([invoice(f"IT{tag}-UPD", customer_code, net="200.00", vat="42.00")])
-    assert first.number == second.number
+    assert first.ok and first.period == "2024/03"  # as Twinfield booked it (NLA001: four-week periods)
+    # The same invoice number again without the number: a second transaction, which Twinfield refuses.
+    [again] = hook.post_sales_transactions([invoice(f"IT{tag}-UPD", customer_code, net="200.00", vat="42.00")])
+    assert not again.ok and again.double_invoice_number
+    assert [d["value"] for d in stored(twinfield, f"IT{tag}-UPD")] == ["121.00"]
+    # With the draft's number: that draft, updated in place.
+    [second] = hook.post_sales_transactions([invoice(f"IT{tag}-UPD", customer_code, net="200.00", vat="42.00",
+                                                     twinfield_number=first.number)])
+    assert second.ok and second.number == first.number
     [draft] = stored(twinfield, f"IT{tag}-UPD")
     assert draft["value"] == "242.00"
+    # A final transaction is not rewritten, not even by its number.
+    twinfield.finalize(OFFICE, DAYBOOK, first.number)
+    [refused] = hook.post_sales_transactions([invoice(f"IT{tag}-UPD", customer_code, twinfield_number=first.number)])
+    assert not refused.ok and not refused.double_invoice_number
+    assert [(d["status"], d["value"]) for d in stored(twinfield, f"IT{tag}-UPD")] == [("final", "242.00")]
 
+
+def test_the_total_line_books_on_the_customers_collective_account(hook, twinfield, tag):
+    foreign = next(c for c in twinfield.customers(OFFICE) if c["collective_account"] == chart.FOREIGN_DEBTORS_ACCOUNT)
+    home = next(c for c in twinfield.customers(OFFICE) if c["collective_account"] == chart.DEBTORS_ACCOUNT)
+    results = hook.post_sales_transactions([invoice(f"IT{tag}-COL1", foreign["code"]),
+                                            invoice(f"IT{tag}-COL2", home["code"])])
+    assert all(r.ok for r in results)
+    totals = [next(ln["dim1"] for ln in stored(twinfield, f"IT{tag}-COL{i}")[0]["lines"] if ln["type"] == "total")
+              for i in (1, 2)]
+    assert totals == ["1310", "1300"]
+    [status] = hook.match_statuses(OFFICE, DAYBOOK, [f"IT{tag}-COL1"])  # matched on it like any debtors line
+    assert status.customer_code == foreign["code"]
+
+
+def test_a_transaction_of_more_than_1000_lines_is_refused_alone(hook, twinfield, tag, customer_code):
+    documents = [invoice(f"IT{tag}-BIG0", customer_code),
+                 invoice(f"IT{tag}-BIG1", customer_code, net="1000.00", vat="210.00", details=1000),
+                 invoice(f"IT{tag}-BIG2", customer_code)]
+    writes = hook.stats["requests"]["write"]
+    before, big, after = hook.post_sales_transactions(documents)
+    assert before.ok and after.ok and not big.ok
+    assert "HTTP 400" in big.error_messages[0]
+    assert stored(twinfield, f"IT{tag}-BIG1") == [] and len(stored(twinfield, f"IT{tag}-BIG2")) == 1
+    assert hook.stats["requests"]["write"] - writes == 5  # the batch of 3, then halves: 1 | 2 -> 1 | 1
 
 def test_match_status_read_and_browse_follow_the_bookkeeper(hook, twinfield, tag, customer_code):
     numbers = [f"IT{tag}-M{i}" for i in range(3)]
@@ -227,8 +272,10 @@ def test_match_status_read_and_browse_follow_the_bookkeeper(hook, twinfield, tag
     assert read.transaction.invoice_number == numbers[2]
     assert hook.read_transaction(OFFICE, DAYBOOK, "999999999") is None
 
-    in_period = hook.match_statuses(from_period="2024/03", to_period="2024/03")
+    period = posted[0].period  # Twinfield's own period, from its reply
+    in_period = hook.match_statuses(from_period=period, to_period=period)
     assert set(numbers) <= {s.invoice_number for s in in_period}
+    assert {s.period for s in in_period} == {period}
 
 
 def test_delete_draft_but_not_a_final_transaction(hook, twinfield, tag, customer_code):

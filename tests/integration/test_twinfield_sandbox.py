@@ -123,14 +123,17 @@ class Api:
 
 
 def invoice(number: str, customer: str = "1000", lines=(("8020", "100.00", "VH"),), total: str = "121.00",
-            side: str = "debit", date: str = "20240502", period: str = "2024/05", office: str = "NLA001",
-            destiny: str = "temporary", **attrs: str) -> etree._Element:
-    """A sales transaction as the hook sends it; ``lines`` are (account, value, VAT code) detail lines."""
-    transaction = etree.Element("transaction", destiny=destiny, raisewarning="false", **attrs)
+            side: str = "debit", date: str = "20240502", period: str | None = None, office: str = "NLA001",
+            destiny: str = "temporary", twinfield_number: str | None = None, **attrs: str) -> etree._Element:
+    """A sales transaction as the hook sends it (no period unless given, no raisewarning unless given);
+    ``lines`` are (account, value, VAT code) detail lines."""
+    transaction = etree.Element("transaction", destiny=destiny, **attrs)
     header = etree.SubElement(transaction, "header")
-    for tag, text in (("office", office), ("code", "VRK"), ("currency", "EUR"), ("date", date), ("period", period),
-                      ("invoicenumber", number)):
-        etree.SubElement(header, tag).text = text
+    fields = [("office", office), ("code", "VRK"), ("number", twinfield_number), ("currency", "EUR"), ("date", date),
+              ("period", period), ("invoicenumber", number)]
+    for tag, text in fields:
+        if text is not None:
+            etree.SubElement(header, tag).text = text
     container = etree.SubElement(transaction, "lines")
     flipped = "credit" if side == "debit" else "debit"
     for position, (kind, dim1, value, side_, vatcode) in enumerate(
@@ -523,6 +526,16 @@ def test_autobalancevat_absorbs_a_rounding_cent_only_when_asked(api):
     assert reply.findtext("transaction/lines/line[@type='vat']/value") == "0.21"
 
 
+def test_autobalancevat_rounds_by_at_most_two_cents_per_transaction(api):
+    # five lines of 0.50 at 21%: 0.105 -> 0.11 VAT each, 2.50 + 0.55 = 3.05 in balance
+    halves = tuple(("8020", "0.50", "VH") for _ in range(5))
+    two_off = invoice("AUTOBAL-3", lines=halves, total="3.03", autobalancevat="true")  # VAT 0.53 instead of 0.55
+    assert api.xml(batch(two_off)).get("result") == "1"
+    three_off = invoice("AUTOBAL-4", lines=halves, total="3.02", autobalancevat="true")  # 3 cents: refused
+    reply = api.xml(batch(three_off))
+    assert reply.get("result") == "0" and "niet in balans" in reply.find("transaction").get("msg")
+
+
 def test_explicit_vat_lines_are_kept(api):
     transaction = invoice("VATLINE-1", total="121.00")
     vat = etree.SubElement(transaction.find("lines"), "line", type="vat", id="3")
@@ -627,10 +640,14 @@ REJECTIONS = [
     ("unknown VAT code", lambda t: set_text(t, "lines/line[2]/vatcode", "XX"), "vatcode", "XX"),
     ("purchase VAT code", lambda t: set_text(t, "lines/line[2]/vatcode", "IH"), "vatcode", "inkoopcode"),
     ("unbalanced", lambda t: set_text(t, "lines/line[1]/value", "120.00"), "transaction", "niet in balans"),
-    ("invalid period", lambda t: set_text(t, "header/period", "2024/13"), "period", "2024/13"),
+    ("invalid period", lambda t: set_text(t, "header/period", "2024/14"), "period", "2024/14"),  # NLA001: 13
     ("period of a year not open", lambda t: set_text(t, "header/period", "2009/05"), "period", "2009/05"),
     ("invalid date", lambda t: set_text(t, "header/date", "20240231"), "date", "20240231"),
     ("description over 40", lambda t: set_text(t, "lines/line[2]/description", "x" * 41), "description", "40"),
+    ("description missing (NLA001 VRK requires one)", lambda t: set_text(t, "lines/line[2]/description", None),
+     "line", "Omschrijving is verplicht"),
+    ("total without dim1 nor dim2", lambda t: set_text(set_text(t, "lines/line[1]/dim1", None), "lines/line[1]/dim2",
+                                                        None), "line", "Debiteur (dim2) is verplicht"),
     ("value with 3 decimals", lambda t: set_text(t, "lines/line[2]/value", "100.001"), "value", "2 decimalen"),
     ("value not a number", lambda t: set_text(t, "lines/line[2]/value", "1OO"), "value", "1OO"),
     ("bad debitcredit", lambda t: set_text(t, "lines/line[2]/debitcredit", "both"), "debitcredit", "both"),
@@ -682,11 +699,74 @@ def test_a_closed_period_is_rejected(fresh):
 
 def test_a_date_outside_its_period_is_a_warning_that_fails_unless_raisewarning_is_false(api):
     warned = invoice("WARN-1", date="20240725", period="2024/09")
-    del warned.attrib["raisewarning"]
     date = api.xml(batch(warned)).find("transaction/header/date")
     assert date.get("msgtype") == "warning" and date.get("result") == "0"
     assert "valt buiten de opgegeven periode (2024/09)" in date.get("msg")
-    assert api.xml(batch(invoice("WARN-2", date="20240725", period="2024/09"))).get("result") == "1"
+    assert not [t for t in api_transactions(api) if t["invoicenumber"] == "WARN-1"]
+    assert api.xml(batch(invoice("WARN-2", date="20240725", period="2024/09", raisewarning="false"))
+                   ).get("result") == "1"
+
+
+@pytest.mark.parametrize("office, date, period", [
+    ("NLA001", "20240128", "2024/01"), ("NLA001", "20240129", "2024/02"),  # four-week periods: day 29 is period 2
+    ("NLA001", "20240725", "2024/08"), ("NLA001", "20241231", "2024/13"),  # the last period takes the rest
+    ("NLA002", "20240129", "2024/01"), ("NLA002", "20241231", "2024/12"),  # calendar months
+])
+def test_without_a_period_twinfield_derives_it_from_the_date_by_the_offices_scheme(served, office, date, period):
+    api = Api(served.url)
+    number = f"PER-{office}-{date}"
+    reply = api.xml(batch(invoice(number, customer="1000", office=office, date=date)), office=office)
+    assert reply.get("result") == "1", etree.tostring(reply)
+    assert reply.findtext("transaction/header/period") == period
+    # a month-style period that the office's scheme puts elsewhere is a date-outside-period warning
+    month = f"{date[:4]}/{date[4:6]}"
+    if month != period:
+        wrong = api.xml(batch(invoice(number + "-M", office=office, date=date, period=month)), office=office)
+        assert wrong.find("transaction/header/date").get("msgtype") == "warning"
+
+
+def test_a_total_line_without_dim1_books_on_the_customers_collective_account(served, api):
+    with served.twinfield.world.lock:
+        served.twinfield.world.offices["NLA001"].customers["1001"].collective_account = "1310"
+    reply = api.xml(batch(set_text(invoice("COLL-1", customer="1001"), "lines/line[1]/dim1", None),
+                          set_text(invoice("COLL-2", customer="1000"), "lines/line[1]/dim1", None)))
+    assert reply.get("result") == "1", etree.tostring(reply)
+    assert [t.findtext("lines/line[@type='total']/dim1") for t in reply.findall("transaction")] == ["1310", "1300"]
+    read = api.xml("<read><type>dimensions</type><office>NLA001</office><dimtype>DEB</dimtype><code>1001</code></read>")
+    assert read.findtext("financials/substitutewith") == "1310"
+    # both are debtors accounts: the customer browse shows (and matches) both invoices
+    assert len(rows(browse(api, ("fin.trs.line.invnumber", "between", "COLL-1", "COLL-2")))) == 2
+
+
+def ict_invoice(number: str, **line_fields: str) -> etree._Element:
+    transaction = invoice(number, lines=(("8100", "100.00", "VICP"),), total="100.00")
+    for tag, text in line_fields.items():
+        etree.SubElement(transaction.find("lines/line[@type='detail']"), tag).text = text
+    return transaction
+
+
+@pytest.mark.parametrize("fields, element, words", [
+    ({}, "line", "Prestatietype (performancetype) is verplicht bij ICP-btw-code VICP"),
+    ({"performancetype": "both"}, "performancetype", "goods of services"),
+    ({"performancetype": "services"}, "line", "Prestatiedatum (performancedate) is verplicht"),
+    ({"performancetype": "services", "performancedate": "2024-05-02"}, "performancedate", "Prestatiedatum"),
+], ids=["no type", "unknown type", "services without date", "services with a bad date"])
+def test_an_intra_community_vat_code_needs_a_performance_type(api, fields, element, words):
+    reply = api.xml(batch(ict_invoice(f"ICT-{len(fields)}-{element}", **fields)))
+    marked = [e for e in reply.find("transaction").iter() if e.get("msg")]
+    assert [(e.tag, e.get("msgtype")) for e in marked] == [(element, "error")] and words in marked[0].get("msg")
+
+
+def test_intra_community_goods_and_dated_services_are_booked(api):
+    goods = ict_invoice("ICT-GOODS", performancetype="goods")
+    services = ict_invoice("ICT-SERVICES", performancetype="services", performancedate="20240502")
+    reply = api.xml(batch(goods, services))
+    assert reply.get("result") == "1", etree.tostring(reply)
+    number = reply.findall("transaction")[1].findtext("header/number")
+    detail = read_transaction(api, "VRK", number).find("lines/line[@type='detail']")
+    assert (detail.findtext("performancetype"), detail.findtext("performancedate")) == ("services", "20240502")
+    # other VAT codes need none
+    assert api.xml(batch(invoice("ICT-NONE"))).get("result") == "1"
 
 
 def test_each_transaction_of_a_batch_has_its_own_result(api):
@@ -696,20 +776,46 @@ def test_each_transaction_of_a_batch_has_its_own_result(api):
     assert reply.findall("transaction")[1].findtext("header/number")
 
 
-def test_the_same_invoice_number_updates_the_draft_and_keeps_its_number(api):
+def test_the_same_invoice_number_without_a_number_is_a_double_invoice_number_warning(api):
+    first = api.xml(batch(invoice("DBL-1"))).findtext("transaction/header/number")
+    reply = api.xml(batch(invoice("DBL-1", lines=(("8000", "200.00", "VH"),), total="242.00")))
+    assert reply.get("result") == "0"
+    marked = [e for e in reply.find("transaction").iter() if e.get("msg")]
+    assert [(e.tag, e.get("msgtype")) for e in marked] == [("invoicenumber", "warning")]
+    assert "DBL-1" in marked[0].get("msg") and first in marked[0].get("msg")
+    assert [t["value"] for t in api_transactions(api) if t["invoicenumber"] == "DBL-1"] == ["121.00"]  # nothing saved
+
+
+def test_raisewarning_false_saves_a_second_transaction_with_the_same_invoice_number(api):
+    first = api.xml(batch(invoice("DBL-2"))).findtext("transaction/header/number")
+    for where in ("transaction", "invoicenumber"):  # on the transaction, or on the invoice number itself
+        duplicate = invoice("DBL-2", total="242.00", lines=(("8000", "200.00", "VH"),))
+        (duplicate if where == "transaction" else duplicate.find("header/invoicenumber")).set("raisewarning", "false")
+        assert api.xml(batch(duplicate)).get("result") == "1"
+    found = [t for t in api_transactions(api) if t["invoicenumber"] == "DBL-2"]
+    assert len(found) == 3 and found[0]["number"] == first and len({t["number"] for t in found}) == 3
+
+
+def test_a_header_number_updates_that_draft_in_place(api):
     first = api.xml(batch(invoice("UPD-1"))).findtext("transaction/header/number")
-    second = api.xml(batch(invoice("UPD-1", lines=(("8000", "200.00", "VH"),), total="242.00")))
-    assert second.findtext("transaction/header/number") == first
+    second = api.xml(batch(invoice("UPD-1", lines=(("8000", "200.00", "VH"),), total="242.00",
+                                   twinfield_number=first)))
+    assert second.get("result") == "1" and second.findtext("transaction/header/number") == first
     found = [t for t in api_transactions(api) if t["invoicenumber"] == "UPD-1"]
     assert len(found) == 1 and found[0]["value"] == "242.00" and found[0]["lines"][1]["dim1"] == "8000"
+    missing = api.xml(batch(invoice("UPD-1", twinfield_number="209900001")))
+    assert "bestaat niet" in missing.find("transaction/header/number").get("msg")
 
 
 def test_a_final_transaction_cannot_be_changed_or_deleted(api):
     number = api.xml(batch(invoice("FINAL-1"))).findtext("transaction/header/number")
     requests.post(api.base + "/_sandbox/finalize", json={"office": "NLA001", "daybook": "VRK", "number": number},
                   timeout=10).raise_for_status()
-    changed = api.xml(batch(invoice("FINAL-1", total="242.00", lines=(("8020", "200.00", "VH"),))))
+    changed = api.xml(batch(invoice("FINAL-1", total="242.00", lines=(("8020", "200.00", "VH"),),
+                                    twinfield_number=number)))
     assert changed.get("result") == "0" and "definitief" in changed.find("transaction").get("msg")
+    again = api.xml(batch(invoice("FINAL-1", total="242.00", lines=(("8020", "200.00", "VH"),))))
+    assert again.find("transaction/header/invoicenumber").get("msgtype") == "warning"  # final ones count too
     deleted = api.xml(f'<transaction action="delete" reason="test"><office>NLA001</office><code>VRK</code>'
                       f"<number>{number}</number></transaction>")
     assert deleted.get("result") == "0" and "definitief" in deleted.get("msg")
@@ -750,10 +856,14 @@ def test_more_than_25_children_are_rejected_as_a_whole(api):
     assert api.xml(batch(*[invoice(f"CAP-{i}") for i in range(25)])).get("result") == "1"
 
 
-def test_more_than_1000_lines_in_one_transaction_are_rejected(api):
+def test_more_than_1000_lines_in_one_transaction_get_http_400_for_the_whole_request(api):
     lines = tuple(("8020", "1.00", "VN") for _ in range(1000))
-    reply = api.xml(batch(invoice("LINES-1", lines=lines, total="1000.00")))
-    assert reply.get("result") == "0" and "1000" in reply.find("transaction").get("msg")
+    request = etree.tostring(batch(invoice("LINES-0"), invoice("LINES-1", lines=lines, total="1000.00")),
+                             encoding="unicode")
+    response = soap(api.base, "processxml", "ProcessXmlString", {"xmlRequest": request}, api.header())
+    assert response.status_code == 400 and not response.text.lstrip().startswith("<?xml")
+    assert b"Fault>" not in response.content
+    assert not [t for t in api_transactions(api) if t["invoicenumber"] in ("LINES-0", "LINES-1")]  # none applied
     assert api.xml(batch(invoice("LINES-2", lines=lines[:999], total="999.00"))).get("result") == "1"
 
 

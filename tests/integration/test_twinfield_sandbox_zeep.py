@@ -15,10 +15,11 @@ from sandbox.twinfield.standalone import StandaloneTwinfield
 pytestmark = pytest.mark.integration
 
 TW = "{http://www.twinfield.com/}"
-INVOICE = """<transactions><transaction destiny="temporary" raisewarning="false" autobalancevat="true">
-<header><office>NLA001</office><code>VRK</code><currency>EUR</currency><date>20240610</date><period>2024/06</period>
+INVOICE = """<transactions><transaction destiny="temporary" autobalancevat="true">
+<header><office>NLA001</office><code>VRK</code><currency>EUR</currency><date>20240610</date>
 <invoicenumber>{number}</invoicenumber></header><lines>
-<line type="total" id="1"><dim1>1300</dim1><dim2>1000</dim2><debitcredit>debit</debitcredit><value>109.00</value></line>
+<line type="total" id="1"><dim2>1000</dim2><debitcredit>debit</debitcredit><value>109.00</value>
+<description>Focus {number}</description></line>
 <line type="detail" id="2"><dim1>8010</dim1><debitcredit>credit</debitcredit><value>100.00</value><vatcode>VL</vatcode>
 <description>Training &amp; coaching</description></line></lines></transaction></transactions>"""
 

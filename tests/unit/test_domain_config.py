@@ -25,8 +25,10 @@ def test_shipped_configuration_loads_with_its_vat_map():
         DepartmentRoute("Acme Nederland", "NLA001", "VRK", ""), DepartmentRoute("Acme Belgie", "NLA001", "VRK", "BE"))
     assert VatMapping("21%", "VH", "Acme Nederland") in config.vat_map
     assert not any(m.tax_rate == "6%" for m in config.vat_map)  # left for a person, on purpose
-    assert (config.debtors_account, config.default_revenue_account, config.group_lines) == ("1300", None,
+    assert (config.debtors_account, config.default_revenue_account, config.group_lines) == (None, None,
                                                                                             "per_account")
+    assert (config.performance_type("x", "Training"), config.performance_type("x", "Hardware")) == ("services", "goods")
+    assert config.performance_type(None, None) is None  # no default: such a line holds its invoice back
 
 
 def test_defaults(tmp_path):
@@ -34,7 +36,7 @@ def test_defaults(tmp_path):
     assert config == SyncConfig(departments=(DepartmentRoute("Acme Nederland", "NLA001"),))
     assert (config.debtors_account, config.auto_match_vat, config.only_sent, config.include_credit_notes,
             config.default_payment_days, config.payment_method_id, config.numbering) == (
-        "1300", False, True, True, 30, None, NumberFormat("{year}-{seq}", "CN{year}-{seq}"))
+        None, False, True, True, 30, None, NumberFormat("{year}-{seq}", "CN{year}-{seq}"))
 
 
 def test_account_codes_keep_leading_zeros_and_switches_read_as_yaml_booleans(tmp_path):
@@ -42,6 +44,18 @@ def test_account_codes_keep_leading_zeros_and_switches_read_as_yaml_booleans(tmp
                                                    "only_sent: no\nauto_match_vat: yes\ngroup_lines: per_line\n"))
     assert (config.debtors_account, config.default_revenue_account) == ("0130", "08200")
     assert (config.only_sent, config.auto_match_vat, config.group_lines) == (False, True, "per_line")
+
+
+def test_performance_types_by_category_name_or_id_with_a_default(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + "performance_types:\n  Training: services\n  cat-9: goods\n"
+                                                   "default_performance_type: goods\n"))
+    assert config.performance_type("cat-1", "Training") == "services"
+    assert config.performance_type("cat-9", "Anything") == "goods"
+    assert config.performance_type("cat-2", "Other") == "goods"  # the default
+    with pytest.raises(ConfigError, match=r"performance_types.Training .*: must be goods or services, got .both."):
+        load_config(write(tmp_path, MINIMAL + "performance_types:\n  Training: both\n"))
+    with pytest.raises(ConfigError, match="default_performance_type .*: must be goods or services"):
+        load_config(write(tmp_path, MINIMAL + "default_performance_type: diensten\n"))
 
 
 def test_vat_map_inline_and_from_a_file_beside_the_config(tmp_path):

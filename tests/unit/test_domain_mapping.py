@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -33,7 +35,7 @@ def vat_for_tax_rate(tax_rate_id: str) -> VatChoice | None:
 def build(doc: FocusDocument, **config) -> SalesTransaction:
     cfg = fx.config(**config)
     route = cfg.route_for(doc.department_id, DEPARTMENTS)
-    return build_transaction(doc, "1001", cfg, route, ledger_lookup(CATEGORIES), vat_for_tax_rate)
+    return build_transaction(doc, "1001", cfg, route, ledger_lookup(CATEGORIES), vat_for_tax_rate, CATEGORIES)
 
 
 def as_json(tx: SalesTransaction) -> str:
@@ -42,11 +44,14 @@ def as_json(tx: SalesTransaction) -> str:
 
     return json.dumps({
         "office": tx.office, "daybook": tx.daybook, "currency": tx.currency, "date": tx.date.isoformat(),
-        "period": tx.period, "invoice_number": tx.invoice_number,
+        "invoice_number": tx.invoice_number,
         "due_date": tx.due_date.isoformat() if tx.due_date else None,
         "lines": [{"type": ln.type, "dim1": ln.dim1, "dim2": ln.dim2, "debitcredit": ln.debitcredit.value,
                    "value": amount(ln.value), "vatcode": ln.vatcode, "vat_value": amount(ln.vat_value),
-                   "description": ln.description} for ln in tx.lines],
+                   "description": ln.description,
+                   **({"performance_type": ln.performance_type} if ln.performance_type else {}),
+                   **({"performance_date": ln.performance_date.isoformat()} if ln.performance_date else {}),
+                   } for ln in tx.lines],
     }, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -89,18 +94,55 @@ def test_builds_the_golden_transaction(source, group, golden):
 def test_invoice_is_debit_on_the_total_and_credit_on_the_details():
     tx = build(parse_invoice(fx.load_json("invoice_mixed_rates.focus.json")))
     total, *details = tx.lines
+    # No debtors account (none configured): Twinfield books the total on the customer's collective account.
     assert (total.type, total.dim1, total.dim2, total.debitcredit, total.value) == (
-        "total", "1300", "1001", DebitCredit.DEBIT, Decimal("4014.74"))
+        "total", "", "1001", DebitCredit.DEBIT, Decimal("4014.74"))
     assert {d.debitcredit for d in details} == {DebitCredit.CREDIT}
-    assert (tx.invoice_number, tx.period, str(tx.date), str(tx.due_date)) == ("2026-12", "2026/03", "2026-03-02",
+    # No period: Twinfield derives it from the date by the office's own period scheme.
+    assert (tx.invoice_number, tx.period, str(tx.date), str(tx.due_date)) == ("2026-12", "", "2026-03-02",
                                                                                "2026-04-01")
+    assert tx.number is None  # a new transaction: Twinfield numbers it
 
 
-def test_per_account_groups_by_account_and_vat_code_and_drops_descriptions():
+def test_a_configured_debtors_account_is_put_on_the_total_line():
+    tx = build(parse_invoice(fx.load_json("invoice_mixed_rates.focus.json")), debtors_account="1310")
+    assert tx.lines[0].dim1 == "1310"
+
+
+def test_per_account_groups_by_account_and_vat_code_described_by_their_categories():
     tx = build(parse_invoice(fx.load_json("invoice_mixed_rates.focus.json")), group_lines="per_account")
     details = [(d.dim1, d.vatcode, d.value, d.description) for d in tx.lines[1:]]
-    assert details == [("8000", "VH", Decimal("2404.85"), ""), ("8010", "VL", Decimal("750.00"), ""),
-                       ("8020", "VH", Decimal("237.50"), "")]
+    assert details == [("8000", "VH", Decimal("2404.85"), "Hardware"), ("8010", "VL", Decimal("750.00"), "Training"),
+                       ("8020", "VH", Decimal("237.50"), "Consulting")]
+
+
+def test_every_line_has_a_description_grouped_or_not():
+    nl_courses = fx.line("", "1", "10.00", fx.NL21, fx.NL_ONLY)
+    lines = [fx.line("Laptop", "1", "100.00", fx.NL21), fx.line("", "1", "50.00", fx.NL21, fx.NL_ONLY), nl_courses,
+             fx.line("", "1", "5.00", fx.NL9, None)]
+    grouped = build(parse_invoice(fx.invoice(lines)), default_revenue_account="8010")
+    # 8010/VH joins two categories; the line without a category is described by the invoice number.
+    assert [(d.dim1, d.vatcode, d.description) for d in grouped.lines[1:]] == [
+        ("8000", "VH", "Hardware"), ("8010", "VH", "Dutch courses"), ("8010", "VL", "Focus 2026 / 12")]
+    per_line = build(parse_invoice(fx.invoice(lines)), default_revenue_account="8010", group_lines="per_line")
+    assert [d.description for d in per_line.lines] == ["Focus 2026 / 12", "Laptop", "Dutch courses", "Dutch courses",
+                                                        "Focus 2026 / 12"]
+    assert all(d.description for d in grouped.lines + per_line.lines)
+
+
+def test_a_group_of_several_categories_is_described_by_their_names_within_40_characters():
+    lines = [fx.line("a", "1", "10.00", fx.NL21, fx.HARDWARE), fx.line("b", "1", "10.00", fx.NL21, fx.CONSULTING),
+             fx.line("c", "1", "10.00", fx.NL21, fx.HARDWARE)]
+    same_ledger = dict(CATEGORIES[fx.HARDWARE].ledgers)
+    cats = {**CATEGORIES, fx.CONSULTING: replace(CATEGORIES[fx.CONSULTING], ledgers=same_ledger)}
+    cfg = fx.config()
+    doc = parse_invoice(fx.invoice(lines))
+    route = cfg.route_for(doc.department_id, DEPARTMENTS)
+    [detail] = build_transaction(doc, "1001", cfg, route, ledger_lookup(cats), vat_for_tax_rate, cats).lines[1:]
+    assert detail.description == "Hardware, Consulting"
+    cats[fx.HARDWARE] = replace(cats[fx.HARDWARE], name="Hardware and peripherals for the office")
+    [detail] = build_transaction(doc, "1001", cfg, route, ledger_lookup(cats), vat_for_tax_rate, cats).lines[1:]
+    assert detail.description == "Hardware and peripherals for the office"  # cut at 40, no dangling comma
 
 
 def test_per_line_keeps_descriptions_cut_to_40_characters_and_skips_lines_that_book_nothing():
@@ -141,7 +183,64 @@ def test_negative_lines_book_on_the_other_side_with_their_vat():
     trade_in = next(d for d in tx.lines if d.description == "Trade-in old server")
     assert (trade_in.debitcredit, trade_in.value, trade_in.vat_value) == (DebitCredit.DEBIT, Decimal("400.00"),
                                                                           Decimal("84.00"))
-    assert tx.period == "2025/12" and tx.invoice_number == "2025-398"
+    assert tx.invoice_number == "2025-398"
+
+
+ICP_LINES = [fx.line("Server", "1", "1000.00", fx.NL_ICP, fx.HARDWARE),
+             fx.line("Installation", "1", "200.00", fx.NL_ICP, fx.CONSULTING),
+             fx.line("Rack", "1", "300.00", fx.NL_ICP, fx.HARDWARE)]
+
+
+def ict(tax_rate_id: str) -> VatChoice | None:
+    """As the resolver answers for an office whose VICP is an intra-community code."""
+    choice = vat_for_tax_rate(tax_rate_id)
+    return replace(choice, intra_community=choice.code == "VICP") if choice else None
+
+
+def build_ict(doc: FocusDocument, **config) -> SalesTransaction:
+    cfg = fx.config(**config)
+    return build_transaction(doc, "1001", cfg, cfg.route_for(doc.department_id, DEPARTMENTS), ledger_lookup(CATEGORIES),
+                             ict, CATEGORIES)
+
+
+def test_intra_community_lines_carry_goods_or_services_per_category_and_services_a_date():
+    types = {"Hardware": "goods", "Consulting": "services"}
+    tx = build_ict(parse_invoice(fx.invoice(ICP_LINES)), performance_types=types)
+    details = [(d.dim1, d.vatcode, d.value, d.performance_type, d.performance_date) for d in tx.lines[1:]]
+    assert details == [("8000", "VICP", Decimal("1300.00"), "goods", None),
+                       ("8020", "VICP", Decimal("200.00"), "services", dt.date(2026, 3, 2))]
+    # per account: goods and services on one account and VAT code stay apart
+    everything_goods = build_ict(parse_invoice(fx.invoice(ICP_LINES)), default_performance_type="goods")
+    assert [(d.dim1, d.performance_type) for d in everything_goods.lines[1:]] == [("8000", "goods"),
+                                                                                 ("8020", "goods")]
+    # other VAT codes carry none
+    domestic = build_ict(parse_invoice(fx.invoice([fx.line("Laptop", "1", "10.00", fx.NL21)])),
+                         performance_types=types)
+    assert {d.performance_type for d in domestic.lines} == {None}
+
+
+def test_an_intra_community_line_whose_type_cannot_be_decided_holds_the_document_back():
+    with pytest.raises(MappingError) as caught:
+        build_ict(parse_invoice(fx.invoice(ICP_LINES)), performance_types={"Hardware": "goods"})
+    assert caught.value.problems == (
+        "line 2 'Installation': intra-community VAT code VICP needs goods or services, and product category "
+        "'Consulting' is not under performance_types in sync.yaml (nor is there a default_performance_type)",)
+    tx = build_ict(parse_invoice(fx.invoice(ICP_LINES)), performance_types={"Hardware": "goods"},
+                   default_performance_type="services")
+    assert [d.performance_type for d in tx.lines[1:]] == ["goods", "services"]
+
+
+def test_more_than_1000_twinfield_lines_hold_the_document_back_and_say_whether_grouping_helps():
+    lines = [fx.line(f"Item {i}", "1", "1.00", fx.NL21 if i % 2 else fx.NL9) for i in range(999)]
+    doc = parse_invoice(fx.invoice(lines))
+    with pytest.raises(MappingError) as caught:
+        build(doc, group_lines="per_line")
+    # 1 total + 999 details + 2 VAT lines (one per VAT code)
+    assert caught.value.problems == ("it needs 1002 lines in one Twinfield transaction, and Twinfield takes at most "
+                                     "1000 (group_lines: per_account would make it 5)",)
+    assert len(build(doc, group_lines="per_account").lines) == 3
+    fits = parse_invoice(fx.invoice(lines[:997]))
+    assert len(build(fits, group_lines="per_line").lines) == 998  # + 2 VAT lines in Twinfield: exactly 1000
 
 
 def test_document_discount_is_spread_over_the_lines_in_foreign_currency():

@@ -39,7 +39,8 @@ def filled_report() -> RunReport:
 def test_summary_counts_every_stage():
     assert filled_report().to_summary() == {
         "run_id": "scheduled__2026-03-15T00:00:00+00:00", "dry_run": False, "found": 4, "booked": 1,
-        "updated_drafts": 1, "already_booked": 0, "held_back": 1, "waiting": 1, "customers_matched": 3,
+        "updated_drafts": 1, "already_booked": 0, "already_in_twinfield": 0, "held_back": 1, "waiting": 1,
+        "customers_matched": 3,
         "customers_created": 1, "customers_unresolved": 0, "payments_registered": 1, "credit_notes": 1,
         "vat_proposals": 0, "api_calls": {"focus": 15, "twinfield": 4}, "errors": 0,
     }

@@ -26,7 +26,6 @@ def _tx(number: str = "F2025-0012", office: str = "NLA001", total: str = "121.00
         daybook="VRK",
         currency="EUR",
         date=dt.date(2025, 3, 1),
-        period="2025/03",
         invoice_number=number,
         due_date=dt.date(2025, 3, 31),
         lines=(
@@ -141,16 +140,18 @@ def test_posting_protocol_leaves_evidence_and_keeps_the_last_good_draft(store):
     pending = postings.postings(store, [("invoice", "inv-1")])[("invoice", "inv-1")]
     assert (pending.status, pending.attempt_hash, pending.content_hash, pending.attempts) == ("pending", "h1", None, 1)
 
-    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "202500017", "temporary")])
+    assert pending.period == ""  # Twinfield decides the period, and says which in its reply
+    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "202500017", "temporary", "2025/04")])
     posted = postings.postings(store)[("invoice", "inv-1")]
-    assert (posted.status, posted.content_hash, posted.twinfield_number) == ("posted", "h1", "202500017")
+    assert (posted.status, posted.content_hash, posted.twinfield_number, posted.period) == (
+        "posted", "h1", "202500017", "2025/04")
 
-    # The document changed; Twinfield refuses the update: the earlier draft still stands.
+    # The document changed; Twinfield refuses the update: the earlier draft still stands, in its period.
     postings.mark_attempts(store, "r2", [_attempt(content_hash="h2")])
     postings.record_rejected(store, [(("invoice", "inv-1"), "Periode is gesloten")])
     after = postings.postings(store)[("invoice", "inv-1")]
-    assert (after.status, after.content_hash, after.attempts, after.last_error) == (
-        "posted", "h1", 2, "Periode is gesloten")
+    assert (after.status, after.content_hash, after.attempts, after.last_error, after.period) == (
+        "posted", "h1", 2, "Periode is gesloten", "2025/04")
 
     # A first write refused: nothing in Twinfield.
     postings.mark_attempts(store, "r2", [_attempt("inv-2", number="F2025-0013")])
@@ -165,6 +166,19 @@ def test_booked_numbers_are_unique_per_office_and_daybook(store):
         postings.mark_attempts(store, "r1", [_attempt("inv-2")])
 
 
+def test_a_document_found_in_twinfield_is_recorded_with_what_it_holds(store):
+    postings.mark_attempts(store, "r1", [_attempt(), _attempt("inv-2", number="F2025-0013", content_hash="h2")])
+    postings.record_in_twinfield(store, [
+        postings.InTwinfield(("invoice", "inv-1"), "202500017", "temporary", "2025/04", same_content=True),
+        postings.InTwinfield(("invoice", "inv-2"), "202500018", "final", "2025/05", same_content=False)])
+    found = postings.postings(store)
+    one, two = found[("invoice", "inv-1")], found[("invoice", "inv-2")]
+    assert (one.status, one.twinfield_number, one.content_hash, one.period) == ("posted", "202500017", "h1", "2025/04")
+    # other content than we were writing: unknown, so a later run updates the draft or reports the final one
+    assert (two.status, two.twinfield_number, two.content_hash, two.period) == ("final", "202500018", None, "2025/05")
+    assert postings.posted_in_run(store, "r1") == []  # found, not booked by this run
+
+
 def test_unknown_outcome_resolved_as_final_is_never_written_again(store):
     postings.mark_attempts(store, "r1", [_attempt()])
     postings.record_found(store, [(("invoice", "inv-1"), "202500017", "final")])
@@ -174,7 +188,7 @@ def test_unknown_outcome_resolved_as_final_is_never_written_again(store):
 
 def test_reconciliation_covers_invoices_until_fully_paid(store):
     postings.mark_attempts(store, "r1", [_attempt()])
-    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "202500017", "temporary")])
+    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "202500017", "temporary", "")])
     assert [p.focus_id for p in postings.to_reconcile(store)] == ["inv-1"]
     postings.record_matches(store, [MatchUpdate(("invoice", "inv-1"), "final", "available", Decimal("40.00"),
                                                 Decimal("81.00"), None)])
@@ -222,7 +236,7 @@ def test_unbooked_documents_are_the_ones_twinfield_does_not_hold(store):
                 for i in range(1, 6)]
     documents.replace_validation(store, "r1", outcomes)
     postings.mark_attempts(store, "r1", [_attempt(f"inv-{i}", number=f"F-{i}") for i in (1, 2, 3)])
-    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "1", "temporary")])
+    postings.record_posted(store, "r1", [(("invoice", "inv-1"), "1", "temporary", "2025/03")])
     postings.record_found(store, [(("invoice", "inv-2"), "2", "final")])
     # inv-3 is still pending (a crash); inv-4 and inv-5 were held back.
     assert documents.unbooked(store, "invoice") == ["inv-3", "inv-4", "inv-5"]

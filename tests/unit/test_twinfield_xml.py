@@ -35,19 +35,20 @@ def assert_golden(xml: str, name: str) -> None:
     assert canonical(xml) == canonical((GOLDEN / name).read_bytes()), xml
 
 
-def invoice(number: str = "2024/0001", credit_note: bool = False) -> SalesTransaction:
+def invoice(number: str = "2024/0001", credit_note: bool = False, twinfield_number: str | None = None,
+            debtors: str = "") -> SalesTransaction:
     total, detail = (C, D) if credit_note else (D, C)
     return SalesTransaction(
         office="NLA001",
         daybook="VRK",
         currency="EUR",
         date=dt.date(2024, 3, 5),
-        period="2024/03",
         invoice_number=number,
         due_date=dt.date(2024, 4, 4),
         header_description="Invoice 2024/0001 Café & Co",
+        number=twinfield_number,
         lines=(
-            TransactionLine("total", "1300", Decimal("130.00"), total, dim2="C1001"),
+            TransactionLine("total", debtors, Decimal("130.00"), total, dim2="C1001"),
             TransactionLine("detail", "8000", Decimal("100"), detail, vatcode="VH", vat_value=Decimal("21"),
                             description="Laptop <15\">"),
             TransactionLine("detail", "8010", Decimal("8.26"), detail, vatcode="VL", vat_value=Decimal("0.74"),
@@ -58,8 +59,20 @@ def invoice(number: str = "2024/0001", credit_note: bool = False) -> SalesTransa
 
 # -- builders ----------------------------------------------------------------------------------------------
 def test_sales_transactions_match_golden_invoice_and_credit_note():
-    xml = tx.sales_transactions_xml([invoice(), invoice("2024/0002", credit_note=True)])
+    """A new invoice (no number, no debtors account: the customer's own) and an update of a draft credit note
+    (its number; a configured debtors account), with an intra-community service line."""
+    service = TransactionLine("detail", "8100", Decimal("10.00"), D, vatcode="VICP", vat_value=Decimal("0"),
+                              description="Support", performance_type="services",
+                              performance_date=dt.date(2024, 3, 5))
+    note = invoice("2024/0002", credit_note=True, twinfield_number="202400017", debtors="1300")
+    note = SalesTransaction(**{**note.__dict__, "lines": (*note.lines, service)})
+    xml = tx.sales_transactions_xml([invoice(), note])
     assert_golden(xml, "sales_transactions_request.xml")
+    root = etree.fromstring(xml)
+    assert root.find(".//period") is None  # Twinfield derives it from the date
+    first, second = root.findall("transaction")
+    assert first.find("header/number") is None and second.findtext("header/number") == "202400017"
+    assert first.find("lines/line[@type='total']/dim1") is None
 
 
 def test_sales_transaction_escapes_and_formats_amounts():
@@ -70,8 +83,8 @@ def test_sales_transaction_escapes_and_formats_amounts():
     assert detail.findtext("vatvalue") == "21.00"
     # the header description describes the total line when that has none of its own
     assert root.findtext("transaction/lines/line[@type='total']/description") == "Invoice 2024/0001 Café & Co"
-    assert root.find("transaction").attrib == {"destiny": "temporary", "raisewarning": "false",
-                                               "autobalancevat": "true"}
+    # never raisewarning="false": the double-invoice-number warning must refuse a second transaction
+    assert root.find("transaction").attrib == {"destiny": "temporary", "autobalancevat": "true"}
 
 
 def test_a_foreign_currency_transaction_has_its_currency_and_no_line_rates():
@@ -305,3 +318,24 @@ def test_finder_records_by_position_whatever_the_titles_say():
     # Titles are in the user's language (["Code", "Naam"] for a Dutch user) and are not even passed in.
     assert tx.finder_records([["C1", "Acme"], ["C2", "Beta", "extra"], ["C3"]]) == [
         {"code": "C1", "name": "Acme"}, {"code": "C2", "name": "Beta"}, {"code": "C3", "name": ""}]
+
+
+def test_a_double_invoice_number_warning_is_told_apart_from_other_refusals():
+    reply = """<transactions result="0">
+      <transaction destiny="temporary" result="0"><header result="0"><office>NLA001</office><code>VRK</code>
+        <invoicenumber msgtype="warning" msg="Factuurnummer 2024-1 is al gebruikt." result="0">2024-1</invoicenumber>
+        <period>2024/03</period></header><lines><line type="total" id="1"><dim2>1000</dim2></line></lines>
+      </transaction>
+      <transaction destiny="temporary" result="0"><header result="0"><office>NLA001</office><code>VRK</code>
+        <invoicenumber>2024-2</invoicenumber>
+        <date msgtype="warning" msg="Datum valt buiten de opgegeven periode." result="0">20240725</date></header>
+      </transaction>
+      <transaction destiny="temporary" result="1" location="temporary"><header><office>NLA001</office>
+        <code>VRK</code><period>2024/08</period><invoicenumber>2024-3</invoicenumber><number>202400009</number>
+      </header></transaction>
+    </transactions>"""
+    double, dated, booked = tx.parse_item_results(reply, sent=3)
+    assert double.double_invoice_number and double.error_messages == ["Factuurnummer 2024-1 is al gebruikt."]
+    assert not dated.double_invoice_number and not dated.ok
+    assert (booked.ok, booked.number, booked.period, booked.double_invoice_number) == (True, "202400009", "2024/08",
+                                                                                       False)

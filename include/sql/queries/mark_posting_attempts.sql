@@ -1,6 +1,7 @@
 -- Evidence of a write about to happen: status 'pending' with the content being written, the run and time.
 -- The target (office, daybook, booked number) and customer are those of the transaction being written;
--- what Twinfield held before (content_hash, twinfield_number) stays until the outcome is known.
+-- what Twinfield held before (content_hash, twinfield_number) stays until the outcome is known, and so does the
+-- period Twinfield booked it in (the request carries none: Twinfield derives it; the reply says which).
 INSERT INTO postings (
     kind, focus_id, focus_number, office, daybook, invoice_number, period, customer_code, currency, total,
     status, attempt_hash, attempt_run_id, attempted_at, attempts
@@ -13,7 +14,8 @@ ON CONFLICT (kind, focus_id) DO UPDATE SET
     office = excluded.office,
     daybook = excluded.daybook,
     invoice_number = excluded.invoice_number,
-    period = excluded.period,
+    period = CASE WHEN excluded.office = postings.office AND excluded.daybook = postings.daybook
+                  AND excluded.invoice_number = postings.invoice_number THEN postings.period ELSE '' END,
     customer_code = excluded.customer_code,
     currency = excluded.currency,
     total = excluded.total,

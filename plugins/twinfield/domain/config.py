@@ -24,7 +24,7 @@ from twinfield.domain import notifications, numbering
 from twinfield.domain.focus_model import FocusDepartment
 
 DEFAULT_DAYBOOK = "VRK"
-DEFAULT_DEBTORS_ACCOUNT = "1300"
+PERFORMANCE_TYPES = ("goods", "services")
 GROUP_PER_ACCOUNT = "per_account"
 GROUP_PER_LINE = "per_line"
 _NULLS = {"", "~", "null", "Null", "NULL", "none", "None"}
@@ -77,7 +77,8 @@ class NumberFormat:
 @dataclass(frozen=True)
 class SyncConfig:
     departments: tuple[DepartmentRoute, ...]
-    debtors_account: str = DEFAULT_DEBTORS_ACCOUNT
+    # None: the total line names no debtors account, so Twinfield books it on the customer's own collective account
+    debtors_account: str | None = None
     default_revenue_account: str | None = None  # None: lines without a ledger hold their document back
     vat_map: tuple[VatMapping, ...] = ()
     auto_match_vat: bool = False
@@ -88,6 +89,17 @@ class SyncConfig:
     payment_method_id: str | None = None
     include_credit_notes: bool = True
     notifications: notifications.NotificationSettings | None = None  # None: nothing is sent
+    # Intra-community (ICT) lines: goods or services per Focus product category (name or id), else the default;
+    # None: such a line holds its document back until the category is listed.
+    performance_types: Mapping[str, str] = field(default_factory=dict)
+    default_performance_type: str | None = None
+
+    def performance_type(self, category_id: str | None, category_name: str | None) -> str | None:
+        """goods | services for a line of this product category (None: cannot be decided)."""
+        for key in (category_id, category_name):
+            if key and key in self.performance_types:
+                return self.performance_types[key]
+        return self.default_performance_type
 
     def route_for(self, department_id: str, departments: Mapping[str, FocusDepartment]) -> DepartmentRoute | None:
         """The route of a Focus department (matched by id, else by name), or None when it does not sync."""
@@ -125,6 +137,7 @@ class _Parser:
         "departments", "debtors_account", "default_revenue_account", "vat_codes", "auto_match_vat", "only_sent",
         "group_lines", "numbering", "default_payment_days", "payment_method_id", "include_credit_notes",
         "notifications",
+        "performance_types", "default_performance_type",
     }
 
     def __init__(self, source: str, base_dir: Path):
@@ -188,8 +201,7 @@ class _Parser:
             raise self.fail("group_lines", f"must be {GROUP_PER_ACCOUNT} or {GROUP_PER_LINE}, got {group!r}")
         config = SyncConfig(
             departments=departments,
-            debtors_account=self.text(data.get("debtors_account"), "debtors_account", required=False)
-            or DEFAULT_DEBTORS_ACCOUNT,
+            debtors_account=self.text(data.get("debtors_account"), "debtors_account", required=False),
             default_revenue_account=self.text(data.get("default_revenue_account"), "default_revenue_account",
                                               required=False),
             vat_map=self.vat_codes(data.get("vat_codes")),
@@ -201,12 +213,29 @@ class _Parser:
             payment_method_id=self.text(data.get("payment_method_id"), "payment_method_id", required=False),
             include_credit_notes=self.flag(data.get("include_credit_notes"), "include_credit_notes", True),
             notifications=notifications.parse(self, data.get("notifications")),
+            performance_types=self.performance_types(data.get("performance_types")),
+            default_performance_type=self.performance_type(data.get("default_performance_type"),
+                                                           "default_performance_type", required=False),
         )
         try:
             numbering.check_unique(config)
         except numbering.NumberingError as exc:
             raise self.fail(exc.key, exc.problem) from None
         return config
+
+    def performance_type(self, value: Any, key: str, required: bool = True) -> str | None:
+        kind = self.text(value, key, required)
+        if kind is not None and kind not in PERFORMANCE_TYPES:
+            raise self.fail(key, f"must be goods or services, got {kind!r}")
+        return kind
+
+    def performance_types(self, value: Any) -> dict[str, str]:
+        if value is None or (isinstance(value, str) and value.strip() in _NULLS):
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.fail("performance_types", "must map Focus product categories (name or id) to goods or services")
+        return {str(category): self.performance_type(kind, f"performance_types.{category}")
+                for category, kind in value.items()}
 
     def departments(self, value: Any) -> tuple[DepartmentRoute, ...]:
         if not isinstance(value, list) or not value:

@@ -1,18 +1,26 @@
 """A Focus invoice or credit note -> a draft Twinfield sales transaction.
 
 ``build_transaction(doc, customer_code, config, route, ledger_for_category, vat_for_tax_rate)``:
-- total line: debtors account (config) + the customer's code, value = Focus's tax-inclusive total, debit;
+- total line: the customer's code (and a debtors account only when the config names one: without it Twinfield
+  books on the customer's own collective account), value = Focus's tax-inclusive total, debit;
 - detail lines: revenue account (the product category's ledger for the document's department, else the
   configured default revenue account), VAT code, value excl. VAT and ``vat_value``, credit;
 - credit notes flip every side (Focus gives a credit note's amounts as positive numbers, like an invoice's);
   a negative amount (a trade-in line, a negative invoice) flips its own line;
-- ``group_lines: per_account``: one detail line per (revenue account, VAT code), descriptions dropped;
-  ``per_line``: one per Focus line, description cut to 40 characters;
+- ``group_lines: per_account``: one detail line per (revenue account, VAT code, performance type), described by
+  its lines' product category names (else "Focus <number>"); ``per_line``: one per Focus line, its description
+  cut to 40 characters (else as a group). Every line carries a description: a daybook can make it mandatory;
+- intra-community (ICT) VAT codes: each such line gets its performance type, goods or services (by product
+  category, see ``SyncConfig.performance_type``), and services the document date as performance date; a line
+  whose type cannot be decided holds the document back;
+- at most 1000 lines as Twinfield counts them (total, details, one VAT line per VAT code): more is refused by
+  Twinfield with HTTP 400 for the whole request, so such a document is held back here;
 - amounts follow Focus's own VAT summary (``total.taxes``): each rate's taxable amount and tax are spread
   over that rate's lines in proportion to their net amounts, to the cent, largest remainders first (ties:
   earlier line first), so the detail lines plus VAT add up exactly to Focus's tax-inclusive total. This also
   absorbs document-level discounts, which Focus applies to the taxable amounts but not to the lines;
-- period "YYYY/PP" and booked number from the document; due date from Focus, else date + default days;
+- no period (Twinfield derives it from the date); booked number from the document; due date from Focus, else
+  date + default days;
   the document's currency as is (Twinfield converts with its own rates).
 Lines whose net and tax are both zero (text lines, free items) book nothing and need no account.
 
@@ -24,18 +32,19 @@ Also: ``allocate(total, weights) -> list[Decimal]`` and ``ledger_lookup(categori
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from collections.abc import Callable, Mapping, Sequence
 
 from twinfield.domain import numbering
-from twinfield.domain.config import GROUP_PER_LINE, DepartmentRoute, SyncConfig
+from twinfield.domain.config import GROUP_PER_ACCOUNT, GROUP_PER_LINE, DepartmentRoute, SyncConfig
 from twinfield.domain.focus_model import FocusDocument, FocusLine, FocusProductCategory
 from twinfield.domain.money import CENT, cents
-from twinfield.domain.twinfield_model import DebitCredit, SalesTransaction, TransactionLine
+from twinfield.domain.twinfield_model import SERVICES, DebitCredit, SalesTransaction, TransactionLine
 from twinfield.domain.vat import VatChoice
 
 DESCRIPTION_MAX_LENGTH = 40
+MAX_LINES = 1000  # per transaction; Twinfield answers HTTP 400 to more
 ZERO = Decimal("0")
 
 LedgerForCategory = Callable[[str, str], "str | None"]  # (category id, department id) -> ledger account
@@ -110,16 +119,17 @@ class _Booked:
     vatcode: str
     net: Decimal
     vat: Decimal
+    performance_type: str | None = None  # ICT VAT codes only
 
 
 def _side(amount: Decimal, natural: DebitCredit) -> tuple[Decimal, DebitCredit]:
     return (amount, natural) if amount >= 0 else (-amount, natural.flipped())
 
 
-def _spread_taxes(doc: FocusDocument, lines: list[tuple[FocusLine, str, VatChoice]],
+def _spread_taxes(doc: FocusDocument, lines: list[tuple[FocusLine, str, VatChoice, str | None]],
                   problems: list[str]) -> list[_Booked]:
     """Give each line its share of Focus's per-rate taxable amount and tax."""
-    by_rate: dict[Decimal, list[tuple[FocusLine, str, VatChoice]]] = {}
+    by_rate: dict[Decimal, list[tuple[FocusLine, str, VatChoice, str | None]]] = {}
     for item in lines:
         by_rate.setdefault(item[2].rate.normalize(), []).append(item)
     summary: dict[Decimal, tuple[Decimal, Decimal]] = {}
@@ -132,20 +142,20 @@ def _spread_taxes(doc: FocusDocument, lines: list[tuple[FocusLine, str, VatChoic
                             f"({cents(amount)} VAT), but no line carries that rate")
     booked: list[_Booked] = []
     for rate, items in by_rate.items():
-        weights = [line.net for line, _acc, _vat in items]
+        weights = [item[0].net for item in items]
         if rate in summary:
             taxable, amount = summary[rate]
         else:  # Focus left the rate out of its summary: take the lines as they are
             taxable = sum(weights, ZERO)
-            amount = sum((line.tax or ZERO for line, _acc, _vat in items), ZERO)
+            amount = sum((item[0].tax or ZERO for item in items), ZERO)
         try:
             nets = allocate(taxable, weights)
             vats = allocate(amount, weights)
         except ValueError as exc:
             problems.append(f"VAT at {_pct(rate)}: {exc}")
             continue
-        for (line, account, choice), net, vat in zip(items, nets, vats):
-            booked.append(_Booked(line, account, choice.code, net, vat))
+        for (line, account, choice, performance), net, vat in zip(items, nets, vats):
+            booked.append(_Booked(line, account, choice.code, net, vat, performance))
     booked.sort(key=lambda b: b.line.number)
     return booked
 
@@ -154,29 +164,72 @@ def _pct(rate: Decimal) -> str:
     return f"{(rate * 100).normalize():f}%"
 
 
-def _detail_lines(booked: list[_Booked], config: SyncConfig, natural: DebitCredit) -> list[TransactionLine]:
+def _group_key(b: _Booked, config: SyncConfig) -> tuple:
     if config.group_lines == GROUP_PER_LINE:
-        groups = [(b.account, b.vatcode, b.net, b.vat, _description(b.line)) for b in booked]
-    else:
-        sums: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
-        for b in booked:  # dicts keep the order of first appearance
-            net, vat = sums.get((b.account, b.vatcode), (ZERO, ZERO))
-            sums[(b.account, b.vatcode)] = (net + b.net, vat + b.vat)
-        groups = [(acc, code, net, vat, "") for (acc, code), (net, vat) in sums.items()]
+        return (b.line.number,)
+    return (b.account, b.vatcode, b.performance_type)
+
+
+def _detail_lines(doc: FocusDocument, booked: list[_Booked], config: SyncConfig, natural: DebitCredit,
+                  category_name: Callable[[str], str | None]) -> list[TransactionLine]:
+    groups: dict[tuple, list[_Booked]] = {}
+    for b in booked:  # dicts keep the order of first appearance
+        groups.setdefault(_group_key(b, config), []).append(b)
     details = []
-    for account, vatcode, net, vat, description in groups:
+    for members in groups.values():
+        net = sum((b.net for b in members), ZERO)
+        vat = sum((b.vat for b in members), ZERO)
         if net == 0 and vat == 0:
             continue
+        first = members[0]
         negative = (net if net != 0 else vat) < 0
         side = natural.flipped() if negative else natural
         flip = -1 if negative else 1
-        details.append(TransactionLine(type="detail", dim1=account, value=abs(net), debitcredit=side,
-                                       vatcode=vatcode, vat_value=vat * flip, description=description))
+        performance_date = doc.date if first.performance_type == SERVICES else None
+        details.append(TransactionLine(type="detail", dim1=first.account, value=abs(net), debitcredit=side,
+                                       vatcode=first.vatcode, vat_value=vat * flip,
+                                       description=_group_description(doc, members, config, category_name),
+                                       performance_type=first.performance_type, performance_date=performance_date))
     return details
 
 
+def _group_description(doc: FocusDocument, members: list[_Booked], config: SyncConfig,
+                       category_name: Callable[[str], str | None]) -> str:
+    """A Focus line's own description (per_line), else its lines' category names, else "Focus <number>"."""
+    if config.group_lines == GROUP_PER_LINE and _description(members[0].line):
+        return _description(members[0].line)
+    names = dict.fromkeys(name for b in members if b.line.product_category_id
+                          for name in [category_name(b.line.product_category_id)] if name)
+    text = _cut(", ".join(names)) if names else ""
+    return text or _cut(f"Focus {doc.number}")
+
+
+def _cut(text: str) -> str:
+    return " ".join(text.split())[:DESCRIPTION_MAX_LENGTH].rstrip(" ,")
+
+
 def _description(line: FocusLine) -> str:
-    return " ".join(line.description.split())[:DESCRIPTION_MAX_LENGTH].rstrip()
+    return _cut(line.description)
+
+
+def _performance_type(line: FocusLine, choice: VatChoice, config: SyncConfig,
+                      category_name: Callable[[str], str | None], where: str, problems: list[str]) -> str | None:
+    """goods | services for a line with an intra-community VAT code (None for other codes, or a problem)."""
+    if not choice.intra_community:
+        return None
+    name = category_name(line.product_category_id) if line.product_category_id else None
+    kind = config.performance_type(line.product_category_id, name)
+    if kind is None:
+        category = f"product category '{name or line.product_category_id}'" if line.product_category_id else \
+            "it has no product category"
+        problems.append(f"{where}: intra-community VAT code {choice.code} needs goods or services, and {category} "
+                        "is not under performance_types in sync.yaml (nor is there a default_performance_type)")
+    return kind
+
+
+def twinfield_line_count(details: Sequence[TransactionLine]) -> int:
+    """Lines of the transaction in Twinfield: the total line, the detail lines and one VAT line per VAT code."""
+    return 1 + len(details) + len({d.vatcode for d in details if d.vatcode})
 
 
 def due_date(doc: FocusDocument, config: SyncConfig) -> dt.date | None:
@@ -185,14 +238,17 @@ def due_date(doc: FocusDocument, config: SyncConfig) -> dt.date | None:
     return doc.date + dt.timedelta(days=config.default_payment_days) if doc.date else None
 
 
-def period(date: dt.date) -> str:
-    """Twinfield's period of a date, in monthly periods: "2026/03"."""
-    return f"{date.year}/{date.month:02d}"
-
-
 def build_transaction(doc: FocusDocument, customer_code: str, config: SyncConfig, route: DepartmentRoute,
-                      ledger_for_category: LedgerForCategory, vat_for_tax_rate: VatForTaxRate) -> SalesTransaction:
-    """The draft sales transaction of a Focus document, or ``MappingError`` with every problem found."""
+                      ledger_for_category: LedgerForCategory, vat_for_tax_rate: VatForTaxRate,
+                      categories: Mapping[str, FocusProductCategory] | None = None) -> SalesTransaction:
+    """The draft sales transaction of a Focus document, or ``MappingError`` with every problem found.
+    ``categories`` (Focus's product categories by id) name the grouped lines and decide performance types."""
+    categories = categories or {}
+
+    def category_name(category_id: str) -> str | None:
+        category = categories.get(category_id)
+        return category.name if category else None
+
     problems: list[str] = []
     try:
         number = numbering.booked_number(doc, config.numbering, route.number_prefix)
@@ -203,7 +259,7 @@ def build_transaction(doc: FocusDocument, customer_code: str, config: SyncConfig
         problems.append("it has no date in Focus")
     if not customer_code:
         problems.append("it has no Twinfield customer")
-    lines: list[tuple[FocusLine, str, VatChoice]] = []
+    lines: list[tuple[FocusLine, str, VatChoice, str | None]] = []
     for line in doc.lines:
         if books_nothing(line):
             continue
@@ -215,7 +271,8 @@ def build_transaction(doc: FocusDocument, customer_code: str, config: SyncConfig
         if choice is None:
             problems.append(f"{where}: no Twinfield VAT code")
         if account is not None and choice is not None:
-            lines.append((line, account, choice))
+            performance = _performance_type(line, choice, config, category_name, where, problems)
+            lines.append((line, account, choice, performance))
     if problems:  # spreading VAT over only the lines that could be mapped would only add confusion
         raise MappingError(doc, problems)
     booked = _spread_taxes(doc, lines, problems)
@@ -224,20 +281,28 @@ def build_transaction(doc: FocusDocument, customer_code: str, config: SyncConfig
 
     natural_total = DebitCredit.CREDIT if doc.is_credit_note else DebitCredit.DEBIT
     natural_detail = natural_total.flipped()
-    details = _detail_lines(booked, config, natural_detail)
+    details = _detail_lines(doc, booked, config, natural_detail, category_name)
+    count = twinfield_line_count(details)
+    if count > MAX_LINES:
+        hint = ""
+        if config.group_lines == GROUP_PER_LINE:
+            grouped = twinfield_line_count(_detail_lines(doc, booked, replace(config, group_lines=GROUP_PER_ACCOUNT),
+                                                         natural_detail, category_name))
+            hint = f" (group_lines: per_account would make it {grouped})"
+        raise MappingError(doc, [f"it needs {count} lines in one Twinfield transaction, and Twinfield takes at most "
+                                 f"{MAX_LINES}{hint}"])
     booked_total = sum((b.net + b.vat for b in booked), ZERO)
     if cents(booked_total) != cents(doc.total_incl):
         raise MappingError(doc, [f"its lines and VAT add up to {cents(booked_total)}, "
                                  f"not to its tax-inclusive total {cents(doc.total_incl)}"])
     value, side = _side(cents(doc.total_incl), natural_total)
-    total = TransactionLine(type="total", dim1=config.debtors_account, dim2=customer_code, value=value,
+    total = TransactionLine(type="total", dim1=config.debtors_account or "", dim2=customer_code, value=value,
                             debitcredit=side, description=f"Focus {doc.number}"[:DESCRIPTION_MAX_LENGTH])
     return SalesTransaction(
         office=route.office,
         daybook=route.daybook,
         currency=doc.currency,
         date=doc.date,
-        period=period(doc.date),
         invoice_number=number,
         due_date=due_date(doc, config),
         lines=(total, *details),

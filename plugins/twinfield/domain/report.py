@@ -81,6 +81,9 @@ class RunReport:
     found: dict[str, int] = field(default_factory=dict)  # {"invoice": n, "credit_note": m}
     booked: list[BookedEntry] = field(default_factory=list)
     already_booked: int = 0
+    # Documents Twinfield held already though the state store did not know (a lost answer, a restored state
+    # database, another installation): recorded, not booked again.
+    already_in_twinfield: list[str] = field(default_factory=list)
     held_back: list[HeldBackEntry] = field(default_factory=list)
     waiting: list[HeldBackEntry] = field(default_factory=list)  # drafts / not sent: picked up later
     causes: list[dict] = field(default_factory=list)  # ValidationResult.causes()
@@ -162,6 +165,7 @@ class RunReport:
             "booked": len(self.booked) - self.updated_drafts,
             "updated_drafts": self.updated_drafts,
             "already_booked": self.already_booked,
+            "already_in_twinfield": len(self.already_in_twinfield),
             "held_back": len(self.held_back),
             "waiting": len(self.waiting),
             "customers_matched": self.customers_matched,
@@ -182,6 +186,7 @@ class RunReport:
             ("booked as new drafts", s["booked"]),
             ("drafts updated (changed in Focus)", s["updated_drafts"]),
             ("skipped, already booked", s["already_booked"]),
+            ("found already in Twinfield", s["already_in_twinfield"]),
             ("held back (to fix)", s["held_back"]),
             ("waiting in Focus (draft / not sent)", s["waiting"]),
             ("customers matched", s["customers_matched"]),
@@ -228,6 +233,8 @@ class RunReport:
             out += ["", "## VAT codes to review", ""] + [f"- {_cell(p)}" for p in self.vat_proposals]
         if self.customers_unresolved:
             out += ["", "## Customers needing a person", ""] + [f"- {_cell(c)}" for c in self.customers_unresolved]
+        if self.already_in_twinfield:
+            out += ["", "## Already in Twinfield", ""] + [f"- {_cell(a)}" for a in self.already_in_twinfield]
         if self.booked:
             out += ["", "## Booked", "", "| Focus | Twinfield invoice number | office | amount | |",
                     "|---|---|---|---:|---|"]

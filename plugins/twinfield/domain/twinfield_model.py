@@ -60,10 +60,14 @@ class VatCode:
     percentages: tuple[tuple[dt.date, Decimal], ...] = ()
 
 
+GOODS, SERVICES = "goods", "services"  # performance types of intra-community (ICT) lines
+
+
 @dataclass(frozen=True)
 class TransactionLine:
     type: str  # "total" | "detail" | "vat"
-    dim1: str  # ledger account
+    # Ledger account; "" leaves it out: on the total line Twinfield then takes the customer's collective account.
+    dim1: str
     value: Decimal  # positive amount; the side is debitcredit
     debitcredit: DebitCredit
     dim2: str | None = None  # customer code on the total line
@@ -72,6 +76,9 @@ class TransactionLine:
     # (so totals match Focus to the cent) instead of recomputing it from the VAT code's percentage.
     vat_value: Decimal | None = None
     description: str = ""  # max 40 characters in Twinfield
+    # Intra-community (ICT) VAT codes only: goods | services, and the date of a service.
+    performance_type: str | None = None
+    performance_date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -82,13 +89,16 @@ class SalesTransaction:
     daybook: str  # e.g. "VRK"
     currency: str
     date: dt.date
-    period: str  # "YYYY/PP"
     invoice_number: str
     due_date: dt.date | None
     lines: tuple[TransactionLine, ...]
     header_description: str = ""
-    # Twinfield's transaction number, known once posted (needed to delete a draft).
+    # Twinfield's transaction number: None for a new transaction (Twinfield assigns one); the draft's number
+    # to update that draft.
     number: str | None = None
+    # "YYYY/PP" as Twinfield booked it (read back); never sent: Twinfield derives it from the date with the
+    # office's own period scheme, which need not be twelve months.
+    period: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,10 +121,18 @@ class ItemResult:
     number: str | None = None  # Twinfield transaction number, or the dimension code assigned
     location: str | None = None  # "temporary" | "final" for transactions
     messages: tuple[Message, ...] = ()
+    period: str = ""  # transactions: the "YYYY/PP" Twinfield booked it in
 
     @property
     def error_messages(self) -> list[str]:
-        return [m.text for m in self.messages if m.type == "error"]
+        """The reasons it failed: errors, and warnings (which fail a transaction just the same)."""
+        return [m.text for m in self.messages if m.type in ("error", "warning")]
+
+    @property
+    def double_invoice_number(self) -> bool:
+        """Refused because the daybook already holds its invoice number (a warning on ``<invoicenumber>``):
+        read by where the warning sits, not by its text, which is in the user's language."""
+        return not self.ok and any(m.type == "warning" and m.element == "invoicenumber" for m in self.messages)
 
 
 @dataclass(frozen=True)
@@ -132,6 +150,7 @@ class MatchStatus:
     match_status: str  # available | proposed | matched | notmatchable
     match_date: dt.date | None = None
     currency: str = "EUR"
+    period: str = ""  # "YYYY/PP" as Twinfield booked it
 
     @property
     def paid_amount(self) -> Decimal:

@@ -89,7 +89,8 @@ def _check_count(items: Sequence, what: str) -> None:
 # -- requests: sales transactions -------------------------------------------------------------------------
 def _line_element(parent: etree._Element, line: TransactionLine, line_id: int, fallback_description: str) -> None:
     el = _sub(parent, "line", type=line.type, id=str(line_id))
-    _sub(el, "dim1", line.dim1)
+    if line.dim1:
+        _sub(el, "dim1", line.dim1)
     if line.dim2:
         _sub(el, "dim2", line.dim2)
     _sub(el, "debitcredit", line.debitcredit.value)
@@ -101,23 +102,32 @@ def _line_element(parent: etree._Element, line: TransactionLine, line_id: int, f
         _sub(el, "vatcode", line.vatcode)
     if line.vat_value is not None:
         _sub(el, "vatvalue", format_amount(line.vat_value))
+    if line.performance_type:
+        _sub(el, "performancetype", line.performance_type)
+    if line.performance_date is not None:
+        _sub(el, "performancedate", format_date(line.performance_date))
 
 
 def sales_transaction_element(tx: SalesTransaction) -> etree._Element:
     """One draft ``<transaction>``. The header description, when given, describes the total line.
+
+    A new transaction carries no ``<number>``; an update of a draft carries the draft's. No ``<period>``
+    (Twinfield derives it from the date) and no ``raisewarning``: Twinfield's default (warnings fail the
+    transaction) is what refuses a second transaction with an invoice number the daybook already holds.
 
     Values are in the header's ``<currency>`` (the document's own). Lines carry no ``<rate>`` or
     ``<basevalue>``: Twinfield converts to the office's base currency with its own rates. The references at
     hand (the WSDLs, Twinfield's samples, a client library that treats both as read-only) show a line's rate
     only in replies and never say which way it converts, so sending one could book a wrong euro amount. A
     currency the office does not keep is held back at validation, before anything is sent."""
-    el = etree.Element("transaction", destiny="temporary", raisewarning="false", autobalancevat="true")
+    el = etree.Element("transaction", destiny="temporary", autobalancevat="true")
     header = _sub(el, "header")
     _sub(header, "office", tx.office)
     _sub(header, "code", tx.daybook)
+    if tx.number:
+        _sub(header, "number", str(tx.number))
     _sub(header, "currency", tx.currency)
     _sub(header, "date", format_date(tx.date))
-    _sub(header, "period", tx.period)
     _sub(header, "invoicenumber", tx.invoice_number)
     if tx.due_date is not None:
         _sub(header, "duedate", format_date(tx.due_date))
@@ -319,6 +329,7 @@ def item_result(item: etree._Element, index: int) -> ItemResult:
         number=_item_number(item) if ok else None,
         location=item.get("location"),
         messages=_messages_of(item),
+        period=_text(item, "header/period") if item.tag == "transaction" else "",
     )
 
 
@@ -355,6 +366,8 @@ def _transaction_line(el: etree._Element) -> TransactionLine:
         vatcode=_text(el, "vatcode") or None,
         vat_value=vat_value,
         description=_text(el, "description"),
+        performance_type=_text(el, "performancetype") or None,
+        performance_date=parse_date(_text(el, "performancedate")),
     )
 
 
@@ -515,6 +528,7 @@ def match_status_from_row(row: BrowseRow) -> MatchStatus:
         match_status=v.get("fin.trs.line.matchstatus", ""),
         match_date=parse_date(v.get("fin.trs.line.matchdate", "")),
         currency=v.get("fin.trs.head.curcode") or "EUR",
+        period=v.get("fin.trs.head.yearperiod", ""),
     )
 
 

@@ -160,7 +160,7 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
             customer = customer_codes[(office, doc.customer)]
             try:
                 transaction = build_transaction(doc, customer, config, route, ledger_for_category,
-                                                resolver.vat_for_tax_rate(office))
+                                                resolver.vat_for_tax_rate(office), categories)
             except MappingError as exc:
                 found = [Problem(NOT_MAPPABLE, text, subject="documents that cannot be mapped")
                          for text in exc.problems]
@@ -191,7 +191,7 @@ def _document_problems(doc: FocusDocument, config: SyncConfig, route, department
         if (office, doc.customer) not in customer_codes:
             found.append(Problem(NO_CUSTOMER, f"customer '{doc.invoicee_name}' ({doc.customer}) has no Twinfield "
                                  f"customer in office {office}", subject=f"customer {doc.customer} in {office}"))
-        if config.debtors_account not in accounts.get(office, ()):
+        if config.debtors_account and config.debtors_account not in accounts.get(office, ()):
             found.append(Problem(DEBTORS_ACCOUNT_UNKNOWN, f"debtors account {config.debtors_account} does not exist "
                                  f"in Twinfield office {office}",
                                  subject=f"debtors account {config.debtors_account} in {office}"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 from collections.abc import Iterable, Mapping
@@ -106,6 +106,7 @@ class VatChoice:
 
     code: str
     rate: Decimal
+    intra_community: bool = False  # an ICT code: its lines need a performance type
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,13 @@ class VatResolver:
 
     def vat_for_tax_rate(self, office: str):
         """The ``vat_for_tax_rate`` callable that ``mapping.build_transaction`` takes, for one office."""
-        return lambda tax_rate_id: self.resolve(tax_rate_id, office).choice
+        intra = {c.code for c in self.vat_codes.get(office, ()) if vat_kind(c.code, c.name) is VatKind.INTRA_COMMUNITY}
+
+        def vat_for_tax_rate(tax_rate_id: str) -> VatChoice | None:
+            choice = self.resolve(tax_rate_id, office).choice
+            return replace(choice, intra_community=choice.code in intra) if choice else None
+
+        return vat_for_tax_rate
 
     @property
     def proposals(self) -> list[VatProposal]:

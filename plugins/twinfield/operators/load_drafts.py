@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any
 
 from twinfield import assets
 from twinfield.domain.money import format_amount
-from twinfield.domain.twinfield_model import SalesTransaction
+from twinfield.domain.twinfield_model import MatchStatus, SalesTransaction
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.plan import Action, after_check, decide
 from twinfield.state import documents, postings
 from twinfield.state.documents import ValidationOutcome
-from twinfield.state.postings import Attempt, Posting
+from twinfield.state.postings import Attempt, InTwinfield, Posting
 
 MAX_PER_REQUEST = 25  # Twinfield's cap on children of one ProcessXml request
 
@@ -21,8 +22,9 @@ def target_of(tx: SalesTransaction) -> tuple[str, str, str]:
     return (tx.office, tx.daybook, tx.invoice_number)
 
 
-def attempt_for(outcome: ValidationOutcome) -> Attempt:
-    tx = outcome.transaction
+def attempt_for(outcome: ValidationOutcome, number: str | None = None) -> Attempt:
+    """The write of a document: a new transaction, or with ``number`` an update of that draft."""
+    tx = replace(outcome.transaction, number=number)
     total = next(line for line in tx.lines if line.type == "total")
     return Attempt(outcome.kind, outcome.focus_id, outcome.focus_number, outcome.content_hash, tx, total.dim2,
                    total.value)
@@ -34,7 +36,9 @@ class LoadDraftsOperator(SyncStageOperator):
 
     Before every request the attempt is recorded ('pending'); after it, each document's Twinfield number or
     Twinfield's reasons for refusing it. Documents whose earlier outcome is unknown, or that changed, are
-    first looked up in Twinfield by invoice number (see ``twinfield.operators.plan``).
+    first looked up in Twinfield by invoice number (see ``twinfield.operators.plan``); a draft found there is
+    updated by its number. A new transaction that Twinfield refuses because the daybook already holds its
+    invoice number is there already: it is looked up, recorded and reported, never written again.
 
     :param batch_size: documents per request (at most 25).
     """
@@ -56,12 +60,14 @@ class LoadDraftsOperator(SyncStageOperator):
         to_check: list[tuple[Posting, ValidationOutcome]] = []
         updates: set[tuple[str, str]] = set()  # documents Twinfield already holds a draft of
 
-        def route(action: Action, outcome: ValidationOutcome, posting: Posting | None) -> None:
+        def route(action: Action, outcome: ValidationOutcome, posting: Posting | None,
+                  draft: str | None = None) -> None:
+            """``draft``: the number of the draft Twinfield holds at the document's target (to update)."""
             counts[action.value] += 1
             if posting is not None and posting.twinfield_number and action in (Action.POST, Action.MOVE):
                 updates.add(posting.key)
             if action is Action.POST:
-                to_post.append(attempt_for(outcome))
+                to_post.append(attempt_for(outcome, draft))
             elif action is Action.MOVE:
                 to_move.append((posting, attempt_for(outcome)))
 
@@ -80,7 +86,7 @@ class LoadDraftsOperator(SyncStageOperator):
             if head_status == "final":
                 finals.append((posting.key, number, head_status))
             route(after_check(posting, head_status, outcome.content_hash, target_of(outcome.transaction)),
-                  outcome, posting)
+                  outcome, posting, number if head_status == "temporary" else None)
         counts["checked"] = len(to_check)
 
         summary: dict[str, Any] = {
@@ -112,15 +118,17 @@ class LoadDraftsOperator(SyncStageOperator):
                 not_moved.append((posting.key, "the earlier draft could not be deleted to move it: "
                                   + (" // ".join(deleted.error_messages) or "no reason given")))
         postings.record_rejected(run.store, not_moved)
-        posted, rejected = self._post(run, to_post)
+        posted, rejected, already = self._post(run, to_post)
         run.details["updated"] = sorted(focus_id for _, focus_id in posted & updates)
         assets.emit_sales(run.context, assets.sales_events(run.run_id, [
             (a.transaction.office, a.transaction.invoice_number, a.key in updates) for a in to_post if a.key in posted]))
+        run.details["found_in_twinfield"] = already
         summary.update(
             booked=len(posted - updates),
             updated_drafts=len(posted & updates),
             moved=len(to_move) - len(not_moved),
             rejected_by_twinfield=len(rejected),
+            already_in_twinfield=len(already),
         )
         return summary
 
@@ -140,25 +148,70 @@ class LoadDraftsOperator(SyncStageOperator):
                     held[posting.key] = (status.number, status.status)
         return held
 
-    def _post(self, run: StageRun, to_post: list[Attempt]) -> tuple[set, set]:
-        """Write the documents in requests of ``batch_size``; returns the keys (posted, refused)."""
+    def _post(self, run: StageRun, to_post: list[Attempt]) -> tuple[set, set, list[dict]]:
+        """Write the documents in requests of ``batch_size``; returns the keys (posted, refused) and what
+        Twinfield turned out to hold already."""
         posted: set[tuple[str, str]] = set()
         rejected: set[tuple[str, str]] = set()
+        already: list[dict] = []
         for start in range(0, len(to_post), self.batch_size):
             batch = to_post[start : start + self.batch_size]
             postings.mark_attempts(run.store, run.run_id, batch)
             results = run.twinfield.post_sales_transactions([a.transaction for a in batch])
-            ok, refused = [], []
+            ok, refused, doubled = [], [], []
             for attempt, result in zip(batch, results, strict=True):
                 if result.ok:
-                    ok.append((attempt.key, result.number, result.location or "temporary"))
+                    ok.append((attempt.key, result.number, result.location or "temporary", result.period))
+                elif result.double_invoice_number and attempt.transaction.number is None:
+                    doubled.append((attempt, " // ".join(result.error_messages)))
                 else:
                     message = " // ".join(result.error_messages) or "refused without a message"
                     refused.append((attempt.key, message))
             postings.record_posted(run.store, run.run_id, ok)
+            found, not_found = self._already_there(run, doubled)
+            postings.record_in_twinfield(run.store, found)
+            refused += not_found
             postings.record_rejected(run.store, refused)
-            posted.update(key for key, _, _ in ok)
+            posted.update(key for key, *_ in ok)
             rejected.update(key for key, _ in refused)
-            self.log.info("Sent %d of %d documents to Twinfield (%d refused)", len(posted) + len(rejected),
-                          len(to_post), len(rejected))
-        return posted, rejected
+            by_key = {a.key: a for a in batch}
+            already += [{"kind": f.key[0], "focus_id": f.key[1], "focus_number": by_key[f.key].focus_number,
+                         "office": by_key[f.key].transaction.office, "invoice_number":
+                         by_key[f.key].transaction.invoice_number, "twinfield_number": f.number,
+                         "status": f.head_status, "same_content": f.same_content} for f in found]
+            self.log.info("Sent %d of %d documents to Twinfield (%d refused, %d already there)",
+                          len(posted) + len(rejected) + len(already), len(to_post), len(rejected), len(already))
+        return posted, rejected, already
+
+    def _already_there(self, run: StageRun, doubled: list[tuple[Attempt, str]]
+                       ) -> tuple[list[InTwinfield], list[tuple[tuple[str, str], str]]]:
+        """New transactions refused because the daybook holds their invoice number: what Twinfield holds for
+        each (found), or the refusal when even a lookup finds nothing."""
+        found: list[InTwinfield] = []
+        not_found = []
+        by_book: dict[tuple[str, str], list[tuple[Attempt, str]]] = defaultdict(list)
+        for attempt, message in doubled:
+            by_book[(attempt.transaction.office, attempt.transaction.daybook)].append((attempt, message))
+        for (office, daybook), group in by_book.items():
+            numbers = sorted({a.transaction.invoice_number for a, _ in group})
+            held: dict[str, list[MatchStatus]] = defaultdict(list)
+            for status in run.twinfield.match_statuses(office, daybook, invoice_numbers=numbers):
+                held[status.invoice_number].append(status)
+            for attempt, message in group:
+                statuses = held.get(attempt.transaction.invoice_number)
+                if not statuses:
+                    not_found.append((attempt.key, f"{message} (and a lookup by invoice number found nothing)"))
+                    continue
+                same = [s for s in statuses if _holds(s, attempt)]
+                status = (same or statuses)[0]
+                found.append(InTwinfield(attempt.key, status.number, status.status, status.period, bool(same)))
+                self.log.warning("%s %s is already in Twinfield as %s %s (%s): recorded, not written again",
+                                 attempt.kind, attempt.focus_number, daybook, status.number, status.status)
+        return found, not_found
+
+
+def _holds(status: MatchStatus, attempt: Attempt) -> bool:
+    """Whether Twinfield's transaction has the customer and total this attempt was writing."""
+    total = next(line for line in attempt.transaction.lines if line.type == "total")
+    signed = total.value if total.debitcredit.value == "debit" else -total.value
+    return status.customer_code == total.dim2 and status.value == signed

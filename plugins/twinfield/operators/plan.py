@@ -3,8 +3,10 @@
 A document is written to Twinfield only when nothing of it is there yet, or when it changed and Twinfield
 still holds it as a draft. Whenever our record cannot be trusted to say so (an attempt whose outcome is
 unknown, a change, a move to another office, daybook or number), Twinfield is asked first (``CHECK``).
-Twinfield updates a draft with the same daybook and invoice number in place, so writing a document again
-never makes a second transaction; a final transaction is never written again.
+A write without a transaction number creates a transaction; a draft is updated in place only by sending its
+number, which ``CHECK`` finds (load_drafts passes it on with ``POST``). Should the lookup miss a transaction,
+Twinfield refuses a second one with the same invoice number (a warning, as long as raisewarning is left on),
+and load_drafts records the one it holds. A final transaction is never written again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from twinfield.state.postings import Posting
 
 
 class Action(str, Enum):
-    POST = "post"  # nothing in Twinfield yet (or only a refused or deleted attempt): write it
+    POST = "post"  # nothing in Twinfield yet (or only a refused or deleted attempt), or a draft to update: write it
     SKIP = "skip"  # Twinfield holds exactly this: nothing to do
     CHECK = "check"  # ask Twinfield what it holds at the posting's target, then decide with ``after_check``
     KEEP_FINAL = "keep_final"  # changed in Focus, but final in Twinfield: never written again; reported

@@ -16,15 +16,21 @@ BROWSE_CHUNK = 100  # invoice numbers per browse by invoice-number range
 
 
 def browses(run: StageRun, office: str, daybook: str, group: list[Posting]) -> list[Callable[[], list[MatchStatus]]]:
-    """The browses that cover a group of invoices: one per period they were booked in, or one per 100
-    invoice numbers, whichever takes fewer requests."""
+    """The browses that cover a group of invoices: one per period Twinfield booked them in, or one per 100
+    invoice numbers, whichever takes fewer requests. The periods are the ones Twinfield replied with (its own
+    period scheme, which need not be months); invoices whose period is not known go by invoice number."""
     twinfield = run.twinfield
-    periods = sorted({p.period for p in group})
-    if len(periods) <= math.ceil(len(group) / BROWSE_CHUNK):
-        return [lambda p=p: twinfield.match_statuses(office, daybook, from_period=p, to_period=p) for p in periods]
-    numbers = sorted({p.invoice_number for p in group})
+    dated = [p for p in group if p.period]
+    periods = sorted({p.period for p in dated})
+    calls: list[Callable[[], list[MatchStatus]]] = []
+    by_number = [p for p in group if not p.period]
+    if len(periods) <= math.ceil(len(dated) / BROWSE_CHUNK):
+        calls += [lambda p=p: twinfield.match_statuses(office, daybook, from_period=p, to_period=p) for p in periods]
+    else:
+        by_number += dated
+    numbers = sorted({p.invoice_number for p in by_number})
     chunks = [numbers[start : start + BROWSE_CHUNK] for start in range(0, len(numbers), BROWSE_CHUNK)]
-    return [lambda c=c: twinfield.match_statuses(office, daybook, invoice_numbers=c) for c in chunks]
+    return calls + [lambda c=c: twinfield.match_statuses(office, daybook, invoice_numbers=c) for c in chunks]
 
 
 class PullReconciliationsOperator(SyncStageOperator):
@@ -41,7 +47,7 @@ class PullReconciliationsOperator(SyncStageOperator):
         by_book: dict[tuple[str, str], list[Posting]] = defaultdict(list)
         for posting in open_invoices:
             by_book[(posting.office, posting.daybook)].append(posting)
-        updates: list[MatchUpdate] = []
+        found_by_key: dict[tuple[str, str], MatchUpdate] = {}
         requests = 0
         for (office, daybook), group in by_book.items():
             wanted = {p.invoice_number: p for p in group}
@@ -51,18 +57,18 @@ class PullReconciliationsOperator(SyncStageOperator):
                 statuses = [status for found in pool.map(lambda call: call(), calls) for status in found]
             for status in statuses:
                 posting = wanted.get(status.invoice_number)
-                if posting is None:
-                    continue  # another invoice of the same period
-                updates.append(
-                    MatchUpdate(
-                        key=posting.key,
-                        head_status=status.status,
-                        match_status=status.match_status,
-                        paid_amount=abs(status.paid_amount),
-                        open_amount=abs(status.open_value),
-                        match_date=status.match_date,
-                    )
+                if posting is None or status.number != posting.twinfield_number:
+                    continue  # another invoice of the same period, or another transaction with its number
+                found_by_key[posting.key] = MatchUpdate(
+                    key=posting.key,
+                    head_status=status.status,
+                    match_status=status.match_status,
+                    paid_amount=abs(status.paid_amount),
+                    open_amount=abs(status.open_value),
+                    match_date=status.match_date,
+                    period=status.period,
                 )
+        updates = list(found_by_key.values())
         postings.record_matches(run.store, updates)
         return {
             "invoices_checked": len(open_invoices),

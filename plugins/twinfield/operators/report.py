@@ -132,6 +132,11 @@ def build_report(store, run_id: str, upstream_states: dict[str, str | None] | No
 
     load = summary.get("load_drafts", {})
     report.already_booked = load.get("already_booked", 0)
+    report.already_in_twinfield = [
+        f"{_KINDS.get(f['kind'], f['kind'])} {f['focus_number']}: {f['office']} invoice number {f['invoice_number']} "
+        f"is already in Twinfield as {'final' if f['status'] == 'final' else 'draft'} {f['twinfield_number']}"
+        f"{'' if f['same_content'] else ' with other content (a later run updates a draft)'}; recorded, not booked again"
+        for f in load.get("found_in_twinfield", [])]
     if load.get("changed_after_final"):
         report.errors.append(f"{load['changed_after_final']} document(s) changed in Focus after they were made final "
                              "in Twinfield: not booked again; correct them in Twinfield by hand")
@@ -151,6 +156,9 @@ def build_report(store, run_id: str, upstream_states: dict[str, str | None] | No
         for service, calls in entry.api_calls.items():
             report.count_calls(service, calls["requests"])
     return report
+
+
+_KINDS = {"invoice": "invoice", "credit_note": "credit note"}
 
 
 def _outcome(stage: str, state: str | None, entry: runs.StageEntry | None) -> StageOutcome:

@@ -73,6 +73,8 @@ def transaction_from_json(text: str) -> SalesTransaction:
             vatcode=ln.get("vatcode"),
             vat_value=None if ln.get("vat_value") is None else Decimal(ln["vat_value"]),
             description=ln.get("description", ""),
+            performance_type=ln.get("performance_type"),
+            performance_date=dt.date.fromisoformat(ln["performance_date"]) if ln.get("performance_date") else None,
         )
         for ln in data["lines"]
     )
@@ -81,7 +83,7 @@ def transaction_from_json(text: str) -> SalesTransaction:
         daybook=data["daybook"],
         currency=data["currency"],
         date=dt.date.fromisoformat(data["date"]),
-        period=data["period"],
+        period=data.get("period", ""),
         invoice_number=data["invoice_number"],
         due_date=dt.date.fromisoformat(data["due_date"]) if data.get("due_date") else None,
         lines=lines,

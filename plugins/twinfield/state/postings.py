@@ -5,7 +5,9 @@ The write protocol of load_drafts:
 2. the write to Twinfield;
 3. ``record_posted`` / ``record_rejected`` with the outcome.
 A crash between 1 and 3 leaves 'pending' rows: the next try asks Twinfield what it holds for their invoice
-numbers before writing again (``record_found``).
+numbers before writing again (``record_found``), and updates a draft it finds by its number. What that lookup
+misses, Twinfield itself refuses: a new transaction with an invoice number the daybook holds is refused with
+the double-invoice-number warning; load_drafts then looks it up and records it (``record_in_twinfield``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Posting:
     office: str
     daybook: str
     invoice_number: str
-    period: str  # "YYYY/PP"
+    period: str  # "YYYY/PP" as Twinfield booked it; "" until Twinfield said
     customer_code: str | None
     currency: str
     total: Decimal
@@ -132,7 +134,8 @@ def postings(store: StateStore, keys: Iterable[DocKey] | None = None) -> dict[Do
 
 
 def mark_attempts(store: StateStore, run_id: str, attempts: list[Attempt]) -> None:
-    """Write the evidence of a write about to happen (status 'pending'), before it happens."""
+    """Write the evidence of a write about to happen (status 'pending'), before it happens. The period is
+    Twinfield's to decide: it is recorded from the reply (``record_posted``)."""
     if not attempts:
         return
     rows = [
@@ -157,8 +160,9 @@ def mark_attempts(store: StateStore, run_id: str, attempts: list[Attempt]) -> No
         conn.execute(query("mark_posting_attempts"), rows)
 
 
-def record_posted(store: StateStore, run_id: str, posted: list[tuple[DocKey, str, str]]) -> None:
-    """Twinfield accepted these writes: (key, Twinfield number, location "temporary" | "final")."""
+def record_posted(store: StateStore, run_id: str, posted: list[tuple[DocKey, str, str, str]]) -> None:
+    """Twinfield accepted these writes: (key, Twinfield number, location "temporary" | "final", period booked in;
+    "" when the reply did not say, and the period recorded before stays)."""
     if not posted:
         return
     with store.begin() as conn:
@@ -166,12 +170,45 @@ def record_posted(store: StateStore, run_id: str, posted: list[tuple[DocKey, str
             text(
                 "UPDATE postings SET status = CASE WHEN :location = 'final' THEN 'final' ELSE 'posted' END,"
                 " content_hash = attempt_hash, twinfield_number = :number, posted_run_id = :run_id,"
+                " period = CASE WHEN :period = '' THEN period ELSE :period END,"
                 " posted_at = :at, last_error = NULL WHERE kind = :kind AND focus_id = :focus_id"
             ),
             [
-                {"kind": k[0], "focus_id": k[1], "number": number, "location": location, "run_id": run_id, "at": now()}
-                for k, number, location in posted
+                {"kind": k[0], "focus_id": k[1], "number": number, "location": location, "period": period or "",
+                 "run_id": run_id, "at": now()}
+                for k, number, location, period in posted
             ],
+        )
+
+
+@dataclass(frozen=True)
+class InTwinfield:
+    """A document Twinfield turned out to hold already, found by its invoice number."""
+
+    key: DocKey
+    number: str
+    head_status: str  # temporary | final
+    period: str
+    same_content: bool  # the customer and total we were writing: what Twinfield holds is this attempt
+
+
+def record_in_twinfield(store: StateStore, found: list[InTwinfield]) -> None:
+    """Twinfield holds these documents already (its answer to an earlier write was lost, the state store was
+    restored, another installation booked them): record its number, never create them again. When it holds
+    other content, ``content_hash`` stays unknown, so that a later run updates the draft (by its number) or
+    reports a final transaction as changed."""
+    if not found:
+        return
+    with store.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE postings SET status = CASE WHEN :head = 'final' THEN 'final' ELSE 'posted' END,"
+                " twinfield_number = :number, period = CASE WHEN :period = '' THEN period ELSE :period END,"
+                " content_hash = CASE WHEN :same = 1 THEN attempt_hash ELSE NULL END, last_error = NULL"
+                " WHERE kind = :kind AND focus_id = :focus_id"
+            ),
+            [{"kind": f.key[0], "focus_id": f.key[1], "number": f.number, "head": f.head_status,
+              "period": f.period, "same": int(f.same_content)} for f in found],
         )
 
 
@@ -234,6 +271,7 @@ class MatchUpdate:
     paid_amount: Decimal  # positive, what the customer paid of the invoice
     open_amount: Decimal
     match_date: dt.date | None
+    period: str = ""  # as Twinfield booked it ("": keep the one recorded)
 
 
 def record_matches(store: StateStore, updates: list[MatchUpdate]) -> None:
@@ -244,13 +282,14 @@ def record_matches(store: StateStore, updates: list[MatchUpdate]) -> None:
         conn.execute(
             text(
                 "UPDATE postings SET match_status = :ms, paid_amount = :paid, open_amount = :open,"
-                " match_date = :md, checked_at = :at,"
+                " match_date = :md, checked_at = :at, period = CASE WHEN :period = '' THEN period ELSE :period END,"
                 " status = CASE WHEN :head = 'final' AND status = 'posted' THEN 'final' ELSE status END"
                 " WHERE kind = :kind AND focus_id = :focus_id"
             ),
             [
                 {"kind": u.key[0], "focus_id": u.key[1], "ms": u.match_status, "paid": str(u.paid_amount),
-                 "open": str(u.open_amount), "md": iso(u.match_date), "head": u.head_status, "at": now()}
+                 "open": str(u.open_amount), "md": iso(u.match_date), "head": u.head_status, "at": now(),
+                 "period": u.period}
                 for u in updates
             ],
         )

@@ -13,7 +13,8 @@ Costs (Twinfield's credits: a read 1, anything else 3, every HTTP GET 1), per ca
 - ``list_ledger_accounts``: one Finder page per 25 accounts per dimension type (BAS, PNL).
 - ``list_vat_codes``: one Finder page, plus one ``<read>`` per VAT code (for its type and percentages).
 - ``list_currencies``: one Finder page per 25 currencies (in practice one).
-- ``create_customers`` / ``post_sales_transactions``: one write per 25 items.
+- ``create_customers`` / ``post_sales_transactions``: one write per 25 items (a batch Twinfield answers with
+  HTTP 400 is sent again in halves, down to the one transaction it refuses).
 - ``match_statuses``: one browse per 100 invoice numbers (or one for a period range).
 A write whose outcome is unknown costs its check (reads) before anything is sent again.
 """
@@ -44,6 +45,7 @@ from twinfield.domain.twinfield_model import (
     ItemResult,
     LedgerAccount,
     MatchStatus,
+    Message,
     Office,
     PostedTransaction,
     SalesTransaction,
@@ -569,17 +571,33 @@ class TwinfieldHook(BaseHook):
         return applied
 
     def post_sales_transactions(self, transactions: Sequence[SalesTransaction]) -> list[ItemResult]:
-        """Post drafts (destiny temporary), 25 per request; the same daybook and invoice number updates the
-        draft. ``ItemResult.number`` is Twinfield's transaction number; rejections are returned, not raised."""
+        """Post drafts (destiny temporary), 25 per request: without ``number`` a new transaction, with the
+        ``number`` of a draft an update of that draft. ``ItemResult.number`` is Twinfield's transaction number
+        and ``period`` the period it booked it in; rejections are returned, not raised (one whose invoice
+        number the daybook already holds has ``double_invoice_number``)."""
 
         def write(batch: Sequence[SalesTransaction], office: str) -> list[ItemResult]:
-            return self._write_checked(batch, xml.sales_transactions_xml, office,
-                                       lambda b: self._transactions_in_effect(b, office))
+            try:
+                return self._write_checked(batch, xml.sales_transactions_xml, office,
+                                           lambda b: self._transactions_in_effect(b, office))
+            except TwinfieldFault as fault:
+                if fault.code != "400":
+                    raise
+            # HTTP 400 refuses the whole request (e.g. a transaction of more than 1000 lines): find the one(s)
+            # it refuses, so that they do not hold back the rest. Sending the others again is safe: a new one
+            # that did get saved is refused with the double-invoice-number warning.
+            if len(batch) == 1:
+                message = Message("error", "Twinfield refused it with HTTP 400 (Bad Request), not an XML message; "
+                                  "a transaction of more than 1000 lines is answered so", "transaction")
+                return [ItemResult(0, False, key=batch[0].invoice_number, messages=(message,))]
+            half = len(batch) // 2
+            return write(batch[:half], office) + write(batch[half:], office)
 
         return self._batched(transactions, lambda t: t.office, write)
 
     def _transactions_in_effect(self, transactions: Sequence[SalesTransaction], office: str) -> dict[int, ItemResult]:
-        """Which transactions Twinfield now holds as sent: same daybook, invoice number, customer and total."""
+        """Which transactions Twinfield now holds as sent: same daybook, invoice number, customer and total (and,
+        for an update, the same transaction number)."""
         applied = {}
         by_daybook: dict[str, list[int]] = defaultdict(list)
         for pos, tx in enumerate(transactions):
@@ -594,9 +612,10 @@ class TwinfieldHook(BaseHook):
                 total = _signed_total(tx)
                 customer = next((ln.dim2 for ln in tx.lines if ln.type == "total"), None)
                 for status in found[tx.invoice_number]:
-                    if status.value == total and status.customer_code == customer:
+                    if status.value == total and status.customer_code == customer and tx.number in (None,
+                                                                                                     status.number):
                         applied[pos] = ItemResult(pos, True, key=tx.invoice_number, number=status.number,
-                                                  location=status.status)
+                                                  location=status.status, period=status.period)
                         break
         return applied
 

@@ -98,6 +98,9 @@ class Transport(zeep.Transport):
             raise outcome_of(exc) from None
         log.debug("POST %s: HTTP %s", address, response.status_code)
         check_status(response)
+        if 400 <= response.status_code < 500 and b"Fault>" not in response.content[:4096]:
+            # Refused as a whole, not with a SOAP fault (e.g. HTTP 400 for a transaction of over 1000 lines).
+            raise TwinfieldFault(str(response.status_code), f"HTTP {response.status_code} without a SOAP reply")
         return response
 
     def _load_remote_data(self, url):
@@ -163,7 +166,7 @@ def call(operation, *args, **kwargs):
 def _fault_code(fault: Fault) -> str | None:
     """Twinfield's own code when the fault detail carries one, else the SOAP fault code."""
     detail = fault.detail
-    if detail is not None:
+    if isinstance(detail, etree._Element):  # zeep puts the raw body here when it could not read a fault
         for element in detail.iter():
             if isinstance(element.tag, str) and etree.QName(element).localname.lower() in ("code", "errorcode"):
                 if (element.text or "").strip():
