@@ -19,7 +19,7 @@ from decimal import Decimal
 from fastapi import FastAPI
 
 from sandbox.faults import Faults
-from sandbox.focus import params, views
+from sandbox.focus import companies, params, views
 from sandbox.focus.amounts import money, price_lines
 from sandbox.focus.data import FocusData, record_payment
 from sandbox.focus.oauth import TokenStore
@@ -80,6 +80,7 @@ class FocusSandbox:
             "creditNotes.info": self.credit_notes_info,
             "companies.list": self.companies_list,
             "companies.info": self.companies_info,
+            "companies.add": self.companies_add,
             "contacts.list": self.contacts_list,
             "contacts.info": self.contacts_info,
             "taxRates.list": self.tax_rates_list,
@@ -108,6 +109,11 @@ class FocusSandbox:
     def credit_note(self, credit_note_id: str) -> dict:
         with self._lock:
             return copy.deepcopy(self._credit_note(credit_note_id))
+
+    def companies(self) -> list[dict]:
+        """Every company as companies.info would show it now (copies), those added through the API too."""
+        with self._lock:
+            return copy.deepcopy(list(self._companies.values()))
 
     def payments(self, invoice_id: str) -> list[dict]:
         """The invoice's payments: paid_at, amount (Decimal), currency, payment_method_id and ``via``
@@ -360,6 +366,12 @@ class FocusSandbox:
                            for c in self._contacts.values() for link in c["companies"]
                            if link["company"]["id"] == company_id]
             return 200, {"data": views.company_info(company, related)}
+
+    def companies_add(self, body: dict) -> tuple[int, object]:
+        company = companies.new_company(body, _now())
+        with self._lock:
+            self._companies[company["id"]] = company
+        return 201, {"data": {"type": "company", "id": company["id"]}}
 
     def contacts_list(self, body: dict) -> tuple[int, object]:
         f = params.section(body, "filter")

@@ -403,6 +403,38 @@ class TeamleaderFocusHook(HttpHook):
         """companies.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
         return self._by_ids("companies.list", ids)
 
+    def list_companies(self, **filters: Any) -> Iterator[dict]:
+        """companies.list, every page (list items: no addresses, only ``primary_address``)."""
+        return self._pages("companies.list", {"filter": filters} if filters else {})
+
+    def add_company(self, body: dict) -> str:
+        """companies.add once; returns the new company's id.
+
+        After an answer that leaves the outcome unknown (5xx, timeout, dropped connection) Focus is searched
+        for a company with exactly this name and VAT number before anything is sent again, so one call never
+        makes two companies. (A 401 or 429 means Focus did nothing: ``_call`` sends again by itself.)
+        """
+        attempt = 1
+        while True:
+            try:
+                return str(self._call("companies.add", body)["data"]["id"])
+            except FocusUnavailable as exc:
+                if attempt >= self.read_attempts:
+                    raise
+                self.log.warning("Teamleader Focus companies.add outcome unknown (%s); searching for it", exc)
+            self.clock.sleep(min(2**attempt, 30))
+            found = self._added_company(body)
+            if found is not None:
+                return found
+            attempt += 1
+
+    def _added_company(self, body: dict) -> str | None:
+        term = body.get("vat_number") or body["name"]
+        for item in self.list_companies(term=term):
+            if item.get("name") == body["name"] and (item.get("vat_number") or None) == body.get("vat_number"):
+                return str(item["id"])
+        return None
+
     def contacts(self, ids: Iterable[str]) -> dict[str, dict]:
         """contacts.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
         return self._by_ids("contacts.list", ids)
