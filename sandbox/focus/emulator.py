@@ -26,6 +26,7 @@ from sandbox.focus.oauth import TokenStore
 from sandbox.focus.params import bad_request, not_found
 from sandbox.focus.ratelimit import SlidingWindow
 from sandbox.focus.routes import build_app
+from sandbox.focus.webhooks import Webhooks
 
 UTC = timezone.utc
 INVOICE_STATUSES = ("draft", "outstanding", "matched")
@@ -59,6 +60,7 @@ class FocusSandbox:
         self.limiter = SlidingWindow(rate_limit_per_minute)
         self.faults = Faults(seconds=3.0)
         self.credit_note_info_shape = "mixed"
+        self.webhooks = Webhooks()
         self.calls: Counter[str] = Counter()  # API method -> requests received (answered or not)
         self.rate_limited = 0
         self._lock = threading.RLock()
@@ -87,6 +89,9 @@ class FocusSandbox:
             "productCategories.list": self.product_categories_list,
             "departments.list": self.departments_list,
             "paymentMethods.list": self.payment_methods_list,
+            "webhooks.register": self.webhooks.register,
+            "webhooks.list": self.webhooks.list,
+            "webhooks.unregister": self.webhooks.unregister,
         }
 
     def __repr__(self) -> str:
@@ -180,7 +185,9 @@ class FocusSandbox:
             if amounts_change:
                 self._reprice(invoice)
             self._touch(invoice)
-            return copy.deepcopy(invoice)
+            answer = copy.deepcopy(invoice)
+        self.webhooks.emit("invoice.updated", "invoice", invoice_id)
+        return answer
 
     def book_invoice(self, invoice_id: str, on: date | None = None) -> dict:
         """Book a draft: it gets the next number of its department and book year, a date and a due date."""
@@ -198,7 +205,9 @@ class FocusSandbox:
                            due_on=(on + timedelta(days=invoice["payment_term"]["days"])).isoformat())
             self._touch(invoice)
             self._order_invoices()
-            return copy.deepcopy(invoice)
+            answer = copy.deepcopy(invoice)
+        self.webhooks.emit("invoice.booked", "invoice", invoice_id)
+        return answer
 
     def add_payment(self, invoice_id: str, amount: Decimal, paid_at: datetime | None = None,
                     payment_method_id: str | None = None) -> dict:

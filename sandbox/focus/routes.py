@@ -21,6 +21,8 @@ error shape):
 - ``POST /_sandbox/invoices/{id}/edit`` ``{note?, purchase_order_number?, line?, description?, quantity?,
   unit_price?}``: edited as in Focus, updated_at moves on;
 - ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
+- ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}/edit|delete``, webhook deliveries:
+  ``sandbox.focus.lifecycle``; each change POSTs its webhook (``sandbox.focus.webhooks``);
 - ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
   registered in Focus itself.
 """
@@ -36,7 +38,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sandbox.faults import FaultMiddleware, Wire
-from sandbox.focus import jsonio
+from sandbox.focus import jsonio, lifecycle
 from sandbox.focus.oauth import OAuthError
 from sandbox.focus.params import ApiError, bad_request
 
@@ -235,6 +237,8 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         invoice = focus.add_payment(invoice_id, _decimal(body["amount"], "amount"), paid_at,
                                     body.get("payment_method_id"))
         return _json(201, {"data": invoice})
+
+    lifecycle.add_routes(app, focus)  # delete invoices, edit and delete credit notes; webhook deliveries
 
     # -- the API --------------------------------------------------------------------------------------------
     @app.post("/{method}")
