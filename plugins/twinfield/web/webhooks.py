@@ -22,11 +22,11 @@ from fastapi.responses import JSONResponse
 
 from twinfield.assets import FOCUS_DOCUMENT_CHANGES
 from twinfield.state import StateStore, webhook_hints
+from twinfield.webhooks import TYPES
 
 log = logging.getLogger(__name__)
 
-HANDLED = ("invoice.booked", "invoice.updated", "invoice.deleted",
-           "creditNote.booked", "creditNote.updated", "creditNote.deleted")
+HANDLED = TYPES  # what the registration asks for; anything else is acknowledged and dropped
 AIRFLOW_API_CONN_ID = "focus_twinfield_airflow_api"
 
 

@@ -435,6 +435,18 @@ class TeamleaderFocusHook(HttpHook):
                 return str(item["id"])
         return None
 
+    def register_webhook(self, url: str, types: list[str]) -> None:
+        """webhooks.register (204). Registering what is registered changes nothing, so it is retried freely."""
+        self._read("webhooks.register", {"url": url, "types": list(types)})
+
+    def list_webhooks(self) -> list[dict]:
+        """webhooks.list: ``[{url, types}]`` ordered by URL."""
+        return self._read("webhooks.list", {})["data"]
+
+    def unregister_webhook(self, url: str, types: list[str]) -> None:
+        """webhooks.unregister (204), with the types it was registered with."""
+        self._read("webhooks.unregister", {"url": url, "types": list(types)})
+
     def contacts(self, ids: Iterable[str]) -> dict[str, dict]:
         """contacts.list by ids, 100 per call; ids Focus does not know are absent from the answer."""
         return self._by_ids("contacts.list", ids)
