@@ -15,6 +15,9 @@ plus whatever earlier runs could not book, and:
    booked so far, and fails itself so that the run is marked failed. Then it notifies whoever the
    configuration's ``notifications`` section names (e-mail, Slack).
 
+It also runs within minutes when Focus reports an invoice or credit note booked, changed or deleted (webhooks,
+``twinfield.web.webhooks``): such a run syncs just the documents named since the last one, re-read from Focus.
+
 Trigger it by hand with a **Starting date** to sync everything invoiced since then (the first sync), with
 **Invoice numbers** for just those documents, or as a **Dry run** that writes nothing to Twinfield or Focus and
 reports what it would write. The mapping (departments, offices, VAT codes, accounts) is the reviewed file
@@ -32,9 +35,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, AssetOrTimeSchedule, CronDataIntervalTimetable, Param
 
-from twinfield.assets import PAYMENTS_ALIAS, TWINFIELD_SALES
+from twinfield.assets import FOCUS_DOCUMENT_CHANGES, PAYMENTS_ALIAS, TWINFIELD_SALES
 from twinfield.notifiers import SyncReportNotifier
 from twinfield.operators import (
     ExtractOperator,
@@ -52,7 +55,9 @@ TIMEZONE = "Europe/Amsterdam"
 with DAG(
     dag_id="focus_twinfield_sync",
     description="Book Teamleader Focus invoices in Twinfield as drafts and bring payments back",
-    schedule=CronDataIntervalTimetable("0 3 * * *", timezone=TIMEZONE),
+    # Daily, and within minutes of a Focus webhook (the receiver adds asset events; the run syncs those documents).
+    schedule=AssetOrTimeSchedule(timetable=CronDataIntervalTimetable("0 3 * * *", timezone=TIMEZONE),
+                                 assets=[FOCUS_DOCUMENT_CHANGES]),
     start_date=pendulum.datetime(2025, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,

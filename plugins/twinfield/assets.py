@@ -9,6 +9,10 @@ run that booked nothing adds none), so a downstream DAG never runs for nothing:
 - ``update_payments`` -> alias ``focus_payments``: an event on ``focus_invoice_payments``
   (``teamleader-focus://invoices/payments``) when it registered payments; extra: run id and count.
 
+And one asset the sync *schedules on*: ``focus_document_changes`` (``teamleader-focus://documents/changes``),
+whose events the webhook receiver (``twinfield.web.webhooks``) adds through Airflow's REST API when Focus
+reports an invoice or credit note booked, changed or deleted.
+
 A downstream DAG schedules on ``twinfield_sales_asset("NLA001")``, on ``FOCUS_PAYMENTS``, or on an alias.
 """
 
@@ -23,6 +27,8 @@ TWINFIELD_SALES = AssetAlias("twinfield_sales", group="focus_twinfield")
 PAYMENTS_ALIAS = AssetAlias("focus_payments", group="focus_twinfield")
 FOCUS_PAYMENTS = Asset(name="focus_invoice_payments", uri="teamleader-focus://invoices/payments",
                        group="focus_twinfield")
+FOCUS_DOCUMENT_CHANGES = Asset(name="focus_document_changes", uri="teamleader-focus://documents/changes",
+                               group="focus_twinfield")
 MAX_NUMBERS = 100  # invoice numbers in one event's extra; the full list is in the run report
 
 

@@ -19,13 +19,14 @@ from decimal import Decimal
 from fastapi import FastAPI
 
 from sandbox.faults import Faults
-from sandbox.focus import params, views
+from sandbox.focus import companies, params, views
 from sandbox.focus.amounts import money, price_lines
 from sandbox.focus.data import FocusData, invoice_file, record_payment
 from sandbox.focus.oauth import TokenStore
 from sandbox.focus.params import bad_request, not_found
 from sandbox.focus.ratelimit import SlidingWindow
 from sandbox.focus.routes import build_app
+from sandbox.focus.webhooks import Webhooks
 
 UTC = timezone.utc
 INVOICE_STATUSES = ("draft", "outstanding", "matched")
@@ -59,6 +60,7 @@ class FocusSandbox:
         self.limiter = SlidingWindow(rate_limit_per_minute)
         self.faults = Faults(seconds=3.0)
         self.credit_note_info_shape = "mixed"
+        self.webhooks = Webhooks()
         self.calls: Counter[str] = Counter()  # API method -> requests received (answered or not)
         self.rate_limited = 0
         self._lock = threading.RLock()
@@ -80,12 +82,16 @@ class FocusSandbox:
             "creditNotes.info": self.credit_notes_info,
             "companies.list": self.companies_list,
             "companies.info": self.companies_info,
+            "companies.add": self.companies_add,
             "contacts.list": self.contacts_list,
             "contacts.info": self.contacts_info,
             "taxRates.list": self.tax_rates_list,
             "productCategories.list": self.product_categories_list,
             "departments.list": self.departments_list,
             "paymentMethods.list": self.payment_methods_list,
+            "webhooks.register": self.webhooks.register,
+            "webhooks.list": self.webhooks.list,
+            "webhooks.unregister": self.webhooks.unregister,
         }
 
     def __repr__(self) -> str:
@@ -108,6 +114,11 @@ class FocusSandbox:
     def credit_note(self, credit_note_id: str) -> dict:
         with self._lock:
             return copy.deepcopy(self._credit_note(credit_note_id))
+
+    def companies(self) -> list[dict]:
+        """Every company as companies.info would show it now (copies), those added through the API too."""
+        with self._lock:
+            return copy.deepcopy(list(self._companies.values()))
 
     def payments(self, invoice_id: str) -> list[dict]:
         """The invoice's payments: paid_at, amount (Decimal), currency, payment_method_id and ``via``
@@ -175,7 +186,9 @@ class FocusSandbox:
             if amounts_change:
                 self._reprice(invoice)
             self._touch(invoice)
-            return copy.deepcopy(invoice)
+            answer = copy.deepcopy(invoice)
+        self.webhooks.emit("invoice.updated", "invoice", invoice_id)
+        return answer
 
     def book_invoice(self, invoice_id: str, on: date | None = None) -> dict:
         """Book a draft: it gets the next number of its department and book year, a date and a due date."""
@@ -194,7 +207,9 @@ class FocusSandbox:
                            file=invoice_file(invoice_id))
             self._touch(invoice)
             self._order_invoices()
-            return copy.deepcopy(invoice)
+            answer = copy.deepcopy(invoice)
+        self.webhooks.emit("invoice.booked", "invoice", invoice_id)
+        return answer
 
     def deactivate_customer(self, customer_type: str, customer_id: str) -> None:
         """Deactivate a company or contact in Focus: its lists leave it out from then on, its info still answers."""
@@ -370,6 +385,12 @@ class FocusSandbox:
                            for c in self._contacts.values() for link in c["companies"]
                            if link["company"]["id"] == company_id]
             return 200, {"data": views.company_info(company, related)}
+
+    def companies_add(self, body: dict) -> tuple[int, object]:
+        company = companies.new_company(body, _now())
+        with self._lock:
+            self._companies[company["id"]] = company
+        return 201, {"data": {"type": "company", "id": company["id"]}}
 
     def contacts_list(self, body: dict) -> tuple[int, object]:
         f = params.section(body, "filter")

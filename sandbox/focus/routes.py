@@ -23,6 +23,8 @@ error shape):
   unit_price?}``: edited as in Focus, updated_at moves on;
 - ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
 - ``POST /_sandbox/customers/{company|contact}/{id}/deactivate``: lists leave it out, its info still answers;
+- ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}/edit|delete``, webhook deliveries:
+  ``sandbox.focus.lifecycle``; each change POSTs its webhook (``sandbox.focus.webhooks``);
 - ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
   registered in Focus itself.
 """
@@ -38,7 +40,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sandbox.faults import FaultMiddleware, Wire
-from sandbox.focus import jsonio
+from sandbox.focus import jsonio, lifecycle
 from sandbox.focus.oauth import OAuthError
 from sandbox.focus.params import ApiError, bad_request
 
@@ -246,6 +248,8 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         invoice = focus.add_payment(invoice_id, _decimal(body["amount"], "amount"), paid_at,
                                     body.get("payment_method_id"))
         return _json(201, {"data": invoice})
+
+    lifecycle.add_routes(app, focus)  # delete invoices, edit and delete credit notes; webhook deliveries
 
     # -- the API --------------------------------------------------------------------------------------------
     @app.post("/{method}")

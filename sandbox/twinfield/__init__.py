@@ -11,7 +11,7 @@ The Python control surface mirrors the JSON one under ``/twinfield/_sandbox/``:
 ``limits.configure(credits_per_minute=None, max_concurrent=None)`` / ``limits.reset()``, ``expire_tokens()``,
 ``add_user(user, password, status="Ok", language="nl")``, ``session_company(session_id)``, ``finalize(office, daybook, number)``,
 ``match(office, daybook, number, amount=None, date=None)``, ``close_periods(office, through)``,
-``transactions(office=None)``, ``customers(office=None)``.
+``add_customer(office, name, vatnumber, ...)``, ``transactions(office=None)``, ``customers(office=None)``.
 """
 
 from __future__ import annotations
@@ -80,6 +80,12 @@ class TwinfieldSandbox:
 
     def close_periods(self, office: str, through: str) -> None:
         bookkeeper.close_periods(self.world, office, through)
+
+    def add_customer(self, office: str, name: str, vatnumber: str = "", *, street: str = "", postcode: str = "",
+                     city: str = "", country: str = "", email: str = "") -> str:
+        """A customer the bookkeeper made in Twinfield itself (next free code); returns its code."""
+        return seed.add_customer(self.world, office, name, vatnumber, street=street, postcode=postcode, city=city,
+                                 country=country, email=email)
 
     def transactions(self, office: str | None = None) -> list[dict]:
         return bookkeeper.transactions(self.world, office)

@@ -53,6 +53,17 @@ def seed(world: World, companies: list[dict]) -> dict[str, str]:
     return seeded
 
 
+def add_customer(world: World, office: str, name: str, vatnumber: str = "", *, street: str = "", postcode: str = "",
+                 city: str = "", country: str = "", email: str = "") -> str:
+    """One customer with an invoice address, as a bookkeeper enters it; returns its code."""
+    with world.lock:
+        target = world.offices[office]
+        customer = Customer(target.next_customer_code(), name, vatnumber=vatnumber)
+        customer.addresses = [_address(name, country, city, postcode, street, email, vatnumber)]
+        target.customers[customer.code] = customer
+        return customer.code
+
+
 def _compact(vat_number: str) -> str:
     """A VAT number as a bookkeeper types it into Twinfield: no spaces, dots or dashes, upper case."""
     return re.sub(r"[\s.\-]", "", vat_number).upper()

@@ -14,12 +14,13 @@ from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, MalformedFocusDat
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.documents import PARSERS
 from twinfield.operators.window import Window, window_for
-from twinfield.state import documents, runs
+from twinfield.state import documents, runs, webhook_hints
 from twinfield.state.documents import StagedDocument
 from twinfield.state.encoding import dumps
 
 
 ID_PAGE = 100  # ids per list call (Focus's page size)
+WEBHOOK_RUN_TYPES = ("asset_triggered", "DagRunType.ASSET_TRIGGERED")
 BATCH = 500  # documents read and staged at a time: a large run never holds all of them in memory
 
 
@@ -65,12 +66,15 @@ class ExtractOperator(SyncStageOperator):
     def sync(self, run: StageRun) -> dict:
         context = run.context
         dag_run = context.get("dag_run")
+        # A run the webhooks' asset events started syncs the documents they named (every pending hint).
+        hints = webhook_hints.take(run.store, run.run_id) if str(dag_run.run_type) in WEBHOOK_RUN_TYPES else []
         try:
             window = window_for(
                 run.params,
                 data_interval_start=context.get("data_interval_start"),
                 data_interval_end=context.get("data_interval_end"),
                 run_after=dag_run.run_after,
+                hinted_ids=tuple(h.subject_id for h in hints),
             )
         except ValueError as exc:
             raise AirflowFailException(f"run parameters: {exc}") from None
@@ -99,7 +103,7 @@ class ExtractOperator(SyncStageOperator):
                 if (item.get("department") or {}).get("id") in synced and window.takes(item.get("updated_at"))
             }
             retried = 0
-            if not window.invoice_numbers:  # and whatever earlier runs could not book, whatever its window
+            if not window.named:  # and whatever earlier runs could not book, whatever its window
                 for item in self._unbooked(run, source):
                     if item["id"] not in listed and (item.get("department") or {}).get("id") in synced:
                         listed[item["id"]] = item
@@ -124,6 +128,11 @@ class ExtractOperator(SyncStageOperator):
             filters[source.date_after_filter] = window.starting_date
         if window.query_since:
             filters["updated_since"] = window.query_since
+        if window.focus_ids:  # by id, 100 per call; ids Focus no longer has (deleted) are simply absent
+            ids = list(window.focus_ids)
+            for start in range(0, len(ids), ID_PAGE):
+                yield from list_documents(**source.extra_filters, ids=ids[start : start + ID_PAGE])
+            return
         if not window.invoice_numbers:
             yield from list_documents(**filters)
             return

@@ -2,6 +2,7 @@
 
 - ``starting_date`` param: everything invoiced on or after that date (the connector's "Starting date");
 - ``invoice_numbers`` param: just these documents (within the starting date, when one is given);
+- ``focus_ids`` (a run started by Focus webhooks): just the documents the webhooks named, by Focus id;
 - otherwise the run's data interval: documents updated in [start, end). A manual run without a logical date
   has no interval: it takes the day before its ``run_after``.
 """
@@ -25,6 +26,12 @@ class Window:
     updated_before: dt.datetime | None  # documents updated at or after this belong to a later run
     starting_date: dt.date | None  # invoiced on or after
     invoice_numbers: tuple[str, ...] = ()
+    focus_ids: tuple[str, ...] = ()  # invoice and credit note ids named by Focus webhooks
+
+    @property
+    def named(self) -> bool:
+        """Whether the run syncs named documents only (no window, no retries of earlier ones)."""
+        return bool(self.invoice_numbers or self.focus_ids)
 
     @property
     def query_since(self) -> dt.datetime | None:
@@ -45,6 +52,8 @@ class Window:
             parts.append(f"updated from {self.updated_since.isoformat()} to {self.updated_before.isoformat()}")
         if self.invoice_numbers:
             parts.append("numbers " + ", ".join(self.invoice_numbers))
+        if self.focus_ids:
+            parts.append(f"{len(self.focus_ids)} document(s) named by Focus webhooks")
         return "; ".join(parts) or "everything"
 
 
@@ -70,12 +79,16 @@ def window_for(
     data_interval_start: dt.datetime | None,
     data_interval_end: dt.datetime | None,
     run_after: dt.datetime,
+    hinted_ids: tuple[str, ...] = (),
 ) -> Window:
-    """The window of a run; raises ValueError on params that make no sense."""
+    """The window of a run (``hinted_ids``: the documents webhooks named, for a run they started); raises
+    ValueError on params that make no sense."""
     starting_date = _date(params.get("starting_date"))
     numbers = tuple(n.strip() for n in (params.get("invoice_numbers") or []) if n and n.strip())
     if starting_date or numbers:
         return Window(None, None, starting_date, numbers)
+    if hinted_ids:
+        return Window(None, None, None, (), tuple(sorted(set(hinted_ids))))
     start = _aware(data_interval_start, "data_interval_start")
     end = _aware(data_interval_end, "data_interval_end")
     run_after = _aware(run_after, "run_after")

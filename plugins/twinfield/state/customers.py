@@ -27,7 +27,8 @@ class CustomerLink:
     focus_id: str
     office: str
     twinfield_code: str
-    matched_by: str  # "vat_number" | "name" | "created"
+    matched_by: str  # "vat_number" | "name" | "created" (one side made from the other: by the sync in
+    # Twinfield, or by the twinfield_customers_to_focus import in Focus)
     status: str  # "pending" | "linked"
     run_id: str
 

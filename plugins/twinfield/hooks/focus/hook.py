@@ -432,6 +432,50 @@ class TeamleaderFocusHook(HttpHook):
         """Companies by id: see ``customers``."""
         return self.customers("company", ids)
 
+    def list_companies(self, **filters: Any) -> Iterator[dict]:
+        """companies.list, every page (list items: no addresses, only ``primary_address``)."""
+        return self._pages("companies.list", {"filter": filters} if filters else {})
+
+    def add_company(self, body: dict) -> str:
+        """companies.add once; returns the new company's id.
+
+        After an answer that leaves the outcome unknown (5xx, timeout, dropped connection) Focus is searched
+        for a company with exactly this name and VAT number before anything is sent again, so one call never
+        makes two companies. (A 401 or 429 means Focus did nothing: ``_call`` sends again by itself.)
+        """
+        attempt = 1
+        while True:
+            try:
+                return str(self._call("companies.add", body)["data"]["id"])
+            except FocusUnavailable as exc:
+                if attempt >= self.read_attempts:
+                    raise
+                self.log.warning("Teamleader Focus companies.add outcome unknown (%s); searching for it", exc)
+            self.clock.sleep(min(2**attempt, 30))
+            found = self._added_company(body)
+            if found is not None:
+                return found
+            attempt += 1
+
+    def _added_company(self, body: dict) -> str | None:
+        term = body.get("vat_number") or body["name"]
+        for item in self.list_companies(term=term):
+            if item.get("name") == body["name"] and (item.get("vat_number") or None) == body.get("vat_number"):
+                return str(item["id"])
+        return None
+
+    def register_webhook(self, url: str, types: list[str]) -> None:
+        """webhooks.register (204). Registering what is registered changes nothing, so it is retried freely."""
+        self._read("webhooks.register", {"url": url, "types": list(types)})
+
+    def list_webhooks(self) -> list[dict]:
+        """webhooks.list: ``[{url, types}]`` ordered by URL."""
+        return self._read("webhooks.list", {})["data"]
+
+    def unregister_webhook(self, url: str, types: list[str]) -> None:
+        """webhooks.unregister (204), with the types it was registered with."""
+        self._read("webhooks.unregister", {"url": url, "types": list(types)})
+
     def contacts(self, ids: Iterable[str]) -> dict[str, dict]:
         """Contacts by id: see ``customers``."""
         return self.customers("contact", ids)

@@ -1,0 +1,87 @@
+"""Deleting invoices and editing or deleting credit notes as a user would in Focus, through control endpoints,
+and the webhooks those changes (and booking or editing an invoice) fire.
+
+- ``DELETE /_sandbox/invoices/{id}``: a draft, or the last booked invoice of its department and book year
+  (Focus allows no other) -> ``invoice.deleted``;
+- ``POST /_sandbox/credit_notes/{id}/edit`` ``{note?}``: updated_at moves on -> ``creditNote.updated``;
+- ``DELETE /_sandbox/credit_notes/{id}`` -> ``creditNote.deleted``;
+- ``GET /_sandbox/webhooks/deliveries``: what was POSTed where, with the answer's status.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from sandbox.focus import jsonio
+
+if TYPE_CHECKING:
+    from sandbox.focus.emulator import FocusSandbox
+
+
+def delete_invoice(focus: FocusSandbox, invoice_id: str) -> None:
+    from sandbox.focus.emulator import _number_key  # noqa: PLC0415 - one numbering rule
+
+    with focus._lock:
+        invoice = focus._invoice(invoice_id)
+        number = invoice["invoice_number"]
+        if number is not None:
+            year = _number_key(number)[1]
+            department = invoice["department"]["id"]
+            later = [i for i in focus._invoices.values() if i["invoice_number"] and i["department"]["id"] == department
+                     and _number_key(i["invoice_number"])[1] == year
+                     and _number_key(i["invoice_number"]) > _number_key(number)]
+            if later:
+                raise ValueError("only a draft or the last booked invoice of its book year can be deleted")
+            if invoice["payments"]:
+                raise ValueError("an invoice with payments cannot be deleted")
+        del focus._invoices[invoice_id]
+        focus._order_invoices()
+    focus.webhooks.emit("invoice.deleted", "invoice", invoice_id)
+
+
+def edit_credit_note(focus: FocusSandbox, note_id: str, note: str | None) -> dict:
+    with focus._lock:
+        record = copy.deepcopy(focus._credit_note(note_id))
+        if note is not None:
+            record["note"] = note
+        focus._touch(record)
+        focus._credit_notes[note_id] = record
+        answer = copy.deepcopy(record)
+    focus.webhooks.emit("creditNote.updated", "creditNote", note_id)
+    return answer
+
+
+def delete_credit_note(focus: FocusSandbox, note_id: str) -> None:
+    with focus._lock:
+        focus._credit_note(note_id)
+        del focus._credit_notes[note_id]
+        focus._credit_note_order.remove(note_id)
+    focus.webhooks.emit("creditNote.deleted", "creditNote", note_id)
+
+
+def add_routes(app: FastAPI, focus: FocusSandbox) -> None:
+    def ok(payload: object) -> Response:
+        return Response(jsonio.dumps(payload).encode(), media_type="application/json")
+
+    @app.delete("/_sandbox/invoices/{invoice_id}")
+    def invoice_delete(invoice_id: str) -> Response:
+        delete_invoice(focus, invoice_id)
+        return Response(status_code=204)
+
+    @app.post("/_sandbox/credit_notes/{note_id}/edit")
+    async def credit_note_edit(note_id: str, request: Request) -> Response:
+        body = jsonio.loads(await request.body() or b"{}")
+        return ok({"data": edit_credit_note(focus, note_id, (body or {}).get("note"))})
+
+    @app.delete("/_sandbox/credit_notes/{note_id}")
+    def credit_note_delete(note_id: str) -> Response:
+        delete_credit_note(focus, note_id)
+        return Response(status_code=204)
+
+    @app.get("/_sandbox/webhooks/deliveries")
+    def deliveries() -> Response:
+        return ok({"data": focus.webhooks.deliveries})
