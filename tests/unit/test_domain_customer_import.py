@@ -102,3 +102,15 @@ def test_report_lists_every_customer_and_the_summary_the_skipped():
     assert "dry run: nothing written" in text and "| 1001 | A \\| B | created in Focus |" in text
     counts = summary(outcomes, dry_run=True)
     assert counts[CREATE] == 1 and counts[SKIP] == 1 and counts["skipped"][0]["code"] == "1002"
+
+
+def test_namesakes_with_contradicting_vat_numbers_are_two_companies_in_every_run():
+    # Step 3 never matches a namesake whose VAT number contradicts; step 4 must not call it a twin either, or a
+    # re-run (the first one linked now) would create what the first run skipped.
+    customers = [tw("1002", "Van Dijk BV", "NL812345678B01"), tw("1005", "Van Dijk B.V.", "NL999999990B01")]
+    first = plan_import(customers, [], {})
+    assert actions(first) == {"1002": (CREATE, None), "1005": (CREATE, None)}
+    focus = [FocusCompany("f-2", "Van Dijk BV", "NL812345678B01", "NL"), FocusCompany("f-5", "Van Dijk B.V.",
+                                                                                     "NL999999990B01", "NL")]
+    again = plan_import(customers, focus, {"1002": ("company", "f-2"), "1005": ("company", "f-5")})
+    assert actions(again) == {"1002": (LINKED, "f-2"), "1005": (LINKED, "f-5")}

@@ -124,19 +124,20 @@ def plan_import(twinfield_customers: Iterable[Customer], focus_companies: Iterab
         elif found:
             decided[customer.code] = ImportDecision(customer, SKIP, None, f"{len(found)} Focus companies are "
                                                     f"named '{customer.name}': link one by hand")
-    created: dict[str, str] = {}  # normalised VAT number or name -> code of the customer created with it
-    for customer in customers:  # 4. the rest are created, once per VAT number and name
+    created: list[Customer] = []  # 4. the rest are created, once per VAT number and per name, as step 3 matches:
+    for customer in customers:  # a namesake whose VAT number contradicts is another company, here as there
         if customer.code in decided:
             continue
-        keys = [k for k in (_vat(customer), "name:" + normalise_name(customer.name)) if k != "name:"]
-        twin = next((created[k] for k in keys if k in created), None)
+        vat, name = _vat(customer), normalise_name(customer.name)
+        twin = next((c.code for c in created if (vat and _vat(c) == vat)
+                     or (name == normalise_name(c.name) and not (vat and _vat(c) and _vat(c) != vat))), None)
         if not normalise_name(customer.name):
             decided[customer.code] = ImportDecision(customer, SKIP, None, "no name: Focus needs one")
         elif twin is not None:
             decided[customer.code] = ImportDecision(customer, SKIP, None, f"same VAT number or name as Twinfield "
                                                     f"customer {twin}, which this import creates in Focus")
         else:
-            created.update((k, customer.code or "") for k in keys)
+            created.append(customer)
             decided[customer.code] = ImportDecision(customer, CREATE, None, "no Focus company with this VAT "
                                                     "number or name")
     return [decided[c.code] for c in customers]
