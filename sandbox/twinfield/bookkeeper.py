@@ -128,6 +128,7 @@ def customer_dict(office: str, customer: Customer) -> dict:
         "shortname": customer.shortname,
         "status": customer.status,
         "vatnumber": customer.vatnumber,
+        "cocnumber": customer.cocnumber,
         "duedays": customer.duedays,
         "addresses": customer.addresses,
         "banks": customer.banks,
