@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import random
 import re
 import threading
 from collections import Counter
@@ -30,6 +31,9 @@ from sandbox.focus.routes import build_app
 UTC = timezone.utc
 INVOICE_STATUSES = ("draft", "outstanding", "matched")
 CREDIT_NOTE_INFO_SHAPES = ("array", "object", "mixed")
+# creditNotes.list has no sort parameter and its order is not documented: by number, or shuffled anew for
+# every request (what an unsorted database query may do between two pages).
+CREDIT_NOTE_ORDERS = ("number", "shuffled")
 Handler = Callable[[dict], tuple[int, object]]
 
 
@@ -59,6 +63,8 @@ class FocusSandbox:
         self.limiter = SlidingWindow(rate_limit_per_minute)
         self.faults = Faults(seconds=3.0)
         self.credit_note_info_shape = "mixed"
+        self.credit_note_order = "number"
+        self._shuffle = random.Random()
         self.calls: Counter[str] = Counter()  # API method -> requests received (answered or not)
         self.rate_limited = 0
         self._lock = threading.RLock()
@@ -146,6 +152,12 @@ class FocusSandbox:
         if shape not in CREDIT_NOTE_INFO_SHAPES:
             raise ValueError(f"shape must be one of {', '.join(CREDIT_NOTE_INFO_SHAPES)}")
         self.credit_note_info_shape = shape
+
+    def set_credit_note_order(self, order: str) -> None:
+        """creditNotes.list answers in number order, or "shuffled" anew for every request."""
+        if order not in CREDIT_NOTE_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(CREDIT_NOTE_ORDERS)}")
+        self.credit_note_order = order
 
     def edit_invoice(self, invoice_id: str, *, note: str | None = None, purchase_order_number: str | None = None,
                      line: int = 0, description: str | None = None, quantity: Decimal | None = None,
@@ -331,6 +343,8 @@ class FocusSandbox:
 
         with self._lock:
             found = [c for c in map(self._credit_notes.__getitem__, self._credit_note_order) if wanted(c)]
+            if self.credit_note_order == "shuffled":
+                self._shuffle.shuffle(found)
         return 200, {"data": [views.credit_note_item(c) for c in _page(found, size, page)]}
 
     def credit_notes_info(self, body: dict) -> tuple[int, object]:

@@ -16,7 +16,8 @@ error shape):
 - ``POST /_sandbox/tokens/expire`` ``{refresh_tokens?: bool}``: every access token (and refresh token) dies;
 - ``POST /_sandbox/tokens/grant`` ``{scopes?: [...]}`` -> ``{refresh_token}``: re-authorising in one step,
   granting those scopes (default: all the integration needs; a call outside them answers 403);
-- ``POST /_sandbox/config`` ``{credit_note_info_shape: "array"|"object"|"mixed"}``;
+- ``POST /_sandbox/config`` ``{credit_note_info_shape?: "array"|"object"|"mixed", credit_note_order?:
+  "number"|"shuffled"}`` (shuffled: creditNotes.list in a new order on every request);
 - ``GET /_sandbox/stats`` -> ``{request_count, calls, rate_limited, grants, rate_limit_per_minute, ...}``;
 - ``GET /_sandbox/invoices/{id}``: the invoice now;
 - ``POST /_sandbox/invoices/{id}/edit`` ``{note?, purchase_order_number?, line?, description?, quantity?,
@@ -201,7 +202,10 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         body = await _body(request)
         if "credit_note_info_shape" in body:
             focus.set_credit_note_info_shape(str(body["credit_note_info_shape"]))
-        return _json(200, {"credit_note_info_shape": focus.credit_note_info_shape})
+        if "credit_note_order" in body:
+            focus.set_credit_note_order(str(body["credit_note_order"]))
+        return _json(200, {"credit_note_info_shape": focus.credit_note_info_shape,
+                           "credit_note_order": focus.credit_note_order})
 
     @app.get("/_sandbox/stats")
     def stats() -> Response:
