@@ -208,6 +208,35 @@ class FocusSandbox:
             self._order_invoices()
             return copy.deepcopy(invoice)
 
+    def delete_invoice(self, invoice_id: str) -> None:
+        """Delete an invoice as Focus allows (invoices.delete): a draft, or the last booked invoice of its
+        department, and not one a credit note credits. Its info then answers 404, as for an unknown id."""
+        with self._lock:
+            invoice = self._invoice(invoice_id)
+            if invoice["status"] != "draft":
+                self._check_last(invoice, self._invoices.values(), "invoice_number", "invoice")
+            if any((c["invoice"] or {}).get("id") == invoice_id for c in self._credit_notes.values()):
+                raise ValueError("an invoice that has been credited cannot be deleted")
+            del self._invoices[invoice_id]
+            self._order_invoices()
+
+    def delete_credit_note(self, credit_note_id: str) -> None:
+        """Delete a credit note as Focus allows it for invoices: the last booked one of its department."""
+        with self._lock:
+            note = self._credit_note(credit_note_id)
+            self._check_last(note, self._credit_notes.values(), "credit_note_number", "credit note")
+            del self._credit_notes[credit_note_id]
+            self._credit_note_order.remove(credit_note_id)
+
+    @staticmethod
+    def _check_last(record: dict, records, number_field: str, what: str) -> None:
+        department = record["department"]["id"]
+        last = max((r for r in records if r["department"]["id"] == department and r[number_field]),
+                   key=lambda r: _number_key(r[number_field]))
+        if last["id"] != record["id"]:
+            raise ValueError(f"only the last booked {what} of a department can be deleted "
+                             f"(the last is {last[number_field]}, not {record[number_field]})")
+
     def deactivate_customer(self, customer_type: str, customer_id: str) -> None:
         """Deactivate a company or contact in Focus: its lists leave it out from then on, its info still answers."""
         with self._lock:

@@ -23,6 +23,8 @@ error shape):
 - ``POST /_sandbox/invoices/{id}/edit`` ``{note?, purchase_order_number?, line?, description?, quantity?,
   unit_price?}``: edited as in Focus, updated_at moves on;
 - ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
+- ``POST /_sandbox/invoices/{id}/delete``, ``POST /_sandbox/credit_notes/{id}/delete``: deleted as Focus
+  allows (a draft, or the last booked one of its department; else 400); its info then answers 404;
 - ``POST /_sandbox/customers/{company|contact}/{id}/deactivate``: lists leave it out, its info still answers;
 - ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
   registered in Focus itself.
@@ -229,6 +231,16 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         body = await _body(request)
         on = date.fromisoformat(body["on"]) if body.get("on") else None
         return _json(200, {"data": focus.book_invoice(invoice_id, on)})
+
+    @app.post("/_sandbox/invoices/{invoice_id}/delete")
+    def invoice_delete(invoice_id: str) -> Response:
+        focus.delete_invoice(invoice_id)
+        return Response(status_code=204)
+
+    @app.post("/_sandbox/credit_notes/{credit_note_id}/delete")
+    def credit_note_delete(credit_note_id: str) -> Response:
+        focus.delete_credit_note(credit_note_id)
+        return Response(status_code=204)
 
     @app.post("/_sandbox/customers/{customer_type}/{customer_id}/deactivate")
     def customer_deactivate(customer_type: str, customer_id: str) -> Response:

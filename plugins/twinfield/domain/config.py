@@ -87,6 +87,9 @@ class SyncConfig:
     default_payment_days: int = 30
     payment_method_id: str | None = None
     include_credit_notes: bool = True
+    # A document deleted in Focus: delete its Twinfield draft too (never a final transaction). Off: the report
+    # lists the draft for the bookkeeper.
+    delete_drafts_of_deleted_documents: bool = False
     notifications: notifications.NotificationSettings | None = None  # None: nothing is sent
 
     def route_for(self, department_id: str, departments: Mapping[str, FocusDepartment]) -> DepartmentRoute | None:
@@ -124,7 +127,7 @@ class _Parser:
     KEYS = {
         "departments", "debtors_account", "default_revenue_account", "vat_codes", "auto_match_vat", "only_sent",
         "group_lines", "numbering", "default_payment_days", "payment_method_id", "include_credit_notes",
-        "notifications",
+        "delete_drafts_of_deleted_documents", "notifications",
     }
 
     def __init__(self, source: str, base_dir: Path):
@@ -200,6 +203,8 @@ class _Parser:
             default_payment_days=self.integer(data.get("default_payment_days"), "default_payment_days", 30),
             payment_method_id=self.text(data.get("payment_method_id"), "payment_method_id", required=False),
             include_credit_notes=self.flag(data.get("include_credit_notes"), "include_credit_notes", True),
+            delete_drafts_of_deleted_documents=self.flag(data.get("delete_drafts_of_deleted_documents"),
+                                                         "delete_drafts_of_deleted_documents", False),
             notifications=notifications.parse(self, data.get("notifications")),
         )
         try:
