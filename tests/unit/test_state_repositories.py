@@ -229,7 +229,7 @@ def test_unbooked_documents_are_the_ones_twinfield_does_not_hold(store):
     assert documents.unbooked(store, "credit_note") == []
 
 
-def test_a_deletion_is_recorded_once_and_leaves_the_checks_retries_and_reconciliation(store):
+def test_a_deletion_is_recorded_once_and_leaves_the_checks_retries_and_postings(store):
     from twinfield.state import deletions
     from twinfield.state.deletions import Deletion
 
@@ -242,12 +242,12 @@ def test_a_deletion_is_recorded_once_and_leaves_the_checks_retries_and_reconcili
     assert deletions.known_numbers(store, "invoice", ["inv-3", "inv-9"]) == {"inv-3": "2025 / 3"}
 
     kept = Deletion("invoice", "inv-1", "2025 / 1", "draft_kept", office="NLA001", invoice_number="F-1")
-    removed = Deletion("invoice", "inv-3", "2025 / 3", "nothing_held", remove_posting=True)
+    removed = Deletion("invoice", "inv-3", "2025 / 3", "nothing_held")
     assert deletions.record(store, "r2", [kept, removed]) == 2
     assert deletions.to_check(store, "invoice") == ["inv-2"]
     assert "inv-3" not in documents.unbooked(store, "invoice")
     assert {p.focus_id for p in postings.to_reconcile(store)} == {"inv-2"}
-    assert set(postings.postings(store)) == {("invoice", "inv-1"), ("invoice", "inv-2")}  # inv-3's number is free
+    assert set(postings.postings(store)) == {("invoice", "inv-2")}  # their booked numbers are free again
     # Recorded once: a later record of the same document keeps the first, and belongs to the first run.
     deletions.record(store, "r3", [Deletion("invoice", "inv-1", "2025 / 1", "final")])
     assert [d.outcome for d in deletions.found_in_run(store, "r2")] == ["draft_kept", "nothing_held"]

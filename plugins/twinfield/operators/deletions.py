@@ -63,22 +63,19 @@ def settle(run, kind: str, gone: list[str]) -> list[Deletion]:
     numbers = deletions.known_numbers(run.store, kind, gone)
     held = _held_in_twinfield(run.twinfield, [p for p in known.values() if p.status in IN_TWINFIELD])
     delete_drafts = run.config.delete_drafts_of_deleted_documents
-    found_final = []
     result = []
     for focus_id in gone:
         posting = known.get((kind, focus_id))
         if posting is None or posting.status not in IN_TWINFIELD:
             # Never booked (or refused by Twinfield, or its draft deleted earlier): nothing in Twinfield.
-            result.append(Deletion(kind, focus_id, numbers.get(focus_id, ""), NOT_BOOKED,
-                                   remove_posting=posting is not None))
+            result.append(Deletion(kind, focus_id, numbers.get(focus_id, ""), NOT_BOOKED))
             continue
         where = {"office": posting.office, "daybook": posting.daybook, "invoice_number": posting.invoice_number}
         number, status = held.get(posting.key, (None, None))
         if status == "final":
-            found_final.append((posting.key, number, status))
             result.append(Deletion(kind, focus_id, posting.focus_number, FINAL, twinfield_number=number, **where))
         elif status is None:
-            result.append(Deletion(kind, focus_id, posting.focus_number, NOTHING_HELD, remove_posting=True, **where))
+            result.append(Deletion(kind, focus_id, posting.focus_number, NOTHING_HELD, **where))
         elif not delete_drafts:
             result.append(Deletion(kind, focus_id, posting.focus_number, DRAFT_KEPT, twinfield_number=number, **where))
         elif run.dry_run:
@@ -89,13 +86,11 @@ def settle(run, kind: str, gone: list[str]) -> list[Deletion]:
                                                  f"deleted in Teamleader Focus ({posting.focus_number})")
             if outcome.ok:
                 result.append(Deletion(kind, focus_id, posting.focus_number, DRAFT_DELETED, twinfield_number=number,
-                                       remove_posting=True, **where))
+                                       **where))
             else:
                 detail = " // ".join(outcome.error_messages) or "no reason given"
                 result.append(Deletion(kind, focus_id, posting.focus_number, DRAFT_NOT_DELETED,
                                        twinfield_number=number, detail=detail, **where))
-    if not run.dry_run:
-        postings.record_found(run.store, found_final)
     return result
 
 

@@ -22,7 +22,6 @@ class Deletion:
     invoice_number: str = ""
     twinfield_number: str | None = None
     detail: str = ""
-    remove_posting: bool = False  # Twinfield holds nothing for it any more: its posting row goes
 
 
 def to_check(store: StateStore, kind: str) -> list[str]:
@@ -41,15 +40,16 @@ def to_check(store: StateStore, kind: str) -> list[str]:
 
 
 def record(store: StateStore, run_id: str, deletions: Iterable[Deletion]) -> int:
-    """Record what the run found (once: a document already recorded keeps its first record), and remove the
-    postings of those Twinfield no longer holds (their booked number is free again), in one transaction."""
+    """Record what the run found (once: a document already recorded keeps its first record) and remove their
+    postings, in one transaction. The record keeps where each was booked; without its posting, a number Focus
+    gives again to a new document is not taken in the state store (Twinfield itself refuses a second
+    transaction with the number while a kept draft or final transaction holds it)."""
     rows = [
         {"kind": d.kind, "focus_id": d.focus_id, "focus_number": d.focus_number, "office": d.office,
          "daybook": d.daybook, "invoice_number": d.invoice_number, "twinfield_number": d.twinfield_number,
          "outcome": d.outcome, "detail": d.detail, "run_id": run_id, "at": now()}
         for d in deletions
     ]
-    gone = [{"kind": r["kind"], "focus_id": r["focus_id"]} for r, d in zip(rows, deletions) if d.remove_posting]
     if not rows:
         return 0
     with store.begin() as conn:
@@ -62,8 +62,8 @@ def record(store: StateStore, run_id: str, deletions: Iterable[Deletion]) -> int
             ),
             rows,
         )
-        if gone:
-            conn.execute(text("DELETE FROM postings WHERE kind = :kind AND focus_id = :focus_id"), gone)
+        conn.execute(text("DELETE FROM postings WHERE kind = :kind AND focus_id = :focus_id"),
+                     [{"kind": r["kind"], "focus_id": r["focus_id"]} for r in rows])
     return len(rows)
 
 
