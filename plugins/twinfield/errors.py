@@ -28,6 +28,11 @@ class FocusUnavailable(FocusApiError):
     """5xx, timeouts or dropped connections that outlasted the retries."""
 
 
+class FocusUnstableList(FocusApiError):
+    """A list without a sort answered differently on every read: it cannot be read without losing or doubling
+    items."""
+
+
 class TwinfieldError(AirflowException):
     """Base class of everything the Twinfield hook raises."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import random
 import re
 import threading
 from collections import Counter
@@ -31,6 +32,9 @@ from sandbox.focus.webhooks import Webhooks
 UTC = timezone.utc
 INVOICE_STATUSES = ("draft", "outstanding", "matched")
 CREDIT_NOTE_INFO_SHAPES = ("array", "object", "mixed")
+# creditNotes.list has no sort parameter and its order is not documented: by number, or shuffled anew for
+# every request (what an unsorted database query may do between two pages).
+CREDIT_NOTE_ORDERS = ("number", "shuffled")
 Handler = Callable[[dict], tuple[int, object]]
 
 
@@ -61,6 +65,8 @@ class FocusSandbox:
         self.faults = Faults(seconds=3.0)
         self.credit_note_info_shape = "mixed"
         self.webhooks = Webhooks()
+        self.credit_note_order = "number"
+        self._shuffle = random.Random()
         self.calls: Counter[str] = Counter()  # API method -> requests received (answered or not)
         self.rate_limited = 0
         self._lock = threading.RLock()
@@ -158,6 +164,12 @@ class FocusSandbox:
             raise ValueError(f"shape must be one of {', '.join(CREDIT_NOTE_INFO_SHAPES)}")
         self.credit_note_info_shape = shape
 
+    def set_credit_note_order(self, order: str) -> None:
+        """creditNotes.list answers in number order, or "shuffled" anew for every request."""
+        if order not in CREDIT_NOTE_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(CREDIT_NOTE_ORDERS)}")
+        self.credit_note_order = order
+
     def edit_invoice(self, invoice_id: str, *, note: str | None = None, purchase_order_number: str | None = None,
                      line: int = 0, description: str | None = None, quantity: Decimal | None = None,
                      unit_price: Decimal | None = None) -> dict:
@@ -210,6 +222,35 @@ class FocusSandbox:
             answer = copy.deepcopy(invoice)
         self.webhooks.emit("invoice.booked", "invoice", invoice_id)
         return answer
+
+    def delete_invoice(self, invoice_id: str) -> None:
+        """Delete an invoice as Focus allows (invoices.delete): a draft, or the last booked invoice of its
+        department, and not one a credit note credits. Its info then answers 404, as for an unknown id."""
+        with self._lock:
+            invoice = self._invoice(invoice_id)
+            if invoice["status"] != "draft":
+                self._check_last(invoice, self._invoices.values(), "invoice_number", "invoice")
+            if any((c["invoice"] or {}).get("id") == invoice_id for c in self._credit_notes.values()):
+                raise ValueError("an invoice that has been credited cannot be deleted")
+            del self._invoices[invoice_id]
+            self._order_invoices()
+
+    def delete_credit_note(self, credit_note_id: str) -> None:
+        """Delete a credit note as Focus allows it for invoices: the last booked one of its department."""
+        with self._lock:
+            note = self._credit_note(credit_note_id)
+            self._check_last(note, self._credit_notes.values(), "credit_note_number", "credit note")
+            del self._credit_notes[credit_note_id]
+            self._credit_note_order.remove(credit_note_id)
+
+    @staticmethod
+    def _check_last(record: dict, records, number_field: str, what: str) -> None:
+        department = record["department"]["id"]
+        last = max((r for r in records if r["department"]["id"] == department and r[number_field]),
+                   key=lambda r: _number_key(r[number_field]))
+        if last["id"] != record["id"]:
+            raise ValueError(f"only the last booked {what} of a department can be deleted "
+                             f"(the last is {last[number_field]}, not {record[number_field]})")
 
     def deactivate_customer(self, customer_type: str, customer_id: str) -> None:
         """Deactivate a company or contact in Focus: its lists leave it out from then on, its info still answers."""
@@ -346,6 +387,8 @@ class FocusSandbox:
 
         with self._lock:
             found = [c for c in map(self._credit_notes.__getitem__, self._credit_note_order) if wanted(c)]
+            if self.credit_note_order == "shuffled":
+                self._shuffle.shuffle(found)
         return 200, {"data": [views.credit_note_item(c) for c in _page(found, size, page)]}
 
     def credit_notes_info(self, body: dict) -> tuple[int, object]:

@@ -16,12 +16,15 @@ error shape):
 - ``POST /_sandbox/tokens/expire`` ``{refresh_tokens?: bool}``: every access token (and refresh token) dies;
 - ``POST /_sandbox/tokens/grant`` ``{scopes?: [...]}`` -> ``{refresh_token}``: re-authorising in one step,
   granting those scopes (default: all the integration needs; a call outside them answers 403);
-- ``POST /_sandbox/config`` ``{credit_note_info_shape: "array"|"object"|"mixed"}``;
+- ``POST /_sandbox/config`` ``{credit_note_info_shape?: "array"|"object"|"mixed", credit_note_order?:
+  "number"|"shuffled"}`` (shuffled: creditNotes.list in a new order on every request);
 - ``GET /_sandbox/stats`` -> ``{request_count, calls, rate_limited, grants, rate_limit_per_minute, ...}``;
 - ``GET /_sandbox/invoices/{id}``: the invoice now;
 - ``POST /_sandbox/invoices/{id}/edit`` ``{note?, purchase_order_number?, line?, description?, quantity?,
   unit_price?}``: edited as in Focus, updated_at moves on;
 - ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
+- ``POST /_sandbox/invoices/{id}/delete``, ``POST /_sandbox/credit_notes/{id}/delete``: deleted as Focus
+  allows (a draft, or the last booked one of its department; else 400); its info then answers 404;
 - ``POST /_sandbox/customers/{company|contact}/{id}/deactivate``: lists leave it out, its info still answers;
 - ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}/edit|delete``, webhook deliveries:
   ``sandbox.focus.lifecycle``; each change POSTs its webhook (``sandbox.focus.webhooks``);
@@ -203,7 +206,10 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         body = await _body(request)
         if "credit_note_info_shape" in body:
             focus.set_credit_note_info_shape(str(body["credit_note_info_shape"]))
-        return _json(200, {"credit_note_info_shape": focus.credit_note_info_shape})
+        if "credit_note_order" in body:
+            focus.set_credit_note_order(str(body["credit_note_order"]))
+        return _json(200, {"credit_note_info_shape": focus.credit_note_info_shape,
+                           "credit_note_order": focus.credit_note_order})
 
     @app.get("/_sandbox/stats")
     def stats() -> Response:
@@ -227,6 +233,16 @@ def build_app(focus: FocusSandbox) -> FastAPI:
         body = await _body(request)
         on = date.fromisoformat(body["on"]) if body.get("on") else None
         return _json(200, {"data": focus.book_invoice(invoice_id, on)})
+
+    @app.post("/_sandbox/invoices/{invoice_id}/delete")
+    def invoice_delete(invoice_id: str) -> Response:
+        focus.delete_invoice(invoice_id)
+        return Response(status_code=204)
+
+    @app.post("/_sandbox/credit_notes/{credit_note_id}/delete")
+    def credit_note_delete(credit_note_id: str) -> Response:
+        focus.delete_credit_note(credit_note_id)
+        return Response(status_code=204)
 
     @app.post("/_sandbox/customers/{customer_type}/{customer_id}/deactivate")
     def customer_deactivate(customer_type: str, customer_id: str) -> Response:

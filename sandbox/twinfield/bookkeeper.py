@@ -130,6 +130,7 @@ def customer_dict(office: str, customer: Customer) -> dict:
         "shortname": customer.shortname,
         "status": customer.status,
         "vatnumber": customer.vatnumber,
+        "cocnumber": customer.cocnumber,
         "duedays": customer.duedays,
         "collective_account": customer.collective_account,
         "addresses": customer.addresses,

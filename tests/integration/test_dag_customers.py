@@ -71,6 +71,14 @@ def test_new_customers_get_codes_from_twinfield_and_a_hidden_one_is_never_writte
     assert hidden["code"] not in booked_on and set(codes) & booked_on
     odd_code = created[("company", odd["id"])].twinfield_code
     assert (after[odd_code]["name"], after[odd_code]["vatnumber"]) == (odd["name"], "")
+    # Created companies carry their Focus registration number (national_identification_number) as cocnumber.
+    registered = {c["id"]: c["national_identification_number"] for c in world.sandbox.focus.data.companies
+                  if c.get("national_identification_number")}
+    with_number = [(after[link.twinfield_code], registered[focus_id]) for (kind, focus_id), link in created.items()
+                   if kind == "company" and focus_id in registered]
+    assert with_number and all(c["cocnumber"] == number for c, number in with_number)
+    assert all(after[link.twinfield_code]["cocnumber"] == "" for (kind, focus_id), link in created.items()
+               if focus_id not in registered)
     markdown = runs.get_report(world.store, dagrun.run_id)[0]
     assert "VAT number 'NL 1234 5678' left out of the new Twinfield customer" in markdown
 

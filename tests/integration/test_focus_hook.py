@@ -6,13 +6,13 @@ import json
 import multiprocessing
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from twinfield.errors import FocusApiError, FocusAuthError, FocusUnavailable
+from twinfield.errors import FocusApiError, FocusAuthError, FocusUnavailable, FocusUnstableList
 from twinfield.hooks.focus import TeamleaderFocusHook
 from twinfield.state import StateStore
 
@@ -89,6 +89,50 @@ def test_full_paging_of_3000_invoices_without_loss_or_duplicates(make_sandbox, c
 
     notes = [n["id"] for n in hook.list_credit_notes()]
     assert len(notes) == len(set(notes)) == len(sb.data.credit_notes)
+
+
+def test_credit_notes_in_a_new_order_on_every_request_are_read_each_once(make_sandbox, connect):
+    sb = make_sandbox(invoices=600, focus_rate_limit=100_000)
+    sb.focus.set_credit_note_order("shuffled")
+    notes = sb.data.credit_notes
+    assert len(notes) > 20
+    hook = connect(sb, page_size=5)  # many ranges with few credit notes
+    ids = [n["id"] for n in hook.list_credit_notes()]
+    assert len(ids) == len(set(ids)) and set(ids) == {n["id"] for n in notes}
+    # Date bounds: after inclusive, before exclusive, as Focus reads them.
+    days = sorted({n["credit_note_date"] for n in notes})
+    after, before = days[len(days) // 4], days[3 * len(days) // 4]
+    bounded = [n["id"] for n in hook.list_credit_notes(credit_note_date_after=after, credit_note_date_before=before)]
+    assert sorted(bounded) == sorted(n["id"] for n in notes if after <= n["credit_note_date"] < before)
+    # What plain paging would have done: pages of a new order each time lose some and double others.
+    plain = [n["id"] for n in hook._pages("creditNotes.list", {"filter": {}})]
+    assert len(plain) != len(set(plain)) or set(plain) != set(ids)
+
+    # A run's window that fits in a page costs two requests: the page and an empty second one.
+    hook = connect(sb)
+    before_calls = sb.focus.calls["creditNotes.list"]
+    assert {n["id"] for n in hook.list_credit_notes()} == {n["id"] for n in notes}
+    assert sb.focus.calls["creditNotes.list"] - before_calls == 2 and len(notes) <= 100
+
+
+def test_one_day_of_more_credit_notes_than_a_page_is_read_until_two_reads_agree(make_sandbox, connect):
+    sb = make_sandbox(invoices=600, focus_rate_limit=100_000)
+    by_day: dict[str, list[str]] = {}
+    for note in sb.data.credit_notes:
+        by_day.setdefault(note["credit_note_date"], []).append(note["id"])
+    day, expected = max(by_day.items(), key=lambda item: len(item[1]))
+    assert len(expected) >= 2
+    hook = connect(sb, page_size=1)
+    following = (datetime.fromisoformat(day) + timedelta(days=1)).date()
+    found = [n["id"] for n in hook.list_credit_notes(credit_note_date_after=day, credit_note_date_before=following)]
+    assert sorted(found) == sorted(expected)  # a stable order: the second read agrees with the first
+
+    sb.focus.set_credit_note_order("shuffled")
+    try:  # shuffled anew for every page: either two reads happened to agree (then all of them), or it says so
+        found = [n["id"] for n in hook.list_credit_notes(credit_note_date_after=day, credit_note_date_before=following)]
+        assert sorted(found) == sorted(expected)
+    except FocusUnstableList as exc:
+        assert "different answers" in exc.title
 
 
 def test_details_customers_and_reference_lists(sandbox, connect):

@@ -345,6 +345,38 @@ def test_control_edit_book_and_pay_as_in_focus(own_focus):
     assert own_focus.control("POST", f"invoices/{invoice['id']}/edit", {"unit_price": "1.00"}).status_code == 400
 
 
+def test_control_delete_as_focus_allows(own_focus):
+    """A draft, or the last booked invoice of its department (invoices.delete in the blueprint); afterwards
+    Focus answers for it as for an unknown id, and lists leave it out."""
+    invoices = own_focus.sb.data.invoices
+    credited = {(c["invoice"] or {}).get("id") for c in own_focus.sb.data.credit_notes}
+    by_department: dict[str, list[dict]] = {}
+    for invoice in sorted((i for i in invoices if i["invoice_number"]), key=lambda i: number_key(i["invoice_number"])):
+        by_department.setdefault(invoice["department"]["id"], []).append(invoice)
+    for booked in by_department.values():
+        if booked[-1]["id"] in credited:  # a credited invoice stays
+            assert own_focus.control("POST", f"invoices/{booked[-1]['id']}/delete").status_code == 400
+    booked = next(b for b in by_department.values() if b[-1]["id"] not in credited)
+    last, earlier = booked[-1], booked[0]
+    refused = own_focus.control("POST", f"invoices/{earlier['id']}/delete")
+    assert refused.status_code == 400 and "last booked invoice" in errors_of(refused)[0]["title"]
+    assert own_focus.control("POST", f"invoices/{last['id']}/delete").status_code == 204
+    gone = own_focus.post("invoices.info", {"id": last["id"]})
+    assert gone.status_code == 404 and errors_of(gone)
+    assert own_focus.call("invoices.list", {"filter": {"ids": [last["id"], earlier["id"]]}})["data"] == [
+        own_focus.call("invoices.list", {"filter": {"ids": [earlier["id"]]}})["data"][0]]
+    assert own_focus.control("POST", f"invoices/{last['id']}/delete").status_code == 404
+    draft = next(i for i in invoices if i["status"] == "draft")
+    assert own_focus.control("POST", f"invoices/{draft['id']}/delete").status_code == 204
+
+    notes = sorted(own_focus.sb.data.credit_notes,
+                   key=lambda c: tuple(map(int, c["credit_note_number"].replace(" ", "").split("/"))))
+    last_note = [c for c in notes if c["department"]["id"] == notes[0]["department"]["id"]][-1]
+    assert own_focus.control("POST", f"credit_notes/{last_note['id']}/delete").status_code == 204
+    assert own_focus.post("creditNotes.info", {"id": last_note["id"]}).status_code == 404
+    assert last_note["id"] not in {c["id"] for c in own_focus.call("creditNotes.list", {"page": {"size": 100}})["data"]}
+
+
 # -- OAuth2 ---------------------------------------------------------------------------------------------
 
 

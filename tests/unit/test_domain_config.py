@@ -37,6 +37,14 @@ def test_defaults(tmp_path):
     assert (config.debtors_account, config.auto_match_vat, config.only_sent, config.include_credit_notes,
             config.default_payment_days, config.payment_method_id, config.numbering) == (
         None, False, True, True, 30, None, NumberFormat("{year}-{seq}", "CN{year}-{seq}"))
+    assert config.delete_drafts_of_deleted_documents is False  # drafts of deleted documents are only reported
+
+
+def test_deleting_drafts_of_deleted_documents_is_a_switch(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + "delete_drafts_of_deleted_documents: yes\n"))
+    assert config.delete_drafts_of_deleted_documents is True
+    with pytest.raises(ConfigError, match="delete_drafts_of_deleted_documents"):
+        load_config(write(tmp_path, MINIMAL + "delete_drafts_of_deleted_documents: sometimes\n"))
 
 
 def test_account_codes_keep_leading_zeros_and_switches_read_as_yaml_booleans(tmp_path):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from tests.unit import domain_fixtures as fx
 from twinfield.domain import validation
 from twinfield.domain.focus_model import CustomerRef, parse_credit_note, parse_invoice
-from twinfield.domain.report import DONE, FAILED, NOT_RUN, RunReport, StageOutcome
+from twinfield.domain.report import DONE, FAILED, NOT_RUN, DeletedEntry, RunReport, StageOutcome
 
 
 def filled_report() -> RunReport:
@@ -42,7 +42,7 @@ def test_summary_counts_every_stage():
         "updated_drafts": 1, "already_booked": 0, "already_in_twinfield": 0, "held_back": 1, "waiting": 1,
         "customers_matched": 3,
         "customers_created": 1, "customers_unresolved": 0, "payments_registered": 1, "credit_notes": 1,
-        "vat_proposals": 0, "api_calls": {"focus": 15, "twinfield": 4}, "errors": 0,
+        "vat_proposals": 0, "deleted_in_focus": 0, "api_calls": {"focus": 15, "twinfield": 4}, "errors": 0,
     }
 
 
@@ -93,3 +93,17 @@ def test_round_trip_through_json_and_merge_of_stage_parts():
     empty = RunReport("")
     empty.merge(report)
     assert empty.run_id == report.run_id and empty.found == report.found
+
+
+def test_documents_deleted_in_focus_get_a_section_and_a_count():
+    report = RunReport(run_id="r1", deleted_in_focus=[
+        DeletedEntry("invoice", "i1", "2026 / 9", "NLA001", "2026-9", "draft_kept"),
+        DeletedEntry("credit_note", "c1", "2026/3", "NLA001", "CN2026-3", "draft_not_deleted", "Boeking is definitief"),
+        DeletedEntry("invoice", "i2", "2026 / 8", outcome="not_booked")])
+    assert report.to_summary()["deleted_in_focus"] == 3
+    markdown = report.to_markdown()
+    assert "| deleted in Focus | 3 |" in markdown and "## Deleted in Focus" in markdown
+    assert "| invoice 2026 / 9 | NLA001 | 2026-9 | its draft is still in Twinfield: delete it there" in markdown
+    assert "deleting it was refused (Boeking is definitief)" in markdown
+    assert "| invoice 2026 / 8 | - | - | never booked in Twinfield" in markdown
+    assert RunReport.from_dict(json.loads(json.dumps(report.to_dict()))) == report

@@ -270,10 +270,34 @@ def test_a_server_with_smaller_pages_than_asked_loses_nothing(hook, fake):
 
 
 def test_a_full_last_page_costs_one_empty_page(hook, fake):
-    fake.handlers["creditNotes.list"] = paged(invoices(200))
-    assert len(list(hook.list_credit_notes(credit_note_date_before="2026-02-01"))) == 200
-    assert len(fake.calls("creditNotes.list")) == 3
-    assert fake.calls("creditNotes.list")[0]["filter"] == {"credit_note_date_before": "2026-02-01"}
+    fake.handlers["invoices.list"] = paged(invoices(200))
+    assert len(list(hook.list_invoices(invoice_date_before="2026-02-01"))) == 200
+    assert len(fake.calls("invoices.list")) == 3
+    assert fake.calls("invoices.list")[0]["filter"] == {"invoice_date_before": "2026-02-01"}
+
+
+def test_credit_notes_are_read_in_date_ranges_that_fit_in_a_page(hook, fake):
+    """creditNotes.list has no sort: a range whose second page is not empty is split at its middle date."""
+    notes = [{"id": f"cn{i}", "credit_note_date": f"2026-01-{1 + i % 20:02d}"} for i in range(250)]
+
+    def by_date(body, request):
+        f = body["filter"]
+        found = [n for n in notes if f.get("credit_note_date_after", "") <= n["credit_note_date"]
+                 and n["credit_note_date"] < f.get("credit_note_date_before", "9999")]
+        number = body["page"]["number"]
+        return {"data": found[::-1][(number - 1) * 100 : number * 100]}  # any order
+
+    fake.handlers["creditNotes.list"] = by_date
+    got = [n["id"] for n in hook.list_credit_notes(credit_note_date_before="2026-01-18")]
+    assert sorted(got) == sorted(n["id"] for n in notes if n["credit_note_date"] < "2026-01-18")
+    calls = fake.calls("creditNotes.list")
+    assert calls[0]["filter"] == {"credit_note_date_before": "2026-01-18"}
+    assert len(got) == len(set(got))
+    # Every item came from a range answered in one page (its second page empty); the first range was split.
+    ranges = {tuple(sorted(c["filter"].items())) for c in calls}
+    whole = {r for r in ranges if not by_date({"filter": dict(r), "page": {"number": 2}}, None)["data"]}
+    assert len(ranges) > 1 and all(c["page"]["number"] <= 2 for c in calls)
+    assert sum(len(by_date({"filter": dict(r), "page": {"number": 1}}, None)["data"]) for r in whole) == len(got)
 
 
 def test_customers_are_resolved_in_bulk_100_at_a_time(hook, fake):

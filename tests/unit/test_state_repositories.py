@@ -241,3 +241,28 @@ def test_unbooked_documents_are_the_ones_twinfield_does_not_hold(store):
     # inv-3 is still pending (a crash); inv-4 and inv-5 were held back.
     assert documents.unbooked(store, "invoice") == ["inv-3", "inv-4", "inv-5"]
     assert documents.unbooked(store, "credit_note") == []
+
+
+def test_a_deletion_is_recorded_once_and_leaves_the_checks_retries_and_postings(store):
+    from twinfield.state import deletions
+    from twinfield.state.deletions import Deletion
+
+    outcomes = [ValidationOutcome("invoice", f"inv-{i}", f"2025 / {i}", "", f"h{i}", transaction=_tx(number=f"F-{i}"))
+                for i in (1, 2, 3)]
+    documents.replace_validation(store, "r1", outcomes)
+    postings.mark_attempts(store, "r1", [_attempt(f"inv-{i}", number=f"F-{i}") for i in (1, 2, 3)])
+    postings.record_posted(store, "r1", [(("invoice", f"inv-{i}"), str(i), "temporary") for i in (1, 2)])
+    assert deletions.to_check(store, "invoice") == ["inv-1", "inv-2", "inv-3"]  # drafts, and one pending
+    assert deletions.known_numbers(store, "invoice", ["inv-3", "inv-9"]) == {"inv-3": "2025 / 3"}
+
+    kept = Deletion("invoice", "inv-1", "2025 / 1", "draft_kept", office="NLA001", invoice_number="F-1")
+    removed = Deletion("invoice", "inv-3", "2025 / 3", "nothing_held")
+    assert deletions.record(store, "r2", [kept, removed]) == 2
+    assert deletions.to_check(store, "invoice") == ["inv-2"]
+    assert "inv-3" not in documents.unbooked(store, "invoice")
+    assert {p.focus_id for p in postings.to_reconcile(store)} == {"inv-2"}
+    assert set(postings.postings(store)) == {("invoice", "inv-2")}  # their booked numbers are free again
+    # Recorded once: a later record of the same document keeps the first, and belongs to the first run.
+    deletions.record(store, "r3", [Deletion("invoice", "inv-1", "2025 / 1", "final")])
+    assert [d.outcome for d in deletions.found_in_run(store, "r2")] == ["draft_kept", "nothing_held"]
+    assert deletions.found_in_run(store, "r3") == []

@@ -258,9 +258,21 @@ def test_parse_customer_prefers_vatnumber_element_then_address_field4():
 def test_built_customer_reads_back_the_same():
     customer = Customer(code="C9", name="Round & Trip", vat_number="NL1B01", due_days=30,
                         address=Address("Round & Trip", "Main 1", "1000 AA", "Amsterdam", "NL", "x@y.example"),
-                        iban="NL02ABNA0123456789", office="NLA001")
+                        iban="NL02ABNA0123456789", office="NLA001", coc_number="12345678")
     element = etree.fromstring(tx.customers_xml([customer], "NLA001"))[0]
     assert tx.customer_from_element(element) == customer
+
+
+def test_registration_number_goes_in_cocnumber_and_the_invoice_address_field5():
+    element = etree.fromstring(tx.customers_xml([Customer(code=None, name="Kvk BV", coc_number="12345678")],
+                                                "NLA001"))[0]
+    assert element.findtext("cocnumber") == "12345678"
+    assert element.findtext("addresses/address[@type='invoice']/field5") == "12345678"
+    without = etree.fromstring(tx.customers_xml([Customer(code=None, name="Geen BV")], "NLA001"))[0]
+    assert without.find("cocnumber") is None and without.find("addresses") is None
+    # Read back: <cocnumber>, else the address's field5 (customerGetResponse.xml keeps a number there).
+    del element[[child.tag for child in element].index("cocnumber")]
+    assert tx.customer_from_element(element).coc_number == "12345678"
 
 
 def test_vat_code_percentage_is_the_one_valid_on_the_day():

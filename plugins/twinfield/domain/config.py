@@ -88,6 +88,9 @@ class SyncConfig:
     default_payment_days: int = 30
     payment_method_id: str | None = None
     include_credit_notes: bool = True
+    # A document deleted in Focus: delete its Twinfield draft too (never a final transaction). Off: the report
+    # lists the draft for the bookkeeper.
+    delete_drafts_of_deleted_documents: bool = False
     notifications: notifications.NotificationSettings | None = None  # None: nothing is sent
     # Intra-community (ICT) lines: goods or services per Focus product category (name or id), else the default;
     # None: such a line holds its document back until the category is listed.
@@ -136,7 +139,7 @@ class _Parser:
     KEYS = {
         "departments", "debtors_account", "default_revenue_account", "vat_codes", "auto_match_vat", "only_sent",
         "group_lines", "numbering", "default_payment_days", "payment_method_id", "include_credit_notes",
-        "notifications",
+        "delete_drafts_of_deleted_documents", "notifications",
         "performance_types", "default_performance_type",
     }
 
@@ -212,6 +215,8 @@ class _Parser:
             default_payment_days=self.integer(data.get("default_payment_days"), "default_payment_days", 30),
             payment_method_id=self.text(data.get("payment_method_id"), "payment_method_id", required=False),
             include_credit_notes=self.flag(data.get("include_credit_notes"), "include_credit_notes", True),
+            delete_drafts_of_deleted_documents=self.flag(data.get("delete_drafts_of_deleted_documents"),
+                                                         "delete_drafts_of_deleted_documents", False),
             notifications=notifications.parse(self, data.get("notifications")),
             performance_types=self.performance_types(data.get("performance_types")),
             default_performance_type=self.performance_type(data.get("default_performance_type"),

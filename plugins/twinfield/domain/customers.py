@@ -187,4 +187,5 @@ def to_twinfield_customer(focus_customer: FocusCustomer, payment_days: int = 30,
         address=address,
         iban=re.sub(r"\s", "", fc.iban).upper(),
         office=office,
+        coc_number=fc.national_identification_number.strip(),
     ), note

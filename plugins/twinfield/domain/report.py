@@ -59,6 +59,42 @@ class CreditNoteEntry:
     currency: str
 
 
+# What Twinfield held for a document deleted in Focus, and what became of it.
+NOT_BOOKED = "not_booked"  # never booked in Twinfield
+DRAFT_DELETED = "draft_deleted"  # its draft was deleted (configured: delete_drafts_of_deleted_documents)
+DRAFT_KEPT = "draft_kept"  # its draft is still there: for the bookkeeper to delete
+DRAFT_NOT_DELETED = "draft_not_deleted"  # deleting the draft was refused (``detail`` says why)
+FINAL = "final"  # final in Twinfield: never deleted; to be credited by hand
+NOTHING_HELD = "nothing_held"  # booked once, but Twinfield holds nothing at its number any more
+WOULD_DELETE = "would_delete"  # dry run: its draft would be deleted
+_DELETION_TEXT = {
+    NOT_BOOKED: "never booked in Twinfield: nothing to do",
+    DRAFT_DELETED: "its draft was deleted in Twinfield",
+    DRAFT_KEPT: "its draft is still in Twinfield: delete it there (not deleted automatically)",
+    DRAFT_NOT_DELETED: "its draft is still in Twinfield: deleting it was refused",
+    FINAL: "final in Twinfield (never deleted automatically): credit it in Twinfield",
+    NOTHING_HELD: "Twinfield holds nothing at its number any more: nothing to do",
+    WOULD_DELETE: "its draft would be deleted in Twinfield",
+}
+
+
+@dataclass(frozen=True)
+class DeletedEntry:
+    """A Focus document that Focus no longer knows (deleted there), and its Twinfield side."""
+
+    kind: str
+    focus_id: str
+    focus_number: str
+    office: str = ""
+    twinfield_invoice_number: str = ""  # the number it was booked under ("" when never booked)
+    outcome: str = NOT_BOOKED
+    detail: str = ""  # Twinfield's reason when it refused the deletion
+
+    def describe(self) -> str:
+        text = _DELETION_TEXT.get(self.outcome, self.outcome)
+        return f"{text} ({self.detail})" if self.detail else text
+
+
 DONE, FAILED, NOT_RUN = "done", "failed", "did not run"
 
 
@@ -70,7 +106,8 @@ class StageOutcome:
 
 
 _ENTRY_LISTS = {"held_back": HeldBackEntry, "waiting": HeldBackEntry, "booked": BookedEntry,
-                "payments": PaymentEntry, "credit_notes": CreditNoteEntry, "stages": StageOutcome}
+                "payments": PaymentEntry, "credit_notes": CreditNoteEntry, "stages": StageOutcome,
+                "deleted_in_focus": DeletedEntry}
 
 
 @dataclass
@@ -96,6 +133,7 @@ class RunReport:
     vat_proposals: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     stages: list[StageOutcome] = field(default_factory=list)  # in the order they run
+    deleted_in_focus: list[DeletedEntry] = field(default_factory=list)  # found gone in Focus by this run
 
     # --- filling ---------------------------------------------------------------------------------
 
@@ -174,6 +212,7 @@ class RunReport:
             "payments_registered": len(self.payments),
             "credit_notes": len(self.credit_notes),
             "vat_proposals": len(self.vat_proposals),
+            "deleted_in_focus": len(self.deleted_in_focus),
             "api_calls": dict(self.api_calls),
             "errors": len(self.errors),
         }
@@ -194,6 +233,7 @@ class RunReport:
             ("customers needing a person", s["customers_unresolved"]),
             ("payments registered in Focus", s["payments_registered"]),
             ("credit notes booked", s["credit_notes"]),
+            ("deleted in Focus", s["deleted_in_focus"]),
             *[(f"API calls to {svc}", n) for svc, n in sorted(self.api_calls.items())],
         ]
 
@@ -235,6 +275,11 @@ class RunReport:
             out += ["", "## Customers needing a person", ""] + [f"- {_cell(c)}" for c in self.customers_unresolved]
         if self.already_in_twinfield:
             out += ["", "## Already in Twinfield", ""] + [f"- {_cell(a)}" for a in self.already_in_twinfield]
+        if self.deleted_in_focus:
+            out += ["", "## Deleted in Focus", "", "| Focus document | office | Twinfield invoice number | in Twinfield |",
+                    "|---|---|---|---|"]
+            out += [f"| {_kind(d.kind)} {_cell(d.focus_number or d.focus_id)} | {d.office or '-'} | "
+                    f"{d.twinfield_invoice_number or '-'} | {_cell(d.describe())} |" for d in self.deleted_in_focus]
         if self.booked:
             out += ["", "## Booked", "", "| Focus | Twinfield invoice number | office | amount | |",
                     "|---|---|---|---:|---|"]

@@ -41,6 +41,7 @@ class Customer:
     address: Address | None = None
     iban: str = ""
     office: str = ""
+    coc_number: str = ""  # company registration number (KvK, KBO)
 
 
 @dataclass(frozen=True)

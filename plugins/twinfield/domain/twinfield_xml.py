@@ -167,8 +167,9 @@ def read_transaction_xml(office: str, daybook: str, number: str) -> str:
 # -- requests: dimensions, VAT, offices ---------------------------------------------------------------
 def customer_element(customer: Customer, office: str) -> etree._Element:
     """A DEB ``<dimension>``; without a code Twinfield numbers it. The VAT number goes both in
-    ``<vatnumber>`` and in the invoice address's field4 (where older administrations keep it); the street
-    is field2."""
+    ``<vatnumber>`` and in the invoice address's field4 (where older administrations keep it); the company
+    registration number likewise in ``<cocnumber>`` and field5 (Twinfield's customer read shows both places);
+    the street is field2."""
     el = etree.Element("dimension")
     _sub(el, "office", customer.office or office)
     _sub(el, "type", "DEB")
@@ -177,17 +178,21 @@ def customer_element(customer: Customer, office: str) -> etree._Element:
     _sub(el, "name", customer.name)
     if customer.vat_number:
         _sub(el, "vatnumber", customer.vat_number)
+    if customer.coc_number:
+        _sub(el, "cocnumber", customer.coc_number)
     if customer.due_days is not None:
         financials = _sub(el, "financials")
         _sub(financials, "duedays", str(customer.due_days))
-    address = customer.address or (Address(name=customer.name) if customer.vat_number else None)
+    address = customer.address or (Address(name=customer.name) if customer.vat_number or customer.coc_number
+                                   else None)
     if address is not None:
         addresses = _sub(el, "addresses")
         a = _sub(addresses, "address", type="invoice", default="true")
         _sub(a, "name", address.name or customer.name)
         # Only what is known: an empty element would wipe what the bookkeeper filled in.
         for tag, value in (("country", address.country), ("city", address.city), ("postcode", address.postcode),
-                           ("email", address.email), ("field2", address.street), ("field4", customer.vat_number)):
+                           ("email", address.email), ("field2", address.street), ("field4", customer.vat_number),
+                           ("field5", customer.coc_number)):
             if value:
                 _sub(a, tag, value)
     if customer.iban:
@@ -401,7 +406,8 @@ def parse_transaction(reply: str | bytes) -> PostedTransaction | None:
 
 
 def customer_from_element(el: etree._Element) -> Customer:
-    """A DEB ``<dimension>`` as read. The VAT number is ``<vatnumber>``, else the invoice address's field4."""
+    """A DEB ``<dimension>`` as read. The VAT number is ``<vatnumber>``, else the invoice address's field4; the
+    registration number ``<cocnumber>``, else field5."""
     addresses = el.findall("addresses/address")
     address_el = next(
         (a for a in addresses if a.get("type") == "invoice" and a.get("default") == "true"),
@@ -428,6 +434,7 @@ def customer_from_element(el: etree._Element) -> Customer:
         address=address,
         iban=_text(bank, "iban"),
         office=_text(el, "office"),
+        coc_number=_text(el, "cocnumber") or _text(address_el, "field5"),
     )
 
 

@@ -11,10 +11,11 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, MalformedFocusData, content_hash, parse_departments
+from twinfield.operators import deletions as deleted
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.documents import PARSERS
 from twinfield.operators.window import Window, window_for
-from twinfield.state import documents, runs, webhook_hints
+from twinfield.state import deletions, documents, runs, webhook_hints
 from twinfield.state.documents import StagedDocument
 from twinfield.state.encoding import dumps
 
@@ -59,7 +60,10 @@ class ExtractOperator(SyncStageOperator):
     """Lists the window's booked documents of the synced departments in Focus (sent or not: validate says
     which wait), plus those that earlier runs could not book (held back, refused, or interrupted), reads the
     details of new or changed ones (a few in parallel), and stages them for the run. Documents whose
-    ``updated_at`` did not change are taken from an earlier run's copy, without another info call."""
+    ``updated_at`` did not change are taken from an earlier run's copy, without another info call.
+
+    It also finds the documents deleted in Focus since (see ``twinfield.operators.deletions``): the report names
+    them, and their Twinfield drafts are deleted only when the configuration says so."""
 
     stage = "extract"
 
@@ -94,6 +98,7 @@ class ExtractOperator(SyncStageOperator):
 
         documents.clear_staged(run.store, run.run_id)  # what an earlier try of this run staged
         summary: dict[str, Any] = {"window": window.describe(), "staged": 0}
+        gone: list[deletions.Deletion] = []
         for source in SOURCES:
             if source.optional and not with_credit_notes:
                 continue
@@ -104,10 +109,18 @@ class ExtractOperator(SyncStageOperator):
             }
             retried = 0
             if not window.named:  # and whatever earlier runs could not book, whatever its window
-                for item in self._unbooked(run, source):
+                unbooked = documents.unbooked(run.store, source.kind)
+                returned = set()
+                for item in self._listed_by_id(run, source, unbooked):
+                    returned.add(item["id"])
                     if item["id"] not in listed and (item.get("department") or {}).get("id") in synced:
                         listed[item["id"]] = item
                         retried += 1
+                known = set(listed) | set(unbooked)
+                drafts = [i for i in deletions.to_check(run.store, source.kind) if i not in known]
+                found = self._deleted(run, source, [i for i in unbooked if i not in returned], drafts)
+                summary[f"{source.kind}s_deleted_in_focus"] = len(found)
+                gone.extend(found)
             items = list(listed.values())
             read = 0
             with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"focus-{source.kind}") as pool:
@@ -119,7 +132,20 @@ class ExtractOperator(SyncStageOperator):
             summary[f"{source.kind}s_read"] = read
             summary[f"{source.kind}s_retried"] = retried
             summary["staged"] += len(items)
+        if run.dry_run:  # reported, not recorded: the real run reports them again
+            run.details["deleted_in_focus"] = [vars(d) for d in gone]
+        else:
+            deletions.record(run.store, run.run_id, gone)
         return summary
+
+    @staticmethod
+    def _deleted(run: StageRun, source: Source, unlisted: list[str], drafts: list[str]) -> list[deletions.Deletion]:
+        """Documents Focus deleted: ``unlisted`` were left out of a list by id already, ``drafts`` (drafts in
+        Twinfield by our record) are listed by id first; either is confirmed with its info call."""
+        list_documents = getattr(run.focus, source.list_method)
+        candidates = unlisted + deleted.missing_from(list_documents, drafts)
+        gone = deleted.unknown_to_focus(getattr(run.focus, source.info_method), candidates)
+        return deleted.settle(run, source.kind, gone)
 
     def _listed(self, run: StageRun, source: Source, window: Window) -> Iterator[dict]:
         list_documents = getattr(run.focus, source.list_method)
@@ -144,9 +170,9 @@ class ExtractOperator(SyncStageOperator):
             return
         yield from (i for i in list_documents(**filters) if i.get(source.number_field) in wanted)
 
-    def _unbooked(self, run: StageRun, source: Source) -> Iterator[dict]:
-        """The list items of documents earlier runs saw but Twinfield does not hold, 100 ids per call."""
-        ids = documents.unbooked(run.store, source.kind)
+    def _listed_by_id(self, run: StageRun, source: Source, ids: list[str]) -> Iterator[dict]:
+        """The list items of these documents (those earlier runs saw but Twinfield does not hold), 100 ids per
+        call."""
         list_documents = getattr(run.focus, source.list_method)
         for start in range(0, len(ids), ID_PAGE):
             yield from list_documents(**source.extra_filters, ids=ids[start : start + ID_PAGE])

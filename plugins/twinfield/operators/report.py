@@ -20,13 +20,14 @@ from twinfield.domain.report import (
     NOT_RUN,
     BookedEntry,
     CreditNoteEntry,
+    DeletedEntry,
     HeldBackEntry,
     PaymentEntry,
     RunReport,
     StageOutcome,
 )
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.state import documents, payments, postings, runs
+from twinfield.state import deletions, documents, payments, postings, runs
 from twinfield.state.encoding import dumps
 
 
@@ -118,6 +119,10 @@ def build_report(store, run_id: str, upstream_states: dict[str, str | None] | No
         reasons = (f"Twinfield refused it: {posting.last_error}",)
         report.held_back.append(HeldBackEntry(posting.kind, posting.focus_id, posting.focus_number,
                                               links.get(posting.key, ""), reasons, posting.office))
+    found_deleted = (summary.get("extract", {}).get("deleted_in_focus", []) if dry_run
+                     else [vars(d) for d in deletions.found_in_run(store, run_id)])
+    report.deleted_in_focus = [DeletedEntry(d["kind"], d["focus_id"], d["focus_number"], d["office"],
+                                            d["invoice_number"], d["outcome"], d["detail"]) for d in found_deleted]
     validate = summary.get("validate", {})
     report.causes = validate.get("causes", [])
     report.vat_proposals = [f"office {p['office']}: Focus tax rate {p['tax_rate']} -> "

@@ -21,7 +21,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -34,7 +34,7 @@ from requests.adapters import HTTPAdapter
 
 from twinfield.domain.focus_model import PaymentsSeen, payment_took_effect, payments_seen
 from twinfield.domain.money import to_decimal
-from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
+from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable, FocusUnstableList
 from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
 from twinfield.hooks.focus.ratelimit import Clock, SlidingWindowLimiter, parse_reset
 from twinfield.hooks.state import secrets_cipher, state_store
@@ -48,6 +48,8 @@ PAGE_SIZE = 100  # asked for; Focus documents a maximum (100) for calls.list onl
 REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_RATE_LIMIT = 200
 DEFAULT_TIMEOUT = 30.0
+# Reads of one day's credit notes (more than a page of them) until two agree: creditNotes.list has no sort.
+STABLE_READS = 4
 # How often (seconds) a busy hook hands its rate window to the state store, besides at the end of a stage.
 WINDOW_SAVE_INTERVAL = 5.0
 
@@ -98,6 +100,7 @@ class TeamleaderFocusHook(HttpHook):
     :param rate_limit_attempts: sends of one request that may meet a 429 before FocusRateLimited.
     :param rate_window: seconds of the API's sliding window (Focus: a minute); the limit is the connection's
         ``rate_limit_per_minute`` per window.
+    :param page_size: items asked per page of a list.
     """
 
     conn_name_attr = "teamleader_focus_conn_id"
@@ -116,6 +119,7 @@ class TeamleaderFocusHook(HttpHook):
         read_attempts: int = 5,
         rate_limit_attempts: int = 5,
         rate_window: float = 60.0,
+        page_size: int = PAGE_SIZE,
     ):
         super().__init__(method="POST", http_conn_id=teamleader_focus_conn_id, adapter=adapter)
         self.teamleader_focus_conn_id = teamleader_focus_conn_id
@@ -123,6 +127,7 @@ class TeamleaderFocusHook(HttpHook):
         self.read_attempts = read_attempts
         self.rate_limit_attempts = rate_limit_attempts
         self.rate_window = rate_window
+        self.page_size = page_size
         self.stats: Counter[str] = Counter()  # HTTP requests sent, per endpoint (retries and refreshes included)
         self._state = state
         self._session: requests.Session | None = None
@@ -369,13 +374,16 @@ class TeamleaderFocusHook(HttpHook):
         """A read: retried on 5xx, timeouts and dropped connections."""
         return self._retrying(endpoint)(self._call, endpoint, body)
 
+    def _page(self, endpoint: str, body: dict, number: int) -> list[dict]:
+        return self._read(endpoint, {**body, "page": {"size": self.page_size, "number": number}})["data"]
+
     def _pages(self, endpoint: str, body: dict) -> Iterator[dict]:
-        """Every item of a paged list, asked in pages of 100, until an empty page. There is no total, and no
-        maximum page size is documented for these lists: a page shorter than asked may be the server's own
-        page size, not the end."""
+        """Every item of a paged list, asked in pages of ``page_size``, until an empty page. There is no total,
+        and no maximum page size is documented for these lists: a page shorter than asked may be the server's
+        own page size, not the end."""
         number = 1
         while True:
-            data = self._read(endpoint, {**body, "page": {"size": PAGE_SIZE, "number": number}})["data"]
+            data = self._page(endpoint, body, number)
             if not data:
                 return
             yield from data
@@ -410,11 +418,61 @@ class TeamleaderFocusHook(HttpHook):
         return self._pages("invoices.list", body)
 
     def list_credit_notes(self, **filters: Any) -> Iterator[dict]:
-        """creditNotes.list, every page, in the API's order (it has no sort).
-
-        Note: ``credit_note_date_before`` is exclusive, unlike ``invoice_date_before``.
+        """creditNotes.list, each credit note once. The list has no sort parameter, so its order may differ
+        from one request to the next and paging through it can miss or double items. It is read instead in
+        ``credit_note_date`` ranges ([after, before): ``credit_note_date_before`` is exclusive, unlike
+        ``invoice_date_before``), split at the middle date seen until each range fits in one page (its second
+        page is empty): one answer, so nothing in it can move. A single day of more than a page is read until
+        two reads agree (``FocusUnstableList`` when they never do).
         """
-        return self._pages("creditNotes.list", {"filter": credit_note_filter(filters)})
+        body = credit_note_filter(filters)  # checked now, not when the first item is asked for
+        after, before = (date.fromisoformat(body.pop(key)) if body.get(key) else None
+                         for key in ("credit_note_date_after", "credit_note_date_before"))
+
+        def each_once() -> Iterator[dict]:
+            seen: set[str] = set()
+            for item in self._credit_note_range(body, after, before):
+                if item["id"] not in seen:
+                    seen.add(item["id"])
+                    yield item
+
+        return each_once()
+
+    def _credit_note_range(self, base: dict, after: date | None, before: date | None) -> list[dict]:
+        """The credit notes dated in [after, before) (None: open), under the other filters ``base``."""
+        endpoint = "creditNotes.list"
+        bounds = {"credit_note_date_after": after, "credit_note_date_before": before}
+        body = {"filter": {**base, **{k: v.isoformat() for k, v in bounds.items() if v is not None}}}
+        first = self._page(endpoint, body, 1)
+        if not first:
+            return []
+        second = self._page(endpoint, body, 2)
+        if not second:
+            return first
+        dates = sorted(date.fromisoformat(i["credit_note_date"][:10]) for i in first + second
+                       if i.get("credit_note_date"))
+        one_day = timedelta(days=1)
+        if not dates or (after is not None and before is not None and before - after <= one_day):
+            return self._read_until_stable(endpoint, body)
+        split = dates[len(dates) // 2]
+        if after is not None and split <= after:
+            split = after + one_day
+        if before is not None and split >= before:
+            split = before - one_day
+        return self._credit_note_range(base, after, split) + self._credit_note_range(base, split, before)
+
+    def _read_until_stable(self, endpoint: str, body: dict) -> list[dict]:
+        """Every page of an unsorted list, read again until two reads give the same items, each once."""
+        previous: set[str] | None = None
+        for _ in range(STABLE_READS):
+            items = list(self._pages(endpoint, body))
+            ids = [item["id"] for item in items]
+            current = set(ids)
+            if len(current) == len(ids) and current == previous:
+                return items
+            previous = current if len(current) == len(ids) else None
+        raise FocusUnstableList(200, f"{STABLE_READS} reads of {body['filter']} gave different answers "
+                                f"(the list has no sort and more than a page of items)", endpoint)
 
     def invoice_info(self, invoice_id: str) -> dict:
         return self._read("invoices.info", {"id": invoice_id})["data"]
