@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from pathlib import Path
 
 import pendulum
 import pytest
@@ -71,7 +70,7 @@ def test_twinfield_down_after_booking_gives_a_partial_report_and_a_failed_run(wo
     assert "**Incomplete run: failed stage(s): pull_reconciliations.**" in markdown
     assert "| update_payments | did not run |" in markdown
     report_file = report_folder() / f"{file_name(dagrun.run_id)}.md"
-    assert Path(report_file).read_text(encoding="utf-8") == markdown
+    assert report_file.read_text(encoding="utf-8") == markdown
 
     # Twinfield is back; the run again (dag.test clears the logical date's tasks): done, nothing booked twice.
     world.sandbox.twinfield.faults.clear()

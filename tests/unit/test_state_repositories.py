@@ -251,7 +251,7 @@ def test_a_deletion_is_recorded_once_and_leaves_the_checks_retries_and_postings(
                 for i in (1, 2, 3)]
     documents.replace_validation(store, "r1", outcomes)
     postings.mark_attempts(store, "r1", [_attempt(f"inv-{i}", number=f"F-{i}") for i in (1, 2, 3)])
-    postings.record_posted(store, "r1", [(("invoice", f"inv-{i}"), str(i), "temporary") for i in (1, 2)])
+    postings.record_posted(store, "r1", [(("invoice", f"inv-{i}"), str(i), "temporary", "") for i in (1, 2)])
     assert deletions.to_check(store, "invoice") == ["inv-1", "inv-2", "inv-3"]  # drafts, and one pending
     assert deletions.known_numbers(store, "invoice", ["inv-3", "inv-9"]) == {"inv-3": "2025 / 3"}
 
