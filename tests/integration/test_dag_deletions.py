@@ -149,3 +149,32 @@ def test_a_dry_run_names_deleted_documents_without_deleting_or_recording_them(wo
     dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 3, tz="UTC"), starting_date=None)
     assert {focus_id: d["outcome"] for focus_id, d in deleted_in_report(report).items()} == {
         doc["id"]: "draft_deleted" for doc, _ in drafts}
+
+
+def test_a_number_focus_gives_again_after_a_deletion_is_not_taken_for_the_old_draft(world):
+    sandbox = world.sandbox
+    focus = sandbox.focus
+    departments = {d["id"]: d["name"] for d in focus.data.departments}
+    world.run(logical_date=pendulum.datetime(2030, 1, 1, tz="UTC"))
+    drafts_by_department = {}
+    for record in focus._invoices.values():
+        if record["status"] == "draft":
+            drafts_by_department.setdefault(record["department"]["id"], record)
+    candidates = [(doc, tx) for doc, tx in delete_last(world, "invoice", departments, where="temporary")
+                  if doc["department"]["id"] in drafts_by_department]
+    assert candidates, "the data should have a department with a deleted last invoice and a draft"
+    old, old_tx = candidates[0]
+    world.run(logical_date=pendulum.datetime(2030, 1, 2, tz="UTC"), starting_date=None)  # reports the deletion
+
+    # Focus gives the deleted number to the next invoice it books in that department and year.
+    new = focus.book_invoice(drafts_by_department[old["department"]["id"]]["id"],
+                             on=pendulum.parse(old["invoice_date"]).date())
+    assert new["invoice_number"] == old["invoice_number"]
+    focus._invoices[new["id"]]["sent"] = True  # and sends it to the customer
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 3, tz="UTC"))  # since the starting date
+    assert set(world.states(dagrun).values()) == {"success"}
+    held = {h["focus_id"]: " ".join(h["reasons"]) for h in report["held_back"]}
+    assert "still taken in Twinfield" in held[new["id"]] and old_tx["number"] in held[new["id"]]
+    same_number = [t for t in world.transactions() if t["invoicenumber"] == old_tx["invoicenumber"]]
+    assert same_number == [old_tx]  # the old draft untouched, nothing recorded for the new invoice as "already there"
+    assert ("invoice", new["id"]) not in {k for k, p in postings.postings(world.store).items() if p.status == "posted"}

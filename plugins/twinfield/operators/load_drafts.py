@@ -11,7 +11,7 @@ from twinfield.domain.money import format_amount
 from twinfield.domain.twinfield_model import MatchStatus, SalesTransaction
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.plan import Action, after_check, decide
-from twinfield.state import documents, postings
+from twinfield.state import deletions, documents, postings
 from twinfield.state.documents import ValidationOutcome
 from twinfield.state.postings import Attempt, InTwinfield, Posting
 
@@ -195,6 +195,7 @@ class LoadDraftsOperator(SyncStageOperator):
         for (office, daybook), group in by_book.items():
             numbers = sorted({a.transaction.invoice_number for a, _ in group})
             held: dict[str, list[MatchStatus]] = defaultdict(list)
+            of_deleted = deletions.held_for_deleted(run.store, office, daybook)
             for status in run.twinfield.match_statuses(office, daybook, invoice_numbers=numbers):
                 held[status.invoice_number].append(status)
             for attempt, message in group:
@@ -202,6 +203,14 @@ class LoadDraftsOperator(SyncStageOperator):
                 if not statuses:
                     not_found.append((attempt.key, f"{message} (and a lookup by invoice number found nothing)"))
                     continue
+                if all(s.number in of_deleted for s in statuses):  # Focus gave a deleted document's number again
+                    taken = ", ".join(sorted(s.number for s in statuses))
+                    not_found.append((attempt.key, f"invoice number {attempt.transaction.invoice_number} is still "
+                                      f"taken in Twinfield by {daybook} {taken}, booked for a document since deleted "
+                                      "in Focus: delete that draft in Twinfield (or credit it if final), then this "
+                                      "one is booked"))
+                    continue
+                statuses = [s for s in statuses if s.number not in of_deleted]
                 same = [s for s in statuses if _holds(s, attempt)]
                 status = (same or statuses)[0]
                 found.append(InTwinfield(attempt.key, status.number, status.status, status.period, bool(same)))

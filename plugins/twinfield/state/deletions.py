@@ -92,3 +92,15 @@ def known_numbers(store: StateStore, kind: str, ids: list[str]) -> dict[str, str
             for r in conn.execute(select, {"kind": kind, "ids": ids[start : start + 500]}):
                 found[r.focus_id] = r.focus_number
     return found
+
+
+def held_for_deleted(store: StateStore, office: str, daybook: str) -> set[str]:
+    """Twinfield numbers of transactions in this daybook that belong to documents deleted in Focus (kept as
+    drafts, or final): a new document with the same invoice number is not the one they hold."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            text("SELECT twinfield_number FROM focus_deletions WHERE office = :office AND daybook = :daybook"
+                 " AND twinfield_number IS NOT NULL AND outcome <> 'draft_deleted'"),
+            {"office": office, "daybook": daybook},
+        )
+        return {r.twinfield_number for r in rows}
