@@ -63,17 +63,6 @@ class TwinfieldFault(TwinfieldError):
         super().__init__(f"Twinfield fault{f' {code}' if code else ''}: {message}")
 
 
-class TwinfieldRejected(TwinfieldError):
-    """Twinfield rejected one or more items of a ProcessXml request; ``items`` holds the per-item results."""
-
-    def __init__(self, items: list):
-        self.items = items
-        failed = [i for i in items if not getattr(i, "ok", False)]
-        first = failed[0] if failed else None
-        summary = "; ".join(getattr(first, "error_messages", []) or []) if first else ""
-        super().__init__(f"Twinfield rejected {len(failed)} of {len(items)} item(s)" + (f": {summary}" if summary else ""))
-
-
 class TwinfieldRateLimited(TwinfieldError):
     """Still 429 after honouring Retry-After within the retry budget."""
 

@@ -43,11 +43,6 @@ class FairUse:
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + max(seconds, 0.0))
 
-    def spent_last_minute(self) -> int:
-        with self._lock:
-            self._forget_old(self._clock())
-            return sum(c for _, c in self._spent)
-
     def _forget_old(self, now: float) -> None:
         while self._spent and self._spent[0][0] <= now - WINDOW:
             self._spent.popleft()
