@@ -20,6 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.fernet import Fernet
 
 from sandbox.server import Sandbox, SandboxConfig
 from tests.e2e.stack import (
@@ -77,6 +78,9 @@ class CeleryAirflow:
             # The state store as a plain PostgreSQL URI connection, as an operator would write it.
             "AIRFLOW_CONN_FOCUS_TWINFIELD_STATE": dbs["focus_twinfield"].replace("+psycopg2", ""),
             "jwt_secret": secrets.token_urlsafe(32),
+            # One Fernet key for every component, as a deployment sets it: the state store's tokens are encrypted
+            # with it by whichever worker refreshes them and read by every other.
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             **self.sandbox.connections(),
         }
         self.store = StateStore(dbs["focus_twinfield"])

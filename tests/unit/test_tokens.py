@@ -281,6 +281,9 @@ def test_the_hook_side_takes_airflows_fernet_key(monkeypatch):
         monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "")
         get_fernet.cache_clear()
         assert secrets_cipher() is None
+        monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "{FERNET_KEY}")  # a component without airflow.cfg
+        get_fernet.cache_clear()
+        assert secrets_cipher() is None
     finally:
         get_fernet.cache_clear()
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
 
 from twinfield.state import StateStore
 from twinfield.state.tokens import Cipher
 
 DEFAULT_CONN_ID = "focus_twinfield_state"
+log = logging.getLogger(__name__)
 
 # Executors whose tasks run on this machine: only there may each process fall back to the same local file.
 LOCAL_EXECUTORS = {"LocalExecutor", "SequentialExecutor", "DebugExecutor"}
@@ -69,7 +71,11 @@ def secrets_cipher() -> Cipher | None:
     the state store; None when Airflow has none (then, as Airflow does for connections, they are kept plain)."""
     from airflow.sdk.crypto import get_fernet
 
-    fernet = get_fernet()
+    try:
+        fernet = get_fernet()
+    except AirflowException as exc:  # e.g. a component without airflow.cfg: the key is the template's placeholder
+        log.warning("No usable Fernet key here (%s): secrets in the state store are kept unencrypted", exc)
+        return None
     return fernet if fernet.is_encrypted else None
 
 
