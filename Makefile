@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 
-.PHONY: venv demo test bench sandbox matrix constraints clean
+.PHONY: venv demo test bench sandbox matrix constraints schema clean
 
 # pyproject.toml declares ranges; constraints.txt holds the exact versions that make, CI and the image use.
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -39,6 +39,10 @@ constraints:
 	{ echo "# Exact versions for make, CI and the Docker image (pyproject.toml declares ranges). Rebuild: make constraints"; \
 	  .constraints-venv/bin/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
 	rm -rf .constraints-venv
+
+# The JSON Schema of sync.yaml and vat_codes.yaml, generated from the models load_config validates with.
+schema: venv
+	$(PY) -m twinfield.domain.config_schema include/mappings
 
 clean:
 	rm -rf $(VENV) .airflow out

@@ -6,40 +6,43 @@ Public API:
 - ``load_config(path) -> SyncConfig``; ``SyncConfig.from_mapping(data, base_dir)`` for tests and overrides.
 - ``ConfigError``: raised with the offending key (e.g. ``departments[1].office``) and what is wrong.
 
+The file's keys, types, defaults and allowed values are the pydantic models in ``config_schema`` (published as
+include/mappings/sync.schema.json); this module reads the YAML, validates it through them, turns their errors
+into ``ConfigError`` and checks what a schema cannot say: duplicate routes and VAT entries, clashing numbers.
 YAML is read with every scalar kept as text (``yaml.BaseLoader``), so account ``0110`` keeps its leading zero
-and ``on``/``no`` are not silently booleans; each key is then converted and checked here. Unknown keys are
-refused: a typo must not quietly fall back to a default.
+and ``on``/``no`` are not silently booleans.
 """
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping
 
 import yaml
+from pydantic import BaseModel, RootModel, ValidationError
 
+from twinfield.domain import config_schema as schema
 from twinfield.domain import notifications, numbering
+from twinfield.domain.config_schema import DEFAULT_DAYBOOK, GROUP_PER_ACCOUNT, GROUP_PER_LINE, PERFORMANCE_TYPES
 from twinfield.domain.focus_model import FocusDepartment
 
-DEFAULT_DAYBOOK = "VRK"
-PERFORMANCE_TYPES = ("goods", "services")
-GROUP_PER_ACCOUNT = "per_account"
-GROUP_PER_LINE = "per_line"
-_NULLS = {"", "~", "null", "Null", "NULL", "none", "None"}
-_TRUE = {"true", "True", "TRUE", "yes", "Yes", "on"}
-_FALSE = {"false", "False", "FALSE", "no", "No", "off"}
+__all__ = ["ConfigError", "DepartmentRoute", "VatMapping", "NumberFormat", "SyncConfig", "load_config",
+           "DEFAULT_DAYBOOK", "GROUP_PER_ACCOUNT", "GROUP_PER_LINE", "PERFORMANCE_TYPES"]
 
 
 class ConfigError(ValueError):
     """The configuration is wrong; ``key`` names where (``departments[0].office``)."""
 
-    def __init__(self, key: str, problem: str, source: str = ""):
+    def __init__(self, key: str, problem: str, source: str = "", also: Sequence[tuple[str, str]] = ()):
         self.key = key
         self.problem = problem
+        self.also = tuple(also)  # further (key, problem) pairs found in the same pass
         where = f" in {source}" if source else ""
-        super().__init__(f"{key}{where}: {problem}")
+        super().__init__(f"{key}{where}: {problem}" + "".join(f"\n  and {k}: {p}" for k, p in self.also))
 
 
 @dataclass(frozen=True)
@@ -115,198 +118,204 @@ class SyncConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], base_dir: Path | None = None, source: str = "") -> SyncConfig:
         """Build and check a config from parsed YAML (all scalars as text, or plain Python values)."""
-        return _Parser(source, base_dir or Path.cwd()).config(data)
+        return _build(data, base_dir or Path.cwd(), source)
 
 
 def load_config(path: str | Path) -> SyncConfig:
     """Read and check the YAML file at ``path``; a VAT map file it names is read relative to it."""
     path = Path(path)
+    return _build(_read_yaml(path, "(file)", f"cannot read {path}", ""), path.parent, str(path))
+
+
+def _read_yaml(path: Path, key: str, what: str, source: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError("(file)", f"cannot read {path}: {exc.strerror}") from None
-    return SyncConfig.from_mapping(_load_yaml(text, str(path)), path.parent, str(path))
-
-
-def _load_yaml(text: str, source: str) -> Any:
+        raise ConfigError(key, f"{what}: {exc.strerror}", source) from None
     try:
-        return yaml.load(text, Loader=yaml.BaseLoader)
+        return _nulls(yaml.load(text, Loader=yaml.BaseLoader))
     except yaml.YAMLError as exc:
-        raise ConfigError("(file)", f"is not valid YAML: {exc}", source) from None
+        raise ConfigError("(file)", f"is not valid YAML: {exc}", str(path)) from None
 
 
-class _Parser:
-    KEYS = {
-        "departments", "debtors_account", "default_revenue_account", "vat_codes", "auto_match_vat", "only_sent",
-        "group_lines", "numbering", "default_payment_days", "payment_method_id", "include_credit_notes",
-        "delete_drafts_of_deleted_documents", "notifications",
-        "performance_types", "default_performance_type",
-    }
+def _nulls(value: Any) -> Any:
+    """The YAML null words (read as text) as None, which the models take as "left out"."""
+    if isinstance(value, str):
+        return None if value.strip() in schema.NULLS else value
+    if isinstance(value, Mapping):
+        return {key: _nulls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nulls(item) for item in value]
+    return value
 
-    def __init__(self, source: str, base_dir: Path):
-        self.source = source
-        self.base_dir = base_dir
 
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(key, problem, self.source)
+def _build(data: Any, base_dir: Path, source: str) -> SyncConfig:
+    data = _nulls(data)
+    if data is None:
+        raise ConfigError("(file)", "is empty", source)
+    file = _validated(schema.SyncFile, data, source)
+    config = SyncConfig(
+        departments=_routes(file.departments, source),
+        debtors_account=file.debtors_account,
+        default_revenue_account=file.default_revenue_account,
+        vat_map=_vat_map(file.vat_codes, base_dir, source),
+        auto_match_vat=file.auto_match_vat,
+        only_sent=file.only_sent,
+        group_lines=file.group_lines,
+        numbering=NumberFormat(file.numbering.invoice, file.numbering.credit_note),
+        default_payment_days=file.default_payment_days,
+        payment_method_id=file.payment_method_id,
+        include_credit_notes=file.include_credit_notes,
+        delete_drafts_of_deleted_documents=file.delete_drafts_of_deleted_documents,
+        notifications=_notifications(file.notifications),
+        performance_types=dict(file.performance_types),
+        default_performance_type=file.default_performance_type,
+    )
+    try:
+        numbering.check_unique(config)
+    except numbering.NumberingError as exc:
+        raise ConfigError(exc.key, exc.problem, source) from None
+    return config
 
-    # scalars
-    def text(self, value: Any, key: str, required: bool = True) -> str | None:
-        if value is None or (isinstance(value, str) and value.strip() in _NULLS):
-            if required:
-                raise self.fail(key, "is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise self.fail(key, f"must be text, got {value!r}")
-        if isinstance(value, int):
-            raise self.fail(key, f"must be quoted text (\"{value}\"): a bare number loses leading zeros")
-        return value.strip()
 
-    def flag(self, value: Any, key: str, default: bool) -> bool:
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip() in _TRUE:
-            return True
-        if isinstance(value, str) and value.strip() in _FALSE:
-            return False
-        raise self.fail(key, f"must be true or false, got {value!r}")
+def _routes(departments: list[schema.Department], source: str) -> tuple[DepartmentRoute, ...]:
+    routes, seen = [], {}
+    for i, item in enumerate(departments):
+        if item.department in seen:
+            raise ConfigError(f"departments[{i}].department", f"{item.department!r} is already routed by "
+                              f"departments[{seen[item.department]}]: one department books into one office", source)
+        seen[item.department] = i
+        routes.append(DepartmentRoute(item.department, item.office, item.daybook, item.number_prefix or ""))
+    return tuple(routes)
 
-    def integer(self, value: Any, key: str, default: int, minimum: int = 0) -> int:
-        if value is None:
-            return default
-        try:
-            number = value if isinstance(value, int) and not isinstance(value, bool) else int(str(value).strip())
-        except ValueError:
-            raise self.fail(key, f"must be a whole number, got {value!r}") from None
-        if number < minimum:
-            raise self.fail(key, f"must be at least {minimum}, got {number}")
-        return number
 
-    def mapping(self, value: Any, key: str, allowed: set[str]) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(key, "must be a mapping of keys to values")
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            prefix = f"{key}." if key else ""
-            raise self.fail(f"{prefix}{unknown[0]}", f"is not a known setting (known: {', '.join(sorted(allowed))})")
-        return value
+def _vat_map(value: str | list[schema.VatEntry] | None, base_dir: Path, source: str) -> tuple[VatMapping, ...]:
+    if value is None:
+        return ()
+    key = "vat_codes"
+    if isinstance(value, str):  # a file beside this one
+        path = (base_dir / value).resolve()
+        data = _read_yaml(path, key, f"cannot read the VAT map {path}", source)
+        value, key, source = _validated(schema.VatCodesFile, data or [], str(path)).root, "", str(path)
+    entries, seen = [], {}
+    for i, item in enumerate(value):
+        entry = VatMapping(item.tax_rate, item.vat_code, item.department)
+        pair = (entry.department, entry.tax_rate)
+        if pair in seen:
+            raise ConfigError(f"{key}[{i}].tax_rate", f"{entry.tax_rate!r} is already mapped by {key}[{seen[pair]}]",
+                              source)
+        seen[pair] = i
+        entries.append(entry)
+    return tuple(entries)
 
-    # sections
-    def config(self, data: Any) -> SyncConfig:
-        if data is None:
-            raise self.fail("(file)", "is empty")
-        data = self.mapping(data, "", self.KEYS)
-        departments = self.departments(data.get("departments"))
-        group = self.text(data.get("group_lines"), "group_lines", required=False) or GROUP_PER_ACCOUNT
-        if group not in (GROUP_PER_ACCOUNT, GROUP_PER_LINE):
-            raise self.fail("group_lines", f"must be {GROUP_PER_ACCOUNT} or {GROUP_PER_LINE}, got {group!r}")
-        config = SyncConfig(
-            departments=departments,
-            debtors_account=self.text(data.get("debtors_account"), "debtors_account", required=False),
-            default_revenue_account=self.text(data.get("default_revenue_account"), "default_revenue_account",
-                                              required=False),
-            vat_map=self.vat_codes(data.get("vat_codes")),
-            auto_match_vat=self.flag(data.get("auto_match_vat"), "auto_match_vat", False),
-            only_sent=self.flag(data.get("only_sent"), "only_sent", True),
-            group_lines=group,
-            numbering=self.numbering(data.get("numbering")),
-            default_payment_days=self.integer(data.get("default_payment_days"), "default_payment_days", 30),
-            payment_method_id=self.text(data.get("payment_method_id"), "payment_method_id", required=False),
-            include_credit_notes=self.flag(data.get("include_credit_notes"), "include_credit_notes", True),
-            delete_drafts_of_deleted_documents=self.flag(data.get("delete_drafts_of_deleted_documents"),
-                                                         "delete_drafts_of_deleted_documents", False),
-            notifications=notifications.parse(self, data.get("notifications")),
-            performance_types=self.performance_types(data.get("performance_types")),
-            default_performance_type=self.performance_type(data.get("default_performance_type"),
-                                                           "default_performance_type", required=False),
-        )
-        try:
-            numbering.check_unique(config)
-        except numbering.NumberingError as exc:
-            raise self.fail(exc.key, exc.problem) from None
-        return config
 
-    def performance_type(self, value: Any, key: str, required: bool = True) -> str | None:
-        kind = self.text(value, key, required)
-        if kind is not None and kind not in PERFORMANCE_TYPES:
-            raise self.fail(key, f"must be goods or services, got {kind!r}")
-        return kind
+def _notifications(section: schema.Notifications | None) -> notifications.NotificationSettings | None:
+    if section is None:
+        return None
+    email = section.email
+    to = () if email is None else (email.to,) if isinstance(email.to, str) else tuple(email.to)
+    return notifications.NotificationSettings(
+        email_to=to,
+        smtp_conn_id=email.smtp_conn_id if email else notifications.NotificationSettings.smtp_conn_id,
+        slack_conn_id=section.slack.slack_conn_id if section.slack else None,
+        events=frozenset(section.events),
+        report_url=section.report_url,
+    )
 
-    def performance_types(self, value: Any) -> dict[str, str]:
-        if value is None or (isinstance(value, str) and value.strip() in _NULLS):
-            return {}
-        if not isinstance(value, Mapping):
-            raise self.fail("performance_types", "must map Focus product categories (name or id) to goods or services")
-        return {str(category): self.performance_type(kind, f"performance_types.{category}")
-                for category, kind in value.items()}
 
-    def departments(self, value: Any) -> tuple[DepartmentRoute, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.fail("departments", "must list at least one Focus department with its Twinfield office")
-        routes, seen = [], {}
-        for i, item in enumerate(value):
-            key = f"departments[{i}]"
-            item = self.mapping(item, key, {"department", "office", "daybook", "number_prefix"})
-            route = DepartmentRoute(
-                department=self.text(item.get("department"), f"{key}.department"),
-                office=self.text(item.get("office"), f"{key}.office"),
-                daybook=self.text(item.get("daybook"), f"{key}.daybook", required=False) or DEFAULT_DAYBOOK,
-                number_prefix=self.text(item.get("number_prefix"), f"{key}.number_prefix", required=False) or "",
-            )
-            if route.department in seen:
-                raise self.fail(f"{key}.department", f"{route.department!r} is already routed by "
-                                f"departments[{seen[route.department]}]: one department books into one office")
-            seen[route.department] = i
-            routes.append(route)
-        return tuple(routes)
+# From the models' errors to ConfigError: the key as the file writes it, and the problem in plain words.
 
-    def vat_codes(self, value: Any) -> tuple[VatMapping, ...]:
-        key = "vat_codes"
-        if value is None or (isinstance(value, str) and value.strip() in _NULLS):
-            return ()
-        if isinstance(value, str):  # a file beside this one
-            path = (self.base_dir / value.strip()).resolve()
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise self.fail(key, f"cannot read the VAT map {path}: {exc.strerror}") from None
-            parser = _Parser(str(path), path.parent)
-            return parser.vat_entries(_load_yaml(text, str(path)) or [], "")
-        return self.vat_entries(value, key)
+def _validated(model: type[BaseModel], data: Any, source: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        # An unknown key first: a typo explains the "required" error of the key it misspells.
+        errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+        found = []
+        for error in errors:
+            path = _file_path(error["loc"], data)
+            found.append((_key(path), _problem(error, path, model)))
+        raise ConfigError(*found[0], source, also=found[1:]) from None
 
-    def vat_entries(self, value: Any, key: str) -> tuple[VatMapping, ...]:
-        if not isinstance(value, list):
-            raise self.fail(key or "(file)", "must be a list of {department, tax_rate, vat_code} entries")
-        entries, seen = [], {}
-        for i, item in enumerate(value):
-            at = f"{key}[{i}]"
-            item = self.mapping(item, at, {"department", "tax_rate", "vat_code"})
-            entry = VatMapping(
-                tax_rate=self.text(item.get("tax_rate"), f"{at}.tax_rate"),
-                vat_code=self.text(item.get("vat_code"), f"{at}.vat_code"),
-                department=self.text(item.get("department"), f"{at}.department", required=False),
-            )
-            pair = (entry.department, entry.tax_rate)
-            if pair in seen:
-                raise self.fail(f"{at}.tax_rate", f"{entry.tax_rate!r} is already mapped by {key}[{seen[pair]}]")
-            seen[pair] = i
-            entries.append(entry)
-        return tuple(entries)
 
-    def numbering(self, value: Any) -> NumberFormat:
-        if value is None:
-            return NumberFormat()
-        value = self.mapping(value, "numbering", {"invoice", "credit_note"})
-        fmt = NumberFormat(
-            invoice=self.text(value.get("invoice"), "numbering.invoice", required=False) or NumberFormat.invoice,
-            credit_note=self.text(value.get("credit_note"), "numbering.credit_note", required=False)
-            or NumberFormat.credit_note,
-        )
-        for kind in ("invoice", "credit_note"):
-            try:
-                numbering.check_template(getattr(fmt, kind))
-            except numbering.NumberingError as exc:
-                raise self.fail(f"numbering.{kind}", exc.problem) from None
-        return fmt
+def _file_path(loc: tuple[int | str, ...], data: Any) -> list[int | str]:
+    """``loc`` without the form tags of one-or-list values, which are no key of the file."""
+    path, node = [], data
+    for part in loc:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int):
+            node = node[part] if part < len(node) else None
+        elif part in (schema.TEXT_FORM, schema.LIST_FORM):
+            continue
+        else:  # a required key that is missing
+            node = None
+        path.append(part)
+    return path
+
+
+def _key(path: list[int | str]) -> str:
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+    return key or "(file)"
+
+
+def _problem(error: Any, path: list[int | str], model: type[BaseModel]) -> str:
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if path == ["departments"] and kind in ("missing", "too_short", "list_type"):
+        return "must list at least one Focus department with its Twinfield office"
+    if kind == "extra_forbidden":
+        return f"is not a known setting (known: {', '.join(_keys_at(model, path[:-1]))})"
+    if kind == "missing" or value is None:
+        return "is required"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false, got {value!r}"
+    if kind.startswith("int_"):
+        return f"must be a whole number, got {value!r}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}, got {value}"
+    if kind == "string_type" and isinstance(value, int) and not isinstance(value, bool):
+        return f"must be quoted text (\"{value}\"): a bare number loses leading zeros"
+    if kind == "string_type":
+        return f"must be text, got {value!r}"
+    if kind == "literal_error":
+        return f"must be {ctx['expected'].replace(chr(39), '')}, got {value!r}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "must be a mapping of keys to values"
+    if kind == "list_type":
+        return "must be a list"
+    if kind == "too_short":
+        return f"must list at least {ctx['min_length']}"
+    if kind == "value_error":
+        return str(ctx["error"])
+    return error["msg"]
+
+
+def _keys_at(model: type[BaseModel], path: list[int | str]) -> list[str]:
+    """The keys the models allow at ``path`` (where an unknown key was found)."""
+    node: Any = model
+    for part in path:
+        node = next((inner for member in _members(node) if (inner := _inside(member, part)) is not None), None)
+    models = [m for m in _members(node) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return sorted(models[0].model_fields) if models else []
+
+
+def _members(annotation: Any) -> list[Any]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    if isinstance(annotation, type) and issubclass(annotation, RootModel):
+        return _members(annotation.model_fields["root"].annotation)
+    return [annotation]
+
+
+def _inside(annotation: Any, part: int | str) -> Any:
+    if isinstance(part, int) and typing.get_origin(annotation) is list:
+        return typing.get_args(annotation)[0]
+    if isinstance(part, str) and typing.get_origin(annotation) is dict:
+        return typing.get_args(annotation)[1]
+    if isinstance(part, str) and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        found = annotation.model_fields.get(part)
+        return found.annotation if found else None
+    return None

@@ -1,7 +1,7 @@
 """Who hears about a run, when, and what the message says (pure: no sending here).
 
-Settings come from the ``notifications`` section of the sync configuration (see include/mappings/sync.yaml);
-without it nothing is sent. The message is rendered from the run's ``RunReport`` (the same data as the
+Settings come from the ``notifications`` section of the sync configuration (include/mappings/sync.yaml, checked
+by ``config_schema.Notifications``); without it nothing is sent. The message is rendered from the run's ``RunReport`` (the same data as the
 Markdown report) by one Jinja2 template, ``templates/run_report.j2``, whose blocks are the subject, the
 plain-text body and the HTML body.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
@@ -45,48 +44,6 @@ class Message:
     subject: str
     text: str
     html: str
-
-
-def parse(parser: Any, value: Any) -> NotificationSettings | None:
-    """The ``notifications`` section, checked with the configuration's own parser (``_Parser`` in config)."""
-    if value is None:
-        return None
-    value = parser.mapping(value, "notifications", {"email", "slack", "events", "report_url"})
-    to: tuple[str, ...] = ()
-    smtp_conn_id = NotificationSettings.smtp_conn_id
-    if value.get("email") is not None:
-        email = parser.mapping(value["email"], "notifications.email", {"to", "smtp_conn_id"})
-        to = tuple(_addresses(parser, email.get("to")))
-        smtp_conn_id = parser.text(email.get("smtp_conn_id"), "notifications.email.smtp_conn_id",
-                                   required=False) or smtp_conn_id
-    slack_conn_id = None
-    if value.get("slack") is not None:
-        slack = parser.mapping(value["slack"], "notifications.slack", {"slack_conn_id"})
-        slack_conn_id = parser.text(slack.get("slack_conn_id"), "notifications.slack.slack_conn_id")
-    events = DEFAULT_EVENTS
-    if value.get("events") is not None:
-        if not isinstance(value["events"], list) or not value["events"]:
-            raise parser.fail("notifications.events", f"must list one or more of {', '.join(EVENTS)}")
-        events = frozenset(parser.text(e, f"notifications.events[{i}]") for i, e in enumerate(value["events"]))
-        unknown = sorted(events - set(EVENTS))
-        if unknown:
-            raise parser.fail("notifications.events", f"{unknown[0]!r} is not an event (known: {', '.join(EVENTS)})")
-    settings = NotificationSettings(to, smtp_conn_id, slack_conn_id, events,
-                                    parser.text(value.get("report_url"), "notifications.report_url", required=False))
-    if not settings.channels:
-        raise parser.fail("notifications", "names no channel: give email.to and/or slack.slack_conn_id "
-                          "(leave the section out to send nothing)")
-    return settings
-
-
-def _addresses(parser: Any, value: Any) -> list[str]:
-    key = "notifications.email.to"
-    items = value if isinstance(value, list) else [value]
-    addresses = [parser.text(item, f"{key}[{i}]") for i, item in enumerate(items)]
-    for i, address in enumerate(addresses):
-        if address.count("@") != 1 or " " in address or address.startswith("@") or address.endswith("@"):
-            raise parser.fail(f"{key}[{i}]", f"{address!r} is not an e-mail address")
-    return addresses
 
 
 def should_notify(settings: NotificationSettings | None, report: RunReport, failed: bool) -> bool:
