@@ -125,3 +125,117 @@ def test_bare_numbers_from_python_are_refused_for_account_codes():
 def test_missing_file():
     with pytest.raises(ConfigError, match="cannot read"):
         load_config("/nonexistent/sync.yaml")
+
+
+# The models in config_schema are the file's one definition: unknown keys refused at every level, wrong types
+# named with their path, and the JSON Schema published beside sync.yaml generated from them.
+
+@pytest.mark.parametrize("text, key, known", [
+    (MINIMAL + "only_send: true\n", "only_send", "auto_match_vat, debtors_account, default_payment_days"),
+    ("departments:\n  - {department: A, office: X, dagboek: VRK}\n", "departments[0].dagboek",
+     "daybook, department, number_prefix, office"),
+    (MINIMAL + "numbering: {invoice: '{year}-{seq}', creditnote: 'C{year}-{seq}'}\n", "numbering.creditnote",
+     "credit_note, invoice"),
+    (MINIMAL + "vat_codes:\n  - {tax_rate: 21%, vat_code: VH, office: NLA001}\n", "vat_codes[0].office",
+     "department, tax_rate, vat_code"),
+    (MINIMAL + "notifications:\n  email: {to: a@example.com, smtp: smtp_default}\n", "notifications.email.smtp",
+     "smtp_conn_id, to"),
+])
+def test_unknown_keys_are_refused_at_every_level_with_the_known_ones(tmp_path, text, key, known):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert caught.value.key == key
+    assert caught.value.problem.startswith("is not a known setting (known: ")
+    assert known in caught.value.problem
+
+
+def test_an_unknown_key_in_the_vat_map_file_names_that_file(tmp_path):
+    vat = write(tmp_path, '- {tax_rate: "21%", vat_code: VH}\n- {tax_rate: "9%", vatcode: VL}\n', "vat.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, MINIMAL + "vat_codes: vat.yaml\n"))
+    assert (caught.value.key, caught.value.problem) == ("[1].vatcode", "is not a known setting (known: department, "
+                                                                       "tax_rate, vat_code)")
+    assert str(caught.value).startswith(f"[1].vatcode in {vat}: ")
+    assert caught.value.also == (("[1].vat_code", "is required"),)
+
+
+@pytest.mark.parametrize("data, key, problem", [
+    ({"departments": [{"department": "A", "office": "X"}, {"department": "B", "office": 110}]},
+     "departments[1].office", 'must be quoted text ("110"): a bare number loses leading zeros'),
+    ({"departments": "Acme"}, "departments", "must list at least one Focus department"),
+    ({"departments": [{"department": "A", "office": "X"}], "numbering": "{year}-{seq}"}, "numbering",
+     "must be a mapping of keys to values"),
+    ({"departments": ["Acme"]}, "departments[0]", "must be a mapping of keys to values"),
+    ({"departments": [{"department": "A", "office": "X"}], "default_payment_days": "30 days"},
+     "default_payment_days", "must be a whole number, got '30 days'"),
+    ({"departments": [{"department": "A", "office": "X"}], "include_credit_notes": "1"},
+     "include_credit_notes", "must be true or false, got '1'"),
+    ({"departments": [{"department": "A", "office": "X"}], "performance_types": {"Hardware": "goods", "Training":
+     "diensten"}}, "performance_types.Training", "must be goods or services, got 'diensten'"),
+    ({"departments": [{"department": "A", "office": "X"}], "performance_types": ["goods"]}, "performance_types",
+     "must be a mapping of keys to values"),
+    ({"departments": [{"department": "A", "office": "X"}], "vat_codes": {"tax_rate": "21%", "vat_code": "VH"}},
+     "vat_codes", "must be a list"),
+    ({"departments": [{"department": "A", "office": "X"}],
+      "notifications": {"email": {"to": ["a@example.com", True]}}}, "notifications.email.to[1]",
+     "must be text, got True"),
+    ({"departments": [{"department": "A", "office": "X"}], "notifications": {"email": {"to": "finance"}}},
+     "notifications.email.to", "'finance' is not an e-mail address"),
+])
+def test_wrong_types_are_named_with_their_path(data, key, problem):
+    with pytest.raises(ConfigError) as caught:
+        SyncConfig.from_mapping(data, source="sync.yaml")
+    assert caught.value.key == key
+    assert problem in caught.value.problem
+    assert str(caught.value).startswith(f"{key} in sync.yaml: ")
+
+
+def test_every_problem_of_a_pass_is_reported_unknown_keys_first(tmp_path):
+    text = "departmnets:\n  - {department: A, office: X}\nonly_sent: maybe\ndefault_payment_days: -3\n"
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert caught.value.key == "departmnets"
+    assert caught.value.also == (
+        ("departments", "must list at least one Focus department with its Twinfield office"),
+        ("only_sent", "must be true or false, got 'maybe'"),
+        ("default_payment_days", "must be at least 0, got -3"),
+    )
+    assert "\n  and only_sent: must be true or false, got 'maybe'" in str(caught.value)
+
+
+def test_null_takes_the_default(tmp_path):
+    config = load_config(write(tmp_path, "departments:\n  - {department: A, office: X, daybook: ~, number_prefix:}\n"
+                                         "only_sent: null\nnumbering:\ngroup_lines: ''\ndefault_payment_days: ~\n"))
+    assert config == SyncConfig(departments=(DepartmentRoute("A", "X"),))
+
+
+MAPPINGS = SHIPPED.parent
+
+
+def test_published_json_schema_is_the_models_schema():
+    from twinfield.domain.config_schema import json_schemas
+
+    for name, text in json_schemas().items():
+        published = MAPPINGS / name
+        assert published.read_text(encoding="utf-8") == text, f"{published} is stale: run `make schema`"
+
+
+def test_shipped_files_point_editors_at_the_published_schema_and_pass_it():
+    jsonschema = pytest.importorskip("jsonschema")
+    import json
+
+    import yaml
+
+    for config, schema in (("sync.yaml", "sync.schema.json"), ("vat_codes.yaml", "vat_codes.schema.json")):
+        text = (MAPPINGS / config).read_text(encoding="utf-8")
+        assert text.startswith(f"# yaml-language-server: $schema={schema}\n")
+        validator = jsonschema.Draft202012Validator(json.loads((MAPPINGS / schema).read_text(encoding="utf-8")))
+        data = yaml.safe_load(text)  # as an editor reads it: true/false, null, numbers typed
+        assert list(validator.iter_errors(data)) == []
+    # The published schema refuses what the loader refuses: an unknown key, nested too, and a bad value.
+    sync = yaml.safe_load((MAPPINGS / "sync.yaml").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(json.loads((MAPPINGS / "sync.schema.json").read_text()))
+    for wrong in ({**sync, "only_send": True}, {**sync, "departments": [{**sync["departments"][0], "dagboek": "V"}]},
+                  {**sync, "group_lines": "per_invoice"}, {**sync, "default_payment_days": -1},
+                  {**sync, "debtors_account": 130}, {**sync, "departments": []}):
+        assert list(validator.iter_errors(wrong)), wrong
