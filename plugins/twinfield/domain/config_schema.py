@@ -59,13 +59,14 @@ def _email(value: str) -> str:
     return value
 
 
-# Text: a bare YAML number is refused by the loader's callers, never turned into "110" from 0110.
+# Text refuses a number (pydantic never makes 110 into "110"): the loader reads YAML scalars as text, so an
+# unquoted 0110 stays "0110", and a number given in Python data is an account code that already lost its zero.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Switch = Annotated[bool, Strict(), BeforeValidator(_switch),
                    WithJsonSchema({"anyOf": [{"type": "boolean"}, {"enum": sorted(TRUE | FALSE)}]})]
 Template = Annotated[Text, AfterValidator(_template)]
 EmailAddress = Annotated[Text, AfterValidator(_email), WithJsonSchema({"type": "string", "pattern": EMAIL_PATTERN})]
-PerformanceType = Literal["goods", "services"]
+PerformanceType = Literal[PERFORMANCE_TYPES]  # type: ignore[valid-type]
 Event = Literal[tuple(EVENTS)]  # type: ignore[valid-type]
 
 
@@ -161,7 +162,7 @@ class SyncFile(Section):
         None, description="Focus tax rate -> Twinfield VAT code: a file beside this one, or the entries inline.")
     auto_match_vat: Switch = Field(False, description="Book an unmapped tax rate on the proposed VAT code.")
     only_sent: Switch = Field(True, description="Only invoices sent to the customer; false: every booked one.")
-    group_lines: Literal["per_account", "per_line"] = Field(
+    group_lines: Literal[GROUP_PER_ACCOUNT, GROUP_PER_LINE] = Field(
         GROUP_PER_ACCOUNT, description="One Twinfield line per revenue account and VAT code, or per Focus line.")
     numbering: Numbering = Field(default_factory=Numbering)
     default_payment_days: Annotated[int, Field(ge=0)] = Field(
