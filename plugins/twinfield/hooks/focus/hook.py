@@ -146,7 +146,7 @@ class TeamleaderFocusHook(HttpHook):
         self._claim_lock = threading.Lock()
         self._claimed = 0  # slots claimed in the state store and not used yet
         self._claimed_until = 0.0  # monotonic end of their lease
-        self.waited = 0.0  # seconds spent waiting for the rate limit
+        self.waited = 0.0  # seconds requests spent waiting for the rate limit (summed over threads)
         self._session_lock = threading.Lock()
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
