@@ -15,6 +15,9 @@ plus whatever earlier runs could not book, and:
    booked so far, and fails itself so that the run is marked failed. Then it notifies whoever the
    configuration's ``notifications`` section names (e-mail, Slack).
 
+A scheduled run still not done by 07:00 (Airflow setting ``[focus_twinfield] deadline``, ``HH:MM`` or ``off``)
+tells the team, on the same channels, that it is late and how far it got (``twinfield.deadline``).
+
 It also runs within minutes when Focus reports an invoice or credit note booked, changed or deleted (webhooks,
 ``twinfield.web.webhooks``): such a run syncs just the documents named since the last one, re-read from Focus.
 
@@ -38,6 +41,7 @@ import pendulum
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronDataIntervalTimetable, Param
 
 from twinfield.assets import FOCUS_DOCUMENT_CHANGES, PAYMENTS_ALIAS, TWINFIELD_SALES
+from twinfield.deadline import nightly_deadline
 from twinfield.notifiers import SyncReportNotifier
 from twinfield.operators import (
     ExtractOperator,
@@ -51,13 +55,17 @@ from twinfield.operators import (
 from twinfield.operators.retries import RETRY_ARGS
 
 TIMEZONE = "Europe/Amsterdam"
+STARTS_AT = dt.time(3, 0)
 
 with DAG(
     dag_id="focus_twinfield_sync",
     description="Book Teamleader Focus invoices in Twinfield as drafts and bring payments back",
     # Daily, and within minutes of a Focus webhook (the receiver adds asset events; the run syncs those documents).
-    schedule=AssetOrTimeSchedule(timetable=CronDataIntervalTimetable("0 3 * * *", timezone=TIMEZONE),
-                                 assets=[FOCUS_DOCUMENT_CHANGES]),
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable(f"{STARTS_AT.minute} {STARTS_AT.hour} * * *", timezone=TIMEZONE),
+        assets=[FOCUS_DOCUMENT_CHANGES]),
+    # A scheduled run not done by [focus_twinfield] deadline (default 07:00; "off": none) tells the team.
+    deadline=nightly_deadline(STARTS_AT, __file__),
     start_date=pendulum.datetime(2025, 1, 1, tz=TIMEZONE),
     catchup=False,
     max_active_runs=1,

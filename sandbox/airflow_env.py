@@ -42,6 +42,9 @@ def environment(home: Path, connections: dict[str, str], config: Path = CONFIG) 
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW_CONN_FOCUS_TWINFIELD_STATE": f'{{"conn_type": "sqlite", "host": "{home / "state.db"}"}}',
         "FOCUS_TWINFIELD_CONFIG": str(config),
+        # dag.test() (demo, benchmark, tests) fails at the end of a successful run of a DAG with a deadline on
+        # Airflow 3.2.2 and 3.3.2 (its in-memory DAG keeps the alerts where update_state expects their ids).
+        "AIRFLOW__FOCUS_TWINFIELD__DEADLINE": "off",
         **connections,
     }
 

@@ -38,7 +38,7 @@ def check_upgrade_keeps_everything(url: str) -> None:
     store.ensure_schema()
     assert schema.current(engine) == schema.head()
     tables = set(inspect(engine).get_table_names())
-    assert {"payment_checks", "customer_creations", schema.VERSION_TABLE} <= tables
+    assert {"payment_checks", "customer_creations", "rate_claims", schema.VERSION_TABLE} <= tables
     links = customers.links(store, "NLA001")
     assert [(link.focus_key, link.twinfield_code, link.status) for link in links.values()] == [
         (("company", "c-1"), "1000", "linked")]

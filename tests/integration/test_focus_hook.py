@@ -435,7 +435,7 @@ def test_the_next_tasks_hook_starts_from_the_rate_window_the_last_one_used(make_
     busy = connect(sb, rate_limit_per_minute=10, rate_window=window)
     for _ in range(10):
         busy.departments()
-    busy.save_rate_window()  # what the stage operator does at the end of every stage
+    busy.save_rate_window()  # as at the end of every stage: gives back unused claims (each request was recorded)
 
     following = TeamleaderFocusHook(state=busy.state, rate_window=window)
     started = time.monotonic()

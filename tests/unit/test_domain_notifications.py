@@ -78,3 +78,29 @@ def test_rendering_escapes_html_and_keeps_text_plain():
     assert '<a href="https://focus.teamleader.eu/invoice_detail.php?id=f-1">invoice 2030 / 7</a>' in message.html
     assert "      * ledger <8999> & co\n" in message.text and "&lt;" not in message.text
     assert "extract: failed: FocusUnavailable: <503>" in message.text
+
+
+def test_a_late_run_is_told_by_default_and_can_be_left_out():
+    from twinfield.domain.notifications import should_notify_late
+
+    assert should_notify_late(NotificationSettings(email_to=("a@example.com",)))
+    assert not should_notify_late(NotificationSettings(("a@example.com",), events=frozenset({"finished"})))
+    assert not should_notify_late(None)
+
+
+def test_the_late_message_says_where_the_run_is_and_escapes_in_html():
+    from twinfield.domain.notifications import LateRun, render_late
+
+    run = LateRun(run_id="scheduled__2030-01-01<b>", deadline="2030-01-02 06:00 UTC", state="running",
+                  started_at="2030-01-02 02:00 UTC", stages=(("extract", "done"), ("resolve_customers", "running")))
+    settings = NotificationSettings(("a@example.com",), report_url="https://airflow.example.com/r/{run_id}")
+    message = render_late(run, settings)
+    assert message.subject == ("Focus -> Twinfield: run scheduled__2030-01-01<b> is LATE "
+                               "(not done by 2030-01-02 06:00 UTC)")
+    assert "  extract                done\n  resolve_customers      running\n" in message.text
+    assert "It will be at https://airflow.example.com/r/scheduled__2030-01-01<b>" in message.text
+    assert "scheduled__2030-01-01&lt;b&gt;" in message.html and "<b>" not in message.html
+    assert "<tr><td>resolve_customers</td><td>running</td></tr>" in message.html
+
+    nothing_yet = render_late(LateRun(run_id="r", deadline="07:00", state="queued"), settings)
+    assert "No stage has started yet" in nothing_yet.text and "was still queued then" in nothing_yet.text

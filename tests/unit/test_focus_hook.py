@@ -714,3 +714,89 @@ def test_a_limiter_seeded_with_another_hooks_requests_counts_them():
     second = SlidingWindowLimiter(3, window=60, clock=clock, margin=0)
     second.seed(handed_over)
     assert second.acquire() == pytest.approx(50)  # waits until the first request leaves the window
+
+
+def test_every_request_is_in_the_state_store_before_it_leaves(conn_env, store, clock, fake):
+    """A hook killed at any moment (SIGKILL skips every ``finally``) has recorded all it sent: the server sees no
+    request that the state store does not count, whatever the threads do."""
+    from twinfield.state import rate_windows
+
+    conn_env(rate_limit_per_minute=50)
+    recorded_on_arrival = []
+
+    def departments(body, request):
+        recorded_on_arrival.append(len(rate_windows.load(store, hook.integration, newer_than=-1e12)))
+        return {"data": []}
+
+    fake.handlers["departments.list"] = departments
+    hook = TeamleaderFocusHook(state=store, clock=clock, adapter=fake)
+
+    def worker():
+        for _ in range(10):
+            hook.departments()
+            clock.sleep(0.5)  # a little time passes: some claims lapse, others are used
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(recorded_on_arrival) == 30
+    assert all(count >= arrived for arrived, count in enumerate(recorded_on_arrival, start=1))
+    # Claimed ahead in blocks, not one write per request (a tenth of the limit: 5 per block).
+    writes_needed = sum(1 for arrived, count in enumerate(recorded_on_arrival, start=1) if count == arrived)
+    assert writes_needed < 30
+
+    # The hook is gone without giving anything back; the next one counts at least all 30 and at most the claims.
+    following = TeamleaderFocusHook(state=store, clock=clock, adapter=fake)
+    assert 30 <= len(following.limiter._counted) <= 30 + 4
+    # At the end of a task the unused claims are given back: exactly what was sent stays.
+    hook.save_rate_window()
+    assert len(rate_windows.load(store, hook.integration, newer_than=-1e12)) == 30
+
+
+def test_a_killed_hooks_requests_hold_back_the_next_one(conn_env, store, clock, fake):
+    conn_env(rate_limit_per_minute=10)
+    killed = TeamleaderFocusHook(state=store, clock=clock, adapter=fake)
+    for _ in range(8):
+        killed.departments()  # and then SIGKILL: no save_rate_window
+    clock.sleep(5)
+    fresh = TeamleaderFocusHook(state=store, clock=clock, adapter=fake)
+    fresh.departments()
+    fresh.departments()
+    assert clock.t == 5  # two slots were left
+    fresh.departments()
+    # The killed hook's first request leaves the window at 60 (plus the 1-second margin) ...
+    assert clock.t == pytest.approx(61) and fresh.waited == pytest.approx(56)
+    sent = [s.at for s in fake.requests if s.endpoint == "departments.list"]
+    assert all(sum(1 for t in sent if start <= t < start + 60) <= 10 for start in sent)
+
+
+def test_claims_that_left_the_window_are_cleared(conn_env, store, clock, fake):
+    from sqlalchemy import text
+
+    for _ in range(3):
+        TeamleaderFocusHook(state=store, clock=clock, adapter=fake).departments()  # three killed hooks
+    clock.sleep(120)
+    TeamleaderFocusHook(state=store, clock=clock, adapter=fake).departments()
+    with store.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM rate_claims")).scalar() == 1
+
+
+def test_the_limiter_counts_what_the_server_counts_and_it_does_not():
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(10, window=60, clock=clock, margin=1)
+    limiter.acquire()
+    clock.sleep(5)
+    assert limiter.observe(9, None) == 0  # the server knows of nothing else
+    # Someone else sent 6: the server has 3 left where the limiter believes 9.
+    reset = clock.now() + timedelta(seconds=40)  # the oldest of them leaves the server's window then
+    assert limiter.observe(3, reset) == 6
+    assert limiter.sent_at() == [T0.timestamp()]  # only its own are handed on
+    for _ in range(3):
+        assert limiter.acquire() == 0
+    # Full: the next slot is the oldest unknown one's (the reset, plus the margin).
+    assert limiter.acquire() == pytest.approx(41)
+    assert limiter.acquire() == pytest.approx(15)  # then its own first request (t=0) leaves, at 61
+    # The other unknown ones count as sent when the server spoke (t=5): they leave at 66.
+    assert limiter.acquire() == pytest.approx(5)

@@ -3,7 +3,8 @@
 Settings come from the ``notifications`` section of the sync configuration (include/mappings/sync.yaml, checked
 by ``config_schema.Notifications``); without it nothing is sent. The message is rendered from the run's ``RunReport`` (the same data as the
 Markdown report) by one Jinja2 template, ``templates/run_report.j2``, whose blocks are the subject, the
-plain-text body and the HTML body.
+plain-text body and the HTML body; a scheduled run not done by its deadline gets ``templates/run_late.j2``
+(the same blocks).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import jinja2
 
 from twinfield.domain.report import RunReport
 
-FINISHED, FAILED, PAYMENTS, DRY_RUNS = "finished", "failed", "payments", "dry_runs"
+FINISHED, FAILED, LATE, PAYMENTS, DRY_RUNS = "finished", "failed", "late", "payments", "dry_runs"
 EVENTS = {
     FINISHED: "every run that completed: the summary",
     FAILED: "a run with a failed stage: which stage and its error, and what was done so far",
+    LATE: "a scheduled run not done by its deadline ([focus_twinfield] deadline): where it is",
     PAYMENTS: "opt-in: the payments registered in Focus, listed (and a message when there are any)",
     DRY_RUNS: "opt-in: dry runs too",
 }
-DEFAULT_EVENTS = frozenset({FINISHED, FAILED})
+DEFAULT_EVENTS = frozenset({FINISHED, FAILED, LATE})
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -37,6 +39,18 @@ class NotificationSettings:
     @property
     def channels(self) -> list[str]:
         return [name for name, on in (("email", bool(self.email_to)), ("slack", bool(self.slack_conn_id))) if on]
+
+
+@dataclass(frozen=True)
+class LateRun:
+    """A run that missed its deadline, as far as it got: ``stages`` are (stage, where) in the order started."""
+
+    run_id: str
+    deadline: str
+    state: str
+    started_at: str | None = None
+    stages: tuple[tuple[str, str], ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,16 @@ def should_notify(settings: NotificationSettings | None, report: RunReport, fail
     return FINISHED in settings.events or (PAYMENTS in settings.events and bool(report.payments))
 
 
+def should_notify_late(settings: NotificationSettings | None) -> bool:
+    return settings is not None and bool(settings.channels) and LATE in settings.events
+
+
+def render_late(run: LateRun, settings: NotificationSettings) -> Message:
+    """Subject, plain-text and HTML body of the message that a run missed its deadline."""
+    url = settings.report_url.replace("{run_id}", run.run_id) if settings.report_url else ""
+    return _render("run_late.j2", {"run": run, "report_url": url})
+
+
 def render(report: RunReport, settings: NotificationSettings, failed: bool) -> Message:
     """Subject, plain-text and HTML body of the run's message, from the one template."""
     url = settings.report_url.replace("{run_id}", report.run_id) if settings.report_url else ""
@@ -65,7 +89,6 @@ def render(report: RunReport, settings: NotificationSettings, failed: bool) -> M
 
 def render_report(report: RunReport, *, failed: bool, show_payments: bool = True, report_url: str = "") -> Message:
     """The report rendered by the template: the message's parts, and the report page (the HTML part)."""
-    template = _environment().get_template("run_report.j2")
     data = {
         "r": report,
         "s": report.to_summary(),
@@ -74,6 +97,11 @@ def render_report(report: RunReport, *, failed: bool, show_payments: bool = True
         "show_payments": show_payments,
         "report_url": report_url,
     }
+    return _render("run_report.j2", data)
+
+
+def _render(name: str, data: dict[str, Any]) -> Message:
+    template = _environment().get_template(name)
     context = template.new_context(data)
     part = {name: "".join(template.blocks[name](context)).strip() for name in ("subject", "text", "html")}
     return Message(" ".join(part["subject"].split()), part["text"] + "\n", part["html"] + "\n")

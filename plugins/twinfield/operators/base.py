@@ -77,6 +77,8 @@ class StageRun:
             if hook is not None:
                 stats = json_safe(hook.stats)
                 calls[service] = {"requests": count(stats), "detail": stats}
+                if getattr(hook, "waited", 0):
+                    calls[service]["rate_limit_wait_seconds"] = round(hook.waited, 1)
         return calls
 
 
@@ -144,14 +146,15 @@ class SyncStageOperator(BaseOperator):
         raise NotImplementedError
 
     def _hand_over_rate_window(self, run: StageRun) -> None:
-        """Let the next task's Focus hook start from this one's rate window (no 429 after a busy stage)."""
+        """Give back the Focus rate-limit slots this stage claimed ahead and did not use (the next task's hook
+        counts every request this one recorded before sending; a killed stage leaves its claims, which lapse)."""
         focus = run.__dict__.get("focus")  # only if this stage made the hook
         if focus is None:
             return
         try:
             focus.save_rate_window()
-        except Exception as exc:  # the stage's own outcome matters more; the next hook then obeys 429s
-            self.log.warning("Could not keep the Focus rate window for the next task: %s", type(exc).__name__)
+        except Exception as exc:  # the stage's own outcome matters more; the claims then lapse by themselves
+            self.log.warning("Could not give back the Focus rate-limit claims: %s", type(exc).__name__)
 
     def _record_failure(self, run: StageRun, exc: BaseException) -> None:
         """Keep the error in the run log; if even that fails (the state database is down), the task's own

@@ -1,12 +1,14 @@
-"""Requests sent in a rate limit's current window, kept between tasks (table ``rate_windows``).
+"""The requests each rate-limited client sent or may send in its current window (table ``rate_claims``).
 
-``sent_at`` is a JSON array of wall-clock moments (seconds since the epoch); only the last window's are kept.
+One row per holder (a hook instance) and integration: ``sent_at`` is a JSON array of wall-clock moments
+(seconds since the epoch) at or before which each counted request left, including slots claimed ahead (at the
+end of their lease). A holder writes its row before it sends, so a holder killed at any moment leaves a row
+that never undercounts it; a new holder counts every row of its integration.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy import text
 
@@ -14,21 +16,27 @@ from twinfield.state.db import StateStore
 
 
 def load(store: StateStore, name: str, *, newer_than: float) -> list[float]:
-    """The moments stored under ``name`` that are later than ``newer_than``, oldest first."""
+    """Every holder's moments under ``name`` later than ``newer_than``, oldest first."""
     with store.begin() as conn:
-        row = conn.execute(text("SELECT sent_at FROM rate_windows WHERE name = :n"), {"n": name}).first()
-    if row is None:
-        return []
-    return sorted(t for t in json.loads(row.sent_at) if t > newer_than)
+        rows = conn.execute(
+            text("SELECT sent_at FROM rate_claims WHERE name = :n AND last_at > :t"), {"n": name, "t": newer_than}
+        ).all()
+    return sorted(t for row in rows for t in json.loads(row.sent_at) if t > newer_than)
 
 
-def save(store: StateStore, name: str, sent_at: list[float]) -> None:
-    """Replace what is stored under ``name`` with ``sent_at``."""
+def record(store: StateStore, name: str, holder: str, sent_at: list[float], *, older_than: float) -> None:
+    """Replace ``holder``'s moments under ``name`` with ``sent_at``, and clear the rows (any holder's) whose
+    moments are all at or before ``older_than``: they left the window."""
+    moments = [round(t, 3) for t in sent_at]
     with store.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO rate_windows (name, sent_at, updated_at) VALUES (:n, :s, :u)"
-                " ON CONFLICT (name) DO UPDATE SET sent_at = excluded.sent_at, updated_at = excluded.updated_at"
-            ),
-            {"n": name, "s": json.dumps([round(t, 3) for t in sent_at]), "u": datetime.now(UTC).isoformat()},
-        )
+        conn.execute(text("DELETE FROM rate_claims WHERE name = :n AND last_at <= :t"), {"n": name, "t": older_than})
+        if moments:
+            conn.execute(
+                text(
+                    "INSERT INTO rate_claims (name, holder, sent_at, last_at) VALUES (:n, :h, :s, :l)"
+                    " ON CONFLICT (name, holder) DO UPDATE SET sent_at = excluded.sent_at, last_at = excluded.last_at"
+                ),
+                {"n": name, "h": holder, "s": json.dumps(moments), "l": max(moments)},
+            )
+        else:
+            conn.execute(text("DELETE FROM rate_claims WHERE name = :n AND holder = :h"), {"n": name, "h": holder})

@@ -5,8 +5,10 @@ Every call is ``POST <host>/<resource>.<action>`` with a JSON body and a Bearer 
 - one ``requests.Session`` for all calls (connection pool kept warm), made by ``get_conn``;
 - OAuth2 with single-use refresh tokens, through ``twinfield.state.tokens.TokenStore`` (refreshed 5 minutes
   ahead of expiry and once on a 401; see that module for crash recovery by re-authorising);
-- the rate limit: a sliding-window limiter (``rate_limit_per_minute``, default 200) that also pauses when the
-  server reports X-RateLimit-Remaining 0, and on a 429 waits until X-RateLimit-Reset and sends again;
+- the rate limit: a sliding-window limiter (``rate_limit_per_minute``, default 200) that starts from what
+  other hooks of the integration sent or claimed (the state store's ``rate_claims``, written before sending),
+  counts what the server's X-RateLimit-Remaining says it does not know of, pauses when that reaches 0, and
+  on a 429 waits until X-RateLimit-Reset and sends again;
 - retries of reads on 5xx, timeouts and dropped connections (tenacity, exponential backoff); writes are never
   resent blindly (see ``register_payment``);
 - typed errors (``twinfield.errors``) from ``errors[].title``, with any secret it knows replaced by ``***``.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
@@ -50,8 +53,11 @@ DEFAULT_RATE_LIMIT = 200
 DEFAULT_TIMEOUT = 30.0
 # Reads of one day's credit notes (more than a page of them) until two agree: creditNotes.list has no sort.
 STABLE_READS = 4
-# How often (seconds) a busy hook hands its rate window to the state store, besides at the end of a stage.
-WINDOW_SAVE_INTERVAL = 5.0
+# Requests are recorded in the state store before they leave, claimed ahead in blocks (a tenth of the limit)
+# that lapse after a few seconds: one write per block or lease, and a hook killed at any moment leaves a record
+# that overcounts it by at most one block, sent at the lease's end.
+CLAIM_SHARE = 10
+CLAIM_LEASE = 3.0
 
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
@@ -67,6 +73,13 @@ def dumps(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(dumps(v) for v in value) + "]"
     return json.dumps(value)
+
+
+def _count_header(value: str | None) -> int | None:
+    try:
+        return int(value.strip()) if value else None
+    except ValueError:
+        return None
 
 
 def _loads(content: bytes) -> Any:
@@ -134,7 +147,11 @@ class TeamleaderFocusHook(HttpHook):
         self._token: TokenPair | None = None
         self._limiter: SlidingWindowLimiter | None = None
         self._limiter_lock = threading.Lock()
-        self._window_saved_at = self.clock.monotonic()
+        self.holder = uuid.uuid4().hex  # this hook's row in rate_claims
+        self._claim_lock = threading.Lock()
+        self._claimed = 0  # slots claimed in the state store and not used yet
+        self._claimed_until = 0.0  # monotonic end of their lease
+        self.waited = 0.0  # seconds requests spent waiting for the rate limit (summed over threads)
         self._session_lock = threading.Lock()
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
@@ -171,12 +188,31 @@ class TeamleaderFocusHook(HttpHook):
         Focus counts requests per integration, and the token chain belongs to it."""
         return f"teamleader_focus:{self.connection.login}@{self.connection.host}"
 
+    def _claim(self) -> None:
+        """Make sure the state store counts the request about to leave (acquired from the limiter just now),
+        before it leaves: use a slot claimed earlier, or record this hook's requests with a new block claimed
+        ahead. A new hook (the next task, or this one's re-run after a kill) counts them all."""
+        with self._claim_lock:
+            now = self.clock.monotonic()
+            if self._claimed > 0 and now < self._claimed_until:
+                self._claimed -= 1
+                return
+            block = max(1, self.limiter.limit // CLAIM_SHARE)
+            lease_end = self.clock.now().timestamp() + CLAIM_LEASE
+            self._record([*self.limiter.sent_at(), *[lease_end] * (block - 1)])
+            self._claimed, self._claimed_until = block - 1, now + CLAIM_LEASE
+
     def save_rate_window(self) -> None:
-        """Hand the requests of the current window to the next hook (the next task), so that it does not start
-        from an empty window and run into a 429 after a busy task."""
+        """Give back the slots claimed ahead and not used (at the end of a task): the record keeps only the
+        requests this hook sent in the window."""
         if self._limiter is not None:
-            rate_windows.save(self.state, self.integration, self._limiter.sent_at())
-            self._window_saved_at = self.clock.monotonic()
+            with self._claim_lock:
+                self._record(self._limiter.sent_at())
+                self._claimed = 0
+
+    def _record(self, moments: list[float]) -> None:
+        older_than = self.clock.now().timestamp() - self.rate_window - self.limiter.margin
+        rate_windows.record(self.state, self.integration, self.holder, moments, older_than=older_than)
 
     @cached_property
     def state(self) -> StateStore:
@@ -299,9 +335,10 @@ class TeamleaderFocusHook(HttpHook):
         waited = self.limiter.acquire()
         if waited:
             self.log.info("Teamleader Focus rate limit: waited %.1f s before %s", waited, endpoint)
+            with self._stats_lock:
+                self.waited += waited
+        self._claim()
         self._count(endpoint)
-        if self.clock.monotonic() - self._window_saved_at > WINDOW_SAVE_INTERVAL:
-            self.save_rate_window()
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         try:
             response = self.run(endpoint, data=dumps(body), headers=headers)
@@ -311,14 +348,19 @@ class TeamleaderFocusHook(HttpHook):
         return response
 
     def _obey_rate_headers(self, response: requests.Response) -> None:
-        remaining = response.headers.get("X-RateLimit-Remaining")
+        remaining = _count_header(response.headers.get("X-RateLimit-Remaining"))
         reset = parse_reset(response.headers.get("X-RateLimit-Reset"))
+        if remaining is not None:
+            unknown = self.limiter.observe(remaining, reset)
+            if unknown:
+                self.log.info("Teamleader Focus counts %d request(s) in its window that this hook did not; "
+                              "counting them too", unknown)
         if response.status_code == 429:
             if reset is not None:
                 self.limiter.pause_until(reset)
             else:
                 self.limiter.pause_for(self.limiter.window)
-        elif remaining is not None and remaining.strip() == "0" and reset is not None:
+        elif remaining == 0 and reset is not None:
             self.limiter.pause_until(reset)
 
     def _call(self, endpoint: str, body: dict) -> Any:

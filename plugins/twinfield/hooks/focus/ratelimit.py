@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
-from collections import deque
 from datetime import UTC, datetime
 
 
@@ -39,6 +39,9 @@ class SlidingWindowLimiter:
     slot is reused only ``margin`` seconds after its request left the window, lest the server still counts it.
     ``pause_until`` holds every request back until a moment the server named (X-RateLimit-Reset when
     X-RateLimit-Remaining reached 0, or on a 429). Waiting happens outside the lock.
+
+    It counts three kinds of requests: its own (``sent_at`` hands them on), those other hooks sent or claimed
+    (``seed``), and those the server counts but nobody here knows of (``observe``).
     """
 
     # The server's reset comes from its clock; never wait longer than a window (plus a little) on its word.
@@ -51,9 +54,16 @@ class SlidingWindowLimiter:
         self.window = window
         self.margin = margin
         self.clock = clock or Clock()
-        self._sent: deque[float] = deque()
+        # Monotonic moments, sorted: seeded claims may lie ahead of the requests sent after them.
+        self._counted: list[float] = []
+        self._mine: list[float] = []
         self._paused_until = 0.0
         self._lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        horizon = now - self.window - self.margin
+        del self._counted[: bisect.bisect_right(self._counted, horizon)]
+        del self._mine[: bisect.bisect_right(self._mine, horizon)]
 
     def acquire(self) -> float:
         """Wait until one more request fits, record it, and return the seconds waited."""
@@ -61,29 +71,50 @@ class SlidingWindowLimiter:
         while True:
             with self._lock:
                 now = self.clock.monotonic()
-                while self._sent and self._sent[0] <= now - self.window - self.margin:
-                    self._sent.popleft()
+                self._expire(now)
                 wait = self._paused_until - now
-                if wait <= 0 and len(self._sent) >= self.limit:
-                    wait = self._sent[0] + self.window + self.margin - now
+                if wait <= 0 and len(self._counted) >= self.limit:
+                    wait = self._counted[len(self._counted) - self.limit] + self.window + self.margin - now
                 if wait <= 0:
-                    self._sent.append(now)
+                    bisect.insort(self._counted, now)
+                    self._mine.append(now)
                     return waited
             self.clock.sleep(wait)
             waited += wait
 
+    def _offset(self) -> float:
+        return self.clock.now().timestamp() - self.clock.monotonic()
+
     def sent_at(self) -> list[float]:
-        """Wall-clock moments (epoch seconds) of the requests still in the window, to hand to the next hook."""
+        """Wall-clock moments (epoch seconds) of this limiter's own requests still in the window."""
         with self._lock:
-            offset = self.clock.now().timestamp() - self.clock.monotonic()
-            return [t + offset for t in self._sent]
+            self._expire(self.clock.monotonic())
+            offset = self._offset()
+            return [t + offset for t in self._mine]
 
     def seed(self, sent_at: list[float]) -> None:
-        """Count requests another hook sent (wall-clock epoch seconds) as if this one had sent them."""
+        """Count requests other hooks sent or claimed (wall-clock epoch seconds) as if this one had sent them."""
         with self._lock:
-            offset = self.clock.now().timestamp() - self.clock.monotonic()
-            earlier = sorted(t - offset for t in sent_at)
-            self._sent = deque(sorted([*earlier[-self.limit:], *self._sent]))
+            offset = self._offset()
+            self._counted = sorted([*self._counted, *(t - offset for t in sent_at)])
+
+    def observe(self, remaining: int, reset: datetime | None) -> int:
+        """Take the server's word when it counts more requests in the window than this limiter does (another
+        client of the integration, or a hook that kept no record): X-RateLimit-Remaining below what is left here.
+        The server does not say when those requests left; the oldest leaves at ``reset``, the others are counted
+        as sent just now, the latest they can have been. Returns how many were added."""
+        with self._lock:
+            now = self.clock.monotonic()
+            self._expire(now)
+            unknown = self.limit - len(self._counted) - max(remaining, 0)
+            if unknown <= 0:
+                return 0
+            added = [now] * unknown
+            if reset is not None:
+                oldest = now + (reset - self.clock.now()).total_seconds() - self.window
+                added[0] = min(max(oldest, now - self.window), now)
+            self._counted = sorted([*self._counted, *added])
+            return unknown
 
     def pause_until(self, moment: datetime) -> float:
         """Send nothing before ``moment`` (a wall-clock time from the server); returns the pause in seconds."""
