@@ -330,10 +330,11 @@ def build_transaction(doc: FocusDocument, customer_code: str, config: SyncConfig
 
 def text_notes(doc: FocusDocument, config: SyncConfig) -> list[str]:
     """What the run report should say about the document's text on its way into Twinfield: characters XML
-    cannot carry, removed from its number or from a line description that is sent (per_line)."""
-    notes = [removed_note("its number", doc.number or "")]
-    if config.group_lines == GROUP_PER_LINE:
-        notes += [removed_note(f"line {line.number} description", line.description) for line in doc.lines]
+    cannot carry, removed from a line description that is sent (per_line). Its number needs no note: only a
+    number of Focus's own form is booked (``numbering``)."""
+    if config.group_lines != GROUP_PER_LINE:
+        return []
+    notes = [removed_note(f"line {line.number} description", line.description) for line in doc.lines]
     return [note for note in notes if note]
 
 
