@@ -194,13 +194,14 @@ def build(sb: Sandbox) -> Corpus:
     corpus.edit(take(), "Belgian 6% on a Dutch invoice", {"line": 0, "tax_rate_id": next(
         t["id"] for t in data.tax_rates if t["description"] == "6%")}, ["'6%'"])
     # -- dates
-    corpus.edit(take(), "dated 1999", {"date": "1999-06-15"}, ["1999"])
-    corpus.edit(take(), "dated 2014", {"date": "2014-12-31"}, ["2014"])
+    # Twinfield refuses a date in a year it has no periods for, naming the period ("Periode '1999/06' bestaat niet")
+    corpus.edit(take(), "dated 1999", {"date": "1999-06-15"}, ["Periode", "1999/"])
+    corpus.edit(take(), "dated 2014", {"date": "2014-12-31"}, ["Periode", "2014/"])
     corpus.edit(take(), "due before its date", {"due_on": "2001-01-01"}, "booked")
     corpus.edit(take(), "no due date", {"due_on": None}, "booked")
     corpus.edit(take(), "dated on a leap day", {"date": "2024-02-29"}, "booked")
     corpus.edit(take(), "dated on new year's eve", {"date": "2025-12-31"}, "booked")
-    corpus.edit(take(), "dated 2040", {"date": "2040-01-02"}, ["2040"])
+    corpus.edit(take(), "dated 2040", {"date": "2040-01-02"}, ["Periode", "2040/"])
     # -- numbering
     for name, number, expect in [("number without spaces", "2025/9101", "booked"),
                                  ("number with a letter", "2025 / 91a", ["not of the form"]),
