@@ -45,10 +45,14 @@ def line_items(grouped_lines: Iterable[Mapping]) -> Iterable[dict]:
         yield from group["line_items"]
 
 
-def price_lines(grouped_lines: list[dict], rates: Mapping[str, Decimal], currency: str) -> dict:
+def price_lines(grouped_lines: list[dict], rates: Mapping[str, Decimal], currency: str,
+                withheld_rates: Mapping[str, Decimal] | None = None) -> dict:
     """Set every line's ``total`` (from quantity, unit price, discount and its tax rate's rate, looked up
     by tax rate id in ``rates``) and return the document totals: tax-exclusive and -inclusive (before and
-    after discounts), ``taxes`` per rate (highest first), no withheld taxes, and ``payable``."""
+    after discounts), ``taxes`` per rate (highest first), ``withheld_taxes`` per withheld tax id (its rate in
+    ``withheld_rates``, over the net of the lines that name it), and ``payable`` (inclusive minus withheld)."""
+    withheld_rates = withheld_rates or {}
+    withheld_taxable: dict[str, Decimal] = {}
     taxable: dict[Decimal, Decimal] = {}
     taxable_before_discount: dict[Decimal, Decimal] = {}
     for line in line_items(grouped_lines):
@@ -59,6 +63,9 @@ def price_lines(grouped_lines: list[dict], rates: Mapping[str, Decimal], currenc
         taxable_before_discount[rate] = (
             taxable_before_discount.get(rate, ZERO) + total["tax_exclusive_before_discount"]["amount"]
         )
+        if line.get("withheld_tax"):
+            key = line["withheld_tax"]["id"]
+            withheld_taxable[key] = withheld_taxable.get(key, ZERO) + total["tax_exclusive"]["amount"]
     taxes = [
         {"rate": rate, "taxable": money(amount, currency), "tax": money(cents(amount * rate), currency)}
         for rate, amount in sorted(taxable.items(), reverse=True)
@@ -75,6 +82,10 @@ def price_lines(grouped_lines: list[dict], rates: Mapping[str, Decimal], currenc
         "tax_inclusive": money(inclusive, currency),
         "tax_inclusive_before_discount": money(inclusive_before, currency),
         "taxes": taxes,
-        "withheld_taxes": [],
-        "payable": money(inclusive, currency),
+        "withheld_taxes": [
+            {"id": key, "taxable": money(amount, currency),
+             "withheld": money(cents(amount * withheld_rates[key]), currency)}
+            for key, amount in withheld_taxable.items()],
+        "payable": money(inclusive - sum((cents(a * withheld_rates[k]) for k, a in withheld_taxable.items()), ZERO),
+                         currency),
     }

@@ -20,8 +20,7 @@ from decimal import Decimal
 from fastapi import FastAPI
 
 from sandbox.faults import Faults
-from sandbox.focus import companies, params, views
-from sandbox.focus.amounts import money, price_lines
+from sandbox.focus import companies, editing, params, views
 from sandbox.focus.data import FocusData, invoice_file, record_payment
 from sandbox.focus.oauth import TokenStore
 from sandbox.focus.params import bad_request, not_found
@@ -76,6 +75,7 @@ class FocusSandbox:
         self._contacts = {c["id"]: c for c in data.contacts}
         self._payment_methods = {m["id"]: m for m in data.payment_methods}
         self._rates = data.rates()
+        self._withheld_rates: dict[str, Decimal] = {}  # withheld tax id -> rate (see editing)
         self._payment_details: dict[tuple[str, int], dict] = {}  # (invoice id, index) -> how it was paid
         self._order_invoices()
         self._credit_note_order = sorted(
@@ -170,37 +170,10 @@ class FocusSandbox:
             raise ValueError(f"order must be one of {', '.join(CREDIT_NOTE_ORDERS)}")
         self.credit_note_order = order
 
-    def edit_invoice(self, invoice_id: str, *, note: str | None = None, purchase_order_number: str | None = None,
-                     line: int = 0, description: str | None = None, quantity: Decimal | None = None,
-                     unit_price: Decimal | None = None) -> dict:
-        """Edit an invoice as a user would in Focus (line ``line`` counts over all sections); updated_at
-        moves on. Changing amounts of an invoice with payments is refused, as in Focus."""
-        amounts_change = quantity is not None or unit_price is not None
-        with self._lock:
-            current = self._invoice(invoice_id)
-            line_count = sum(len(group["line_items"]) for group in current["grouped_lines"])
-            if not 0 <= line < line_count:
-                raise ValueError(f"the invoice has {line_count} lines; no line {line}")
-            if amounts_change and current["payments"]:
-                raise ValueError("the amounts of an invoice with payments cannot change")
-            invoice = self._writable_invoice(invoice_id)
-            item = [item for group in invoice["grouped_lines"] for item in group["line_items"]][line]
-            if note is not None:
-                invoice["note"] = note
-            if purchase_order_number is not None:
-                invoice["purchase_order_number"] = purchase_order_number
-            if description is not None:
-                item["description"] = description
-            if quantity is not None:
-                item["quantity"] = Decimal(quantity)
-            if unit_price is not None:
-                item["unit_price"]["amount"] = Decimal(unit_price)
-            if amounts_change:
-                self._reprice(invoice)
-            self._touch(invoice)
-            answer = copy.deepcopy(invoice)
-        self.webhooks.emit("invoice.updated", "invoice", invoice_id)
-        return answer
+    def edit_invoice(self, invoice_id: str, **changes) -> dict:
+        """Edit an invoice as a user would in Focus (the keys of ``POST /_sandbox/invoices/{id}/edit``, see
+        ``sandbox.focus.editing``); updated_at moves on. Changing amounts of an invoice with payments is refused."""
+        return editing.edit_document(self, "invoices", invoice_id, changes)
 
     def book_invoice(self, invoice_id: str, on: date | None = None) -> dict:
         """Book a draft: it gets the next number of its department and book year, a date and a due date."""
@@ -531,14 +504,6 @@ class FocusSandbox:
         record_payment(invoice, amount, paid_at)
         self._touch(invoice)
         return invoice
-
-    def _reprice(self, invoice: dict) -> None:
-        """New line and document totals after a line changed; what was credited stays credited."""
-        currency = invoice["currency"]
-        credited = invoice["total"]["payable"]["amount"] - invoice["total"]["due"]["amount"]
-        total = price_lines(invoice["grouped_lines"], self._rates, currency)
-        invoice["total"] = {**total, "due": money(total["payable"]["amount"] - credited, currency)}
-
 
 def _all_of(checks: list[Callable[[dict], bool]]) -> Callable[[dict], bool]:
     if len(checks) == 1:

@@ -1,19 +1,17 @@
-"""Deleting invoices and editing or deleting credit notes as a user would in Focus, through control endpoints,
-and the webhooks those changes (and booking or editing an invoice) fire.
+"""Deleting invoices and credit notes as a user would in Focus, through control endpoints, and the webhooks
+those changes (and booking or editing a document, see ``sandbox.focus.editing``) fire.
 
 - ``DELETE /_sandbox/invoices/{id}``: a draft, or the last booked invoice of its department and book year
   (Focus allows no other) -> ``invoice.deleted``;
-- ``POST /_sandbox/credit_notes/{id}/edit`` ``{note?}``: updated_at moves on -> ``creditNote.updated``;
 - ``DELETE /_sandbox/credit_notes/{id}`` -> ``creditNote.deleted``;
 - ``GET /_sandbox/webhooks/deliveries``: what was POSTed where, with the answer's status.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 
 from sandbox.focus import jsonio
@@ -43,18 +41,6 @@ def delete_invoice(focus: FocusSandbox, invoice_id: str) -> None:
     focus.webhooks.emit("invoice.deleted", "invoice", invoice_id)
 
 
-def edit_credit_note(focus: FocusSandbox, note_id: str, note: str | None) -> dict:
-    with focus._lock:
-        record = copy.deepcopy(focus._credit_note(note_id))
-        if note is not None:
-            record["note"] = note
-        focus._touch(record)
-        focus._credit_notes[note_id] = record
-        answer = copy.deepcopy(record)
-    focus.webhooks.emit("creditNote.updated", "creditNote", note_id)
-    return answer
-
-
 def delete_credit_note(focus: FocusSandbox, note_id: str) -> None:
     with focus._lock:
         focus._credit_note(note_id)
@@ -71,11 +57,6 @@ def add_routes(app: FastAPI, focus: FocusSandbox) -> None:
     def invoice_delete(invoice_id: str) -> Response:
         delete_invoice(focus, invoice_id)
         return Response(status_code=204)
-
-    @app.post("/_sandbox/credit_notes/{note_id}/edit")
-    async def credit_note_edit(note_id: str, request: Request) -> Response:
-        body = jsonio.loads(await request.body() or b"{}")
-        return ok({"data": edit_credit_note(focus, note_id, (body or {}).get("note"))})
 
     @app.delete("/_sandbox/credit_notes/{note_id}")
     def credit_note_delete(note_id: str) -> Response:

@@ -20,13 +20,14 @@ error shape):
   "number"|"shuffled"}`` (shuffled: creditNotes.list in a new order on every request);
 - ``GET /_sandbox/stats`` -> ``{request_count, calls, rate_limited, grants, rate_limit_per_minute, ...}``;
 - ``GET /_sandbox/invoices/{id}``: the invoice now;
-- ``POST /_sandbox/invoices/{id}/edit`` ``{note?, purchase_order_number?, line?, description?, quantity?,
-  unit_price?}``: edited as in Focus, updated_at moves on;
+- ``POST /_sandbox/invoices|credit_notes/{id}/edit|lines``, customers' ``edit`` and ``DELETE``,
+  ``POST /_sandbox/tax_rates``: documents, customers and tax rates as any case needs them
+  (``sandbox.focus.editing``); updated_at moves on;
 - ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
 - ``POST /_sandbox/invoices/{id}/delete``, ``POST /_sandbox/credit_notes/{id}/delete``: deleted as Focus
   allows (a draft, or the last booked one of its department; else 400); its info then answers 404;
 - ``POST /_sandbox/customers/{company|contact}/{id}/deactivate``: lists leave it out, its info still answers;
-- ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}/edit|delete``, webhook deliveries:
+- ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}``, webhook deliveries:
   ``sandbox.focus.lifecycle``; each change POSTs its webhook (``sandbox.focus.webhooks``);
 - ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
   registered in Focus itself.
@@ -43,7 +44,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sandbox.faults import FaultMiddleware, Wire
-from sandbox.focus import jsonio, lifecycle
+from sandbox.focus import editing, jsonio, lifecycle
 from sandbox.focus.oauth import OAuthError
 from sandbox.focus.params import ApiError, bad_request
 
@@ -219,15 +220,6 @@ def build_app(focus: FocusSandbox) -> FastAPI:
     def invoice(invoice_id: str) -> Response:
         return _json(200, {"data": focus.invoice(invoice_id)})
 
-    @app.post("/_sandbox/invoices/{invoice_id}/edit")
-    async def invoice_edit(invoice_id: str, request: Request) -> Response:
-        body = await _body(request)
-        changes = {k: body[k] for k in ("note", "purchase_order_number", "description") if k in body}
-        for key in ("quantity", "unit_price"):
-            if key in body:
-                changes[key] = _decimal(body[key], key)
-        return _json(200, {"data": focus.edit_invoice(invoice_id, line=int(body.get("line", 0)), **changes)})
-
     @app.post("/_sandbox/invoices/{invoice_id}/book")
     async def invoice_book(invoice_id: str, request: Request) -> Response:
         body = await _body(request)
@@ -265,7 +257,8 @@ def build_app(focus: FocusSandbox) -> FastAPI:
                                     body.get("payment_method_id"))
         return _json(201, {"data": invoice})
 
-    lifecycle.add_routes(app, focus)  # delete invoices, edit and delete credit notes; webhook deliveries
+    lifecycle.add_routes(app, focus)  # delete invoices and credit notes; webhook deliveries
+    editing.add_routes(app, focus)  # edit documents, customers, tax rates
 
     # -- the API --------------------------------------------------------------------------------------------
     @app.post("/{method}")

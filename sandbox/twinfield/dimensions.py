@@ -20,7 +20,6 @@ import copy
 
 from lxml import etree
 
-from sandbox import chart
 from sandbox.twinfield import vatnumbers
 from sandbox.twinfield.office import Account, Customer, Office, World, now
 from sandbox.twinfield.xmltools import child_text, mark, sub

@@ -217,3 +217,45 @@ def test_account_settings(spec, call, method):
     answer = call(method, {})
     check(spec, method, answer)
     assert answer["data"]
+
+
+def test_answers_stay_valid_after_every_kind_of_control_edit(spec, call, focus):
+    """Documents, customers and tax rates edited through sandbox.focus.editing, every edit the corpus uses."""
+    from sandbox.focus import editing
+
+    invoices = [i for i in map(focus.invoice, (i["id"] for i in focus.data.invoices))
+                if i["status"] == "outstanding" and not i["payments"]][:12]  # as they are now (others pay some)
+    rate = focus.data.tax_rates[0]
+    reverse = editing.add_tax_rate(focus, {"department_id": rate["department"]["id"], "description": "0% verlegd",
+                                           "rate": "0"})
+    line = {"description": "Extra \u0007 line", "quantity": "1", "unit_price": "-10.00", "tax_rate_id": rate["id"]}
+    edits = [
+        {"description": "BEL \u0007 NUL \u0000 \uffff", "quantity": "0", "discount": "100"},
+        {"tax_rate_id": "no-such-rate", "withheld_tax": "0.15"},
+        {"currency": "CHF", "due_on": None, "number": "2026 / <script>"},
+        {"date": "1999-03-01", "due_on": "1999-01-01", "tax_rate_id": reverse["id"]},
+        {"invoicee": {"name": "x" * 250, "vat_number": "nl123", "customer": {"type": "company", "id": "gone"}}},
+        {"product_category_id": None, "unit_price": "-5.00"},
+    ]
+    for invoice, edit in zip(invoices, edits):
+        editing.edit_document(focus, "invoices", invoice["id"], edit)
+        check(spec, "invoices.info", call("invoices.info", {"id": invoice["id"]}))
+    editing.add_lines(focus, "invoices", invoices[6]["id"], [line], repeat=5)
+    check(spec, "invoices.info", call("invoices.info", {"id": invoices[6]["id"]}))
+    check(spec, "invoices.list", call("invoices.list", {"filter": {"ids": [i["id"] for i in invoices]}}))
+    note = focus.data.credit_notes[0]
+    editing.edit_document(focus, "credit_notes", note["id"], {"quantity": "-1", "description": "\u001b[31m"})
+    editing.add_lines(focus, "credit_notes", note["id"], [line])
+    focus.set_credit_note_info_shape("array")
+    try:
+        check(spec, "creditNotes.info", call("creditNotes.info", {"id": note["id"]}))
+    finally:
+        focus.set_credit_note_info_shape("mixed")
+    company = focus.data.companies[-1]
+    editing.edit_customer(focus, "company", company["id"], {"name": "A\u0001B", "vat_number": None,
+                                                           "address": {"city": None, "postal_code": None}})
+    check(spec, "companies.info", call("companies.info", {"id": company["id"]}))
+    contact = focus.data.contacts[-1]
+    editing.edit_customer(focus, "contact", contact["id"], {"vat_number": "be 0123.456.789", "address": None})
+    check(spec, "contacts.info", call("contacts.info", {"id": contact["id"]}))
+    check(spec, "taxRates.list", call("taxRates.list", {}))

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 
 from twinfield.domain.focus_model import CustomerRef, FocusCustomer
+from twinfield.domain.xml_text import removed_note, xml_safe
 from twinfield.domain.twinfield_model import Address, Customer
 
 LINKED = "linked"
@@ -167,21 +168,24 @@ def to_twinfield_customer(focus_customer: FocusCustomer, payment_days: int = 30,
     fc = focus_customer
     vat_number = normalise_vat(fc.vat_number, fc.country)
     problem = vat_number_problem(vat_number) if vat_number else None
-    note = None
+    notes = [removed_note(what, text) for what, text in (("name", fc.name), ("addressee", fc.addressee),
+                                                         ("street", fc.street), ("postcode", fc.postcode),
+                                                         ("city", fc.city))]
     if problem:
-        note = f"VAT number '{fc.vat_number}' left out of the new Twinfield customer: {problem}"
+        notes.append(f"VAT number '{fc.vat_number}' left out of the new Twinfield customer: {problem}")
         vat_number = ""
+    note = "; ".join(n for n in notes if n) or None
     address = Address(
-        name=fc.addressee or fc.name,
-        street=fc.street,
-        postcode=fc.postcode,
-        city=fc.city,
+        name=xml_safe(fc.addressee or fc.name),
+        street=xml_safe(fc.street),
+        postcode=xml_safe(fc.postcode),
+        city=xml_safe(fc.city),
         country=fc.country.upper(),
         email=fc.email,
     )
     return Customer(
         code=None,
-        name=fc.name,
+        name=xml_safe(fc.name),
         vat_number=vat_number,
         due_days=fc.payment_days if fc.payment_days is not None else payment_days,
         address=address,

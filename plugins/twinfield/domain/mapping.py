@@ -42,6 +42,7 @@ from twinfield.domain.focus_model import FocusDocument, FocusLine, FocusProductC
 from twinfield.domain.money import CENT, cents
 from twinfield.domain.twinfield_model import SERVICES, DebitCredit, SalesTransaction, TransactionLine
 from twinfield.domain.vat import VatChoice
+from twinfield.domain.xml_text import removed_note, xml_safe
 
 DESCRIPTION_MAX_LENGTH = 40
 MAX_LINES = 1000  # per transaction; Twinfield answers HTTP 400 to more
@@ -149,8 +150,11 @@ def _spread_taxes(doc: FocusDocument, lines: list[tuple[FocusLine, str, VatChoic
             taxable = sum(weights, ZERO)
             amount = sum((item[0].tax or ZERO for item in items), ZERO)
         try:
-            nets = allocate(taxable, weights)
-            vats = allocate(amount, weights)
+            if sum(weights, ZERO) == 0:
+                nets, vats = _cancelling(items, taxable, amount)
+            else:
+                nets = allocate(taxable, weights)
+                vats = allocate(amount, weights)
         except ValueError as exc:
             problems.append(f"VAT at {_pct(rate)}: {exc}")
             continue
@@ -158,6 +162,20 @@ def _spread_taxes(doc: FocusDocument, lines: list[tuple[FocusLine, str, VatChoic
             booked.append(_Booked(line, account, choice.code, net, vat, performance))
     booked.sort(key=lambda b: b.line.number)
     return booked
+
+
+def _cancelling(items: list[tuple[FocusLine, str, VatChoice, str | None]], taxable: Decimal,
+                amount: Decimal) -> tuple[list[Decimal], list[Decimal]]:
+    """Lines of one rate that cancel each other out (a free-of-charge line against another): nothing can be
+    spread in proportion, so each keeps its own net and tax, as long as they add up to Focus's summary."""
+    nets = [cents(item[0].net) for item in items]
+    vats = [cents(item[0].tax or ZERO) for item in items]
+    if cents(taxable) != 0:
+        raise ValueError(f"its lines add up to zero, but Focus's VAT summary taxes {cents(taxable)}")
+    if sum(vats, ZERO) != cents(amount):
+        raise ValueError(f"its lines add up to zero and their VAT to {sum(vats, ZERO)}, but Focus's VAT summary "
+                         f"has {cents(amount)} VAT")
+    return nets, vats
 
 
 def _pct(rate: Decimal) -> str:
@@ -205,7 +223,8 @@ def _group_description(doc: FocusDocument, members: list[_Booked], config: SyncC
 
 
 def _cut(text: str) -> str:
-    return " ".join(text.split())[:DESCRIPTION_MAX_LENGTH].rstrip(" ,")
+    """At most 40 characters (Twinfield counts characters, see ``xml_text``) of what XML can carry."""
+    return " ".join(xml_safe(text).split())[:DESCRIPTION_MAX_LENGTH].rstrip(" ,")
 
 
 def _description(line: FocusLine) -> str:
@@ -307,3 +326,22 @@ def build_transaction(doc: FocusDocument, customer_code: str, config: SyncConfig
         due_date=due_date(doc, config),
         lines=(total, *details),
     )
+
+
+def text_notes(doc: FocusDocument, config: SyncConfig) -> list[str]:
+    """What the run report should say about the document's text on its way into Twinfield: characters XML
+    cannot carry, removed from a line description that is sent (per_line). Its number needs no note: only a
+    number of Focus's own form is booked (``numbering``)."""
+    if config.group_lines != GROUP_PER_LINE:
+        return []
+    notes = [removed_note(f"line {line.number} description", line.description) for line in doc.lines]
+    return [note for note in notes if note]
+
+
+def zero_total_note(doc: FocusDocument) -> str | None:
+    """A document whose total is zero while its lines are not is booked on purpose: it moves revenue (or VAT)
+    between accounts, which the bookkeeping must show. The report says so."""
+    if cents(doc.total_incl) == 0 and any(not books_nothing(line) for line in doc.lines):
+        return ("its total is 0.00 but its lines are not: booked as it is (lines that cancel each other out "
+                "still move revenue between accounts)")
+    return None

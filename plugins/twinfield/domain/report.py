@@ -12,9 +12,12 @@ so first (``incomplete``).
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from twinfield.domain.focus_model import CREDIT_NOTE, FocusDocument
 from twinfield.domain.money import format_amount
@@ -132,6 +135,8 @@ class RunReport:
     api_calls: dict[str, int] = field(default_factory=dict)  # {"focus": n, "twinfield": m}
     vat_proposals: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Said about documents on purpose (text cleaned for XML, a zero total booked): "invoice 2026 / 3: ..."
+    notes: list[str] = field(default_factory=list)
     stages: list[StageOutcome] = field(default_factory=list)  # in the order they run
     deleted_in_focus: list[DeletedEntry] = field(default_factory=list)  # found gone in Focus by this run
 
@@ -249,7 +254,6 @@ class RunReport:
         return cls(**values)
 
     def to_markdown(self) -> str:
-        s = self.to_summary()
         mode = " (dry run: nothing was written)" if self.dry_run else ""
         found = ", ".join(f"{n} {_kind(k)}s" for k, n in sorted(self.found.items())) or "nothing"
         out = [
@@ -297,6 +301,8 @@ class RunReport:
         if self.waiting:
             out += ["", "## Waiting in Focus", ""]
             out += [f"- {_link(w)}: {_cell('; '.join(w.reasons))}" for w in self.waiting]
+        if self.notes:
+            out += ["", "## Notes on documents", ""] + [f"- {_cell(n)}" for n in self.notes]
         if self.errors:
             out += ["", "## Errors", ""] + [f"- {_cell(e)}" for e in self.errors]
         return "\n".join(out) + "\n"
@@ -317,11 +323,18 @@ def _kind(kind: str) -> str:
     return "credit note" if kind == CREDIT_NOTE else "invoice"
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")  # what acts inside a line (no item here starts a line)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Focus's text as literal text in Markdown (a table cell or a list item): HTML escaped (``<script>``,
+    ``<PoE>``), Markdown's special characters backslashed (pipes included), controls shown as code points."""
+    text = _CONTROL.sub(lambda m: f"U+{ord(m.group()):04X}", " ".join(str(text).split()))
+    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def _link(entry: HeldBackEntry) -> str:
     label = _cell(f"{_kind(entry.kind)} {entry.focus_number or entry.focus_id}")
-    return f"[{label}]({entry.web_url})" if entry.web_url else label
+    url = quote(entry.web_url, safe=":/?&=#%") if entry.web_url else ""
+    return f"[{label}]({url})" if url else label

@@ -15,6 +15,7 @@ from decimal import Decimal
 from lxml import etree
 
 from twinfield.domain.money import format_amount, to_decimal
+from twinfield.domain.xml_text import xml_safe
 from twinfield.domain.twinfield_model import (
     Address,
     Customer,
@@ -45,9 +46,10 @@ def parse(reply: str | bytes) -> etree._Element:
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
-    child = etree.SubElement(parent, tag, attrs)
+    """Every text and attribute value goes through ``xml_safe``: lxml refuses what XML cannot carry."""
+    child = etree.SubElement(parent, tag, {k: xml_safe(v) for k, v in attrs.items()})
     if text is not None:
-        child.text = text
+        child.text = xml_safe(text)
     return child
 
 
@@ -148,7 +150,7 @@ def sales_transactions_xml(transactions: Sequence[SalesTransaction]) -> str:
 
 def delete_transaction_xml(office: str, daybook: str, number: str, reason: str) -> str:
     """Delete a draft: ``<transaction action="delete" reason=...>`` with office, code, number."""
-    root = etree.Element("transaction", action="delete", reason=reason)
+    root = etree.Element("transaction", action="delete", reason=xml_safe(reason))
     _sub(root, "office", office)
     _sub(root, "code", daybook)
     _sub(root, "number", str(number))

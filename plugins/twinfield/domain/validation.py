@@ -164,6 +164,9 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
             except MappingError as exc:
                 found = [Problem(NOT_MAPPABLE, text, subject="documents that cannot be mapped")
                          for text in exc.problems]
+            except Exception as exc:  # noqa: BLE001 - one document this code cannot handle never stops the rest
+                found = [Problem(NOT_MAPPABLE, f"it could not be turned into a Twinfield transaction "
+                                 f"({type(exc).__name__}: {exc})", subject="documents that cannot be mapped")]
             else:
                 result.valid.append(ValidDocument(doc, office, customer, transaction, content_hash(doc)))
                 continue

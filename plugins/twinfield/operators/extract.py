@@ -10,7 +10,8 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, MalformedFocusData, content_hash, parse_departments
+from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, content_hash, parse_departments
+from twinfield.errors import FocusApiError, FocusAuthError
 from twinfield.operators import deletions as deleted
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.documents import PARSERS
@@ -52,7 +53,7 @@ def _hash(source: Source, raw: dict) -> str:
     (validate reports what is wrong with it)."""
     try:
         return content_hash(PARSERS[source.kind](raw))
-    except MalformedFocusData:
+    except Exception:  # noqa: BLE001 - malformed in any way: validate holds it back with the reason
         return "raw:" + hashlib.sha256(dumps(raw).encode()).hexdigest()
 
 
@@ -187,8 +188,15 @@ class ExtractOperator(SyncStageOperator):
         to_read = [item for item in items if item["id"] not in copies]
         read_info = getattr(run.focus, source.info_method)
 
-        def read(item: dict) -> StagedDocument:
-            raw = read_info(item["id"])
+        def read(item: dict) -> StagedDocument | None:
+            try:
+                raw = read_info(item["id"])
+            except FocusApiError as exc:
+                if exc.status != 404 or isinstance(exc, FocusAuthError):
+                    raise
+                run.log.warning("%s %s was deleted in Focus after it was listed: not staged", source.kind,
+                                item.get(source.number_field) or item["id"])
+                return None
             if not raw.get("web_url") and item.get("web_url"):
                 raw = {**raw, "web_url": item["web_url"]}
             return StagedDocument(
@@ -200,5 +208,6 @@ class ExtractOperator(SyncStageOperator):
                 content_hash=_hash(source, raw),
             )
 
-        fresh = {doc.focus_id: doc for doc in pool.map(read, to_read)}
-        return [copies.get(item["id"]) or fresh[item["id"]] for item in items], len(to_read)
+        fresh = {doc.focus_id: doc for doc in pool.map(read, to_read) if doc is not None}
+        return [copies.get(item["id"]) or fresh[item["id"]] for item in items
+                if item["id"] in copies or item["id"] in fresh], len(to_read)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from twinfield import assets
+from twinfield.domain import twinfield_xml as xml
 from twinfield.domain.money import format_amount
 from twinfield.domain.twinfield_model import MatchStatus, SalesTransaction
 from twinfield.operators.base import StageRun, SyncStageOperator
@@ -157,6 +158,12 @@ class LoadDraftsOperator(SyncStageOperator):
         for start in range(0, len(to_post), self.batch_size):
             batch = to_post[start : start + self.batch_size]
             postings.mark_attempts(run.store, run.run_id, batch)
+            unwritable = _unwritable(batch)
+            batch = [a for a in batch if a.key not in unwritable]
+            postings.record_rejected(run.store, list(unwritable.items()))
+            rejected.update(unwritable)
+            if not batch:
+                continue
             results = run.twinfield.post_sales_transactions([a.transaction for a in batch])
             ok, refused, doubled = [], [], []
             for attempt, result in zip(batch, results, strict=True):
@@ -217,6 +224,23 @@ class LoadDraftsOperator(SyncStageOperator):
                 self.log.warning("%s %s is already in Twinfield as %s %s (%s): recorded, not written again",
                                  attempt.kind, attempt.focus_number, daybook, status.number, status.status)
         return found, not_found
+
+
+def _unwritable(batch: list[Attempt]) -> dict[tuple[str, str], str]:
+    """The documents of a batch whose transaction cannot be written as a request, with the reason: they are
+    not sent (the rest of the batch is), and the report names each one."""
+    found = {}
+    for attempt in batch:
+        try:
+            xml.sales_transaction_element(attempt.transaction)
+        except Exception as exc:  # noqa: BLE001 - one unwritable document never stops the batch
+            found[attempt.key] = (f"not sent: {_label(attempt)}'s transaction could not be written as XML "
+                                  f"({type(exc).__name__}: {exc})")
+    return found
+
+
+def _label(attempt: Attempt) -> str:
+    return f"{'credit note' if attempt.kind == 'credit_note' else 'invoice'} {attempt.focus_number or attempt.focus_id}"
 
 
 def _holds(status: MatchStatus, attempt: Attempt) -> bool:

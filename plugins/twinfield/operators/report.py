@@ -125,6 +125,8 @@ def build_report(store, run_id: str, upstream_states: dict[str, str | None] | No
                                             d["invoice_number"], d["outcome"], d["detail"]) for d in found_deleted]
     validate = summary.get("validate", {})
     report.causes = validate.get("causes", [])
+    report.notes = [f"{_KINDS.get(n['kind'], n['kind'])} {n['focus_number']}: {n['note']}"
+                    for n in validate.get("notes", [])]
     report.vat_proposals = [f"office {p['office']}: Focus tax rate {p['tax_rate']} -> "
                             f"{'propose ' + p['code'] if p['code'] else 'no proposal'}: {p['reason']}"
                             for p in validate.get("vat_proposals", [])]

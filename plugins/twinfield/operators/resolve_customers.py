@@ -16,7 +16,15 @@ from twinfield.domain.customers import (
     match_customers,
     to_twinfield_customer,
 )
-from twinfield.domain.focus_model import CustomerRef, FocusCustomer, FocusDocument, parse_customer, parse_departments
+from twinfield.domain import twinfield_xml as xml
+from twinfield.domain.focus_model import (
+    CustomerRef,
+    FocusCustomer,
+    FocusDocument,
+    MalformedFocusData,
+    parse_customer,
+    parse_departments,
+)
 from twinfield.domain.twinfield_model import Customer
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.documents import parsed
@@ -77,7 +85,8 @@ class ResolveCustomersOperator(SyncStageOperator):
             decisions = match_customers([focus_customers[ref] for ref in new if ref in focus_customers], candidates, {})
             for ref in new:
                 if ref not in focus_customers:
-                    problems.append({"customer": str(ref), "office": office, "reason": "Focus does not know it"})
+                    problems.append({"customer": str(ref), "office": office,
+                                     "reason": "Focus does not know it, or answered with data this sync cannot read"})
             to_create = [d.focus for d in decisions if d.action == CREATE]
             for d in decisions:
                 if d.action == UNRESOLVED:
@@ -126,7 +135,10 @@ class ResolveCustomersOperator(SyncStageOperator):
             if ids:
                 for focus_id, raw in run.focus.customers(customer_type, ids).items():
                     ref = CustomerRef(customer_type, focus_id)
-                    found[ref] = _with_vat(parse_customer(customer_type, raw), invoicee_vat.get(ref, ""))
+                    try:
+                        found[ref] = _with_vat(parse_customer(customer_type, raw), invoicee_vat.get(ref, ""))
+                    except MalformedFocusData as exc:  # reported with the customer; the others go on
+                        run.log.warning("Focus's %s cannot be read: %s", ref, exc)
         return found
 
     def _details_to_create(self, run: StageRun, refs: list[CustomerRef],
@@ -136,7 +148,12 @@ class ResolveCustomersOperator(SyncStageOperator):
 
         def read(ref: CustomerRef) -> tuple[CustomerRef, FocusCustomer | None]:
             info = run.focus.customer_info(ref.type, ref.id)
-            return ref, None if info is None else _with_vat(parse_customer(ref.type, info), invoicee_vat.get(ref, ""))
+            try:
+                return ref, None if info is None else _with_vat(parse_customer(ref.type, info),
+                                                                invoicee_vat.get(ref, ""))
+            except MalformedFocusData as exc:  # created from its list item instead
+                run.log.warning("Focus's %s cannot be read in full: %s", ref, exc)
+                return ref, None
 
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="focus-customers") as pool:
             return {ref: customer for ref, customer in pool.map(read, refs) if customer is not None}
@@ -167,12 +184,22 @@ class ResolveCustomersOperator(SyncStageOperator):
         were created, the refused ones and notes (name, reason) for the report."""
         if not to_create:
             return 0, [], []
-        new, notes = [], []
-        for fc in to_create:
-            customer, note = to_twinfield_customer(fc, payment_days=run.config.default_payment_days, office=office)
+        new, notes, unwritable = [], [], []
+        for fc in list(to_create):
+            try:
+                customer, note = to_twinfield_customer(fc, payment_days=run.config.default_payment_days,
+                                                       office=office)
+                xml.customer_element(customer, office)
+            except Exception as exc:  # noqa: BLE001 - one customer that cannot be written never stops the rest
+                to_create.remove(fc)
+                unwritable.append((f"{fc.name} ({fc.ref})", f"not sent to Twinfield: it could not be written as "
+                                   f"XML ({type(exc).__name__}: {exc})"))
+                continue
             new.append(customer)
             if note:
                 notes.append((f"{fc.name} ({fc.ref})", note))
+        if not to_create:
+            return 0, unwritable, notes
         customers.record_attempts(run.store, run.run_id, office,
                                   [(fc.ref.type, fc.ref.id, c.name, c.vat_number) for fc, c in zip(to_create, new)])
         results = run.twinfield.create_customers(new, office)
@@ -181,8 +208,8 @@ class ResolveCustomersOperator(SyncStageOperator):
         refused = [(fc, result) for fc, result in zip(to_create, results, strict=True) if not result.ok]
         customers.link_created(run.store, run.run_id, office, created)
         customers.forget_attempts(run.store, office, [_key(fc.ref) for fc, _ in refused])
-        return len(created), [(f"{fc.name} ({fc.ref})", " // ".join(result.error_messages)
-                               or "refused without a message") for fc, result in refused], notes
+        return len(created), unwritable + [(f"{fc.name} ({fc.ref})", " // ".join(result.error_messages)
+                                            or "refused without a message") for fc, result in refused], notes
 
 
 def _with_vat(customer: FocusCustomer, invoicee_vat: str) -> FocusCustomer:

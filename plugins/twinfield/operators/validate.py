@@ -11,6 +11,7 @@ from twinfield.domain.focus_model import (
     parse_product_categories,
     parse_tax_rates,
 )
+from twinfield.domain.mapping import text_notes, zero_total_note
 from twinfield.domain.validation import validate
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.documents import parsed
@@ -89,6 +90,10 @@ class ValidateOperator(SyncStageOperator):
             for s, problem in unreadable
         ]
         documents.replace_validation(run.store, run.run_id, outcomes)
+        notes = [(doc, note) for doc in readable for note in text_notes(doc, config)]
+        notes += [(v.document, note) for v in result.valid for note in [zero_total_note(v.document)] if note]
+        run.details["notes"] = [{"kind": doc.kind, "focus_id": doc.id, "focus_number": doc.number or doc.id,
+                                 "note": note} for doc, note in notes]
         run.details["causes"] = result.causes()
         run.details["vat_proposals"] = [
             {"office": p.office, "tax_rate": p.tax_rate_label, "code": p.code, "reason": p.reason}
