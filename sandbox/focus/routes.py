@@ -23,7 +23,8 @@ error shape):
   unit_price?}``: edited as in Focus, updated_at moves on;
 - ``POST /_sandbox/invoices/{id}/book`` ``{on?}``: a draft gets its number;
 - ``POST /_sandbox/customers/{company|contact}/{id}/deactivate``: lists leave it out, its info still answers;
-- ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}/edit|delete``, webhook deliveries:
+- ``POST /_sandbox/invoices/{id}/send``, ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}/edit|delete``,
+  webhook deliveries:
   ``sandbox.focus.lifecycle``; each change POSTs its webhook (``sandbox.focus.webhooks``);
 - ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
   registered in Focus itself.

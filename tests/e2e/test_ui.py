@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections import Counter
 from pathlib import Path
 
@@ -36,6 +37,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 USER, PASSWORD = "admin", "ui-test-password"
+WEBHOOK_SECRET = secrets.token_urlsafe(32)
 RUN_TIMEOUT = 300
 UI_TIMEOUT_MS = 30_000
 
@@ -68,8 +70,13 @@ class StandaloneAirflow:
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
             AIRFLOW__CORE__TEST_CONNECTION="Enabled",  # POST /connections/test (the "Test" button)
             AIRFLOW_CONN_FOCUS_TWINFIELD_STATE=json.dumps({"conn_type": "sqlite", "host": str(state)}),
+            # The webhook receiver on the API server, and the user it adds asset events as.
+            FOCUS_TWINFIELD_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            AIRFLOW_CONN_FOCUS_TWINFIELD_AIRFLOW_API=json.dumps(
+                {"conn_type": "http", "host": self.url, "login": USER, "password": PASSWORD}),
             **self.sandbox.connections(),
         )
+        self.env = env
         self.stack.start("standalone", [str(Path(PYTHON).parent / "airflow"), "standalone"], env=env)
         self.api = AirflowApi(self.url, USER, PASSWORD, alive=self.stack.check_alive)
         self.api.wait_for_dag(DAG_ID)

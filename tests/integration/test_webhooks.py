@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from sandbox import airflow_env
 from sandbox.serving import ThreadedServer
+from tests.integration.test_dag_sync import OFFICE, World, booked_number, dag  # noqa: F401 - dag is a fixture
 from tests.integration.test_focus_hook import connect  # noqa: F401 - fixture
 from twinfield import webhooks as command
 from twinfield.state import StateStore, webhook_hints
@@ -71,12 +72,14 @@ def test_sandbox_registers_lists_unregisters_and_posts_events(make_sandbox, conn
     draft = next(i for i in sb.data.invoices if i["status"] == "draft")
     note = sb.data.credit_notes[0]
     assert requests.post(f"{focus}/invoices/{draft['id']}/book", json={}, timeout=10).status_code == 200
+    assert requests.post(f"{focus}/invoices/{draft['id']}/send", timeout=10).status_code == 200
     assert requests.post(f"{focus}/invoices/{draft['id']}/edit", json={"note": "x"}, timeout=10).status_code == 200
     assert requests.post(f"{focus}/credit_notes/{note['id']}/edit", json={"note": "y"}, timeout=10).status_code == 200
     assert requests.delete(f"{focus}/credit_notes/{note['id']}", timeout=10).status_code == 204
     sb.focus.webhooks.wait()
     seen = sorted((r["name"], r["payload"]["type"], r["payload"]["subject"]["id"]) for r in recorder.received)
     assert seen == sorted([("other", "invoice.booked", draft["id"]), (SECRET, "invoice.booked", draft["id"]),
+                           (SECRET, "invoice.sent", draft["id"]),
                            (SECRET, "invoice.updated", draft["id"]), (SECRET, "creditNote.updated", note["id"]),
                            (SECRET, "creditNote.deleted", note["id"])])
     assert all(r["payload"]["subject"]["type"] in ("invoice", "creditNote") for r in recorder.received)
@@ -182,3 +185,27 @@ def test_a_webhook_run_takes_the_hints_and_names_those_documents(tmp_path):
     window = window_for({}, data_interval_start=None, data_interval_end=None,
                         run_after=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), hinted_ids=tuple(h.subject_id for h in taken))
     assert window.focus_ids == ("a", "b") and window.named and window.updated_since is None
+
+
+def test_an_invoice_sent_after_it_waited_books_next_run_though_focus_kept_its_updated_at(dag, tmp_path):
+    """The sandbox leaves updated_at alone on sending (Focus does not document it): the copy staged while the
+    invoice waited unsent must not be taken again, or it would wait for ever."""
+    import pendulum
+
+    w = World(dag, tmp_path, invoices=40, seed=7)
+    try:
+        _, first = w.run(logical_date=pendulum.datetime(2030, 1, 1, tz="UTC"))
+        waiting = next(h for h in first["waiting"] if h["focus_number"] in w.expected.waiting)
+        focus = f"{w.sandbox.url}/focus/_sandbox"
+        before = requests.get(f"{focus}/invoices/{waiting['focus_id']}", timeout=10).json()["data"]
+        sent = requests.post(f"{focus}/invoices/{waiting['focus_id']}/send", timeout=10).json()["data"]
+        assert sent["sent"] is True and sent["updated_at"] == before["updated_at"]
+
+        _, second = w.run(logical_date=pendulum.datetime(2030, 1, 2, tz="UTC"))
+        departments = {d["id"]: d["name"] for d in w.sandbox.focus.data.departments}
+        number = booked_number(sent, departments)
+        assert [b["twinfield_number"] for b in second["booked"]] == [number]
+        assert number in {t["invoicenumber"] for t in w.transactions()}
+        assert waiting["focus_number"] not in {h["focus_number"] for h in second["waiting"]}
+    finally:
+        w.stop()

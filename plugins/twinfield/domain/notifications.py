@@ -106,8 +106,10 @@ def render(report: RunReport, settings: NotificationSettings, failed: bool) -> M
     return render_report(report, failed=failed, show_payments=PAYMENTS in settings.events, report_url=url)
 
 
-def render_report(report: RunReport, *, failed: bool, show_payments: bool = True, report_url: str = "") -> Message:
-    """The report rendered by the template: the message's parts, and the report page (the HTML part)."""
+def render_report(report: RunReport, *, failed: bool, show_payments: bool = True, report_url: str = "",
+                  page: bool = False) -> Message:
+    """The report rendered by the template: the message's parts, and the report page (the HTML part;
+    ``page``: as served on the API server, with the script that opens Focus links from Airflow's iframe)."""
     template = _environment().get_template("run_report.j2")
     data = {
         "r": report,
@@ -116,6 +118,7 @@ def render_report(report: RunReport, *, failed: bool, show_payments: bool = True
         "failed": failed,
         "show_payments": show_payments,
         "report_url": report_url,
+        "page": page,
     }
     context = template.new_context(data)
     part = {name: "".join(template.blocks[name](context)).strip() for name in ("subject", "text", "html")}
