@@ -120,10 +120,14 @@ def airflow_api(tmp_path_factory):
                    env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from airflow.api_fastapi.app import create_app  # noqa: PLC0415 - once the environment is set
 
-    server = ThreadedServer(create_app("core"), name="airflow-api", log_level="critical").start()
+    store = StateStore(f"sqlite:///{home / 'state.db'}")
+    app = create_app("core")
+    # Mounted as the plugin manager mounts it: on the same server (and event loop) as the REST API it calls.
+    app.mount("/focus-twinfield-webhooks", create_receiver(SECRET, lambda: store, AssetEvents(timeout=5.0)))
+    server = ThreadedServer(app, name="airflow-api", log_level="critical").start()
     os.environ["AIRFLOW_CONN_FOCUS_TWINFIELD_AIRFLOW_API"] = json.dumps(
         {"conn_type": "http", "host": server.url, "login": "webhooks", "password": "receiver-pw"})
-    yield server.url, StateStore(f"sqlite:///{home / 'state.db'}")
+    yield server.url, store
     server.stop()
     os.environ.clear()
     os.environ.update(saved)
@@ -157,6 +161,14 @@ def test_receiver_refuses_a_wrong_secret_and_records_a_right_one_as_hint_and_ass
     ignored = client.post("/focus/" + SECRET, json={"type": "deal.won", "subject": {"type": "deal", "id": "d"}})
     assert ignored.status_code == 202 and ignored.json()["status"] == "ignored"
     assert len(webhook_hints.pending(store)) == 1 and len(asset_events(base, events)) == 1
+
+
+def test_the_receiver_on_the_api_server_adds_the_asset_event_to_that_same_server(airflow_api):
+    base, store = airflow_api
+    payload = {"type": "invoice.updated", "subject": {"type": "invoice", "id": "inv-2"}}
+    answer = requests.post(f"{base}/focus-twinfield-webhooks/focus/{SECRET}", json=payload, timeout=30)
+    assert answer.status_code == 202 and answer.json()["asset_event"] is True
+    assert any(e["extra"]["subject"]["id"] == "inv-2" for e in asset_events(base, AssetEvents()))
 
 
 def test_the_sync_is_scheduled_daily_or_on_the_webhook_asset():

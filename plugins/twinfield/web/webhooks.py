@@ -107,7 +107,7 @@ def create_receiver(secret: str, store: Callable[[], StateStore], events: AssetE
             return JSONResponse({"status": "ignored", "type": event_type}, status_code=202)
         # Blocking I/O off the event loop: the asset event goes to this same API server, which could not answer
         # while its loop waited here (a deadlock until the request timed out).
-        hint = await run_in_threadpool(webhook_hints.record, store(), event_type, subject_type, subject_id)
+        hint = await run_in_threadpool(lambda: webhook_hints.record(store(), event_type, subject_type, subject_id))
         try:
             await run_in_threadpool(events.add, {"type": event_type, "subject": {"type": subject_type, "id": subject_id}})
         except (requests.RequestException, LookupError, KeyError) as exc:
