@@ -47,6 +47,8 @@ WEBHOOK_SECRET = secrets.token_urlsafe(32)
 RUN_TIMEOUT = 300
 WEBHOOK_TIMEOUT = 240  # "within a few minutes" of the change in Focus
 UI_TIMEOUT_MS = 30_000
+# For expect() too (its default is 5 s): on a busy machine the UI may still be fetching its translations.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
 class StandaloneAirflow:
