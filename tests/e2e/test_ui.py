@@ -284,7 +284,9 @@ def test_the_runs_sync_report_tab_shows_the_report_page_with_the_users_session(a
     links = report.locator("#held-back a")
     assert links.evaluate_all("links => links.map(a => a.href)") == [
         web_urls[label.removeprefix("invoice ")] for label in links.all_inner_texts()]
+    page.set_viewport_size({"width": 1400, "height": 1500})  # the page's tables down to the first bookings
     page.screenshot(path=screenshots / "report-page.png")
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     # A Focus link opens Focus in a new tab, though the UI sandboxes the iframe without popups (Focus itself
     # is not reachable here: the browser is given a stand-in page for it).
