@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 
 from twinfield.hooks.focus import TeamleaderFocusHook
 
-TYPES = ("invoice.booked", "invoice.updated", "invoice.deleted",
+# invoice.sent too: with only_sent (the default) an invoice booked but not yet sent waits, and being sent
+# is the change that lets it book.
+TYPES = ("invoice.booked", "invoice.sent", "invoice.updated", "invoice.deleted",
          "creditNote.booked", "creditNote.updated", "creditNote.deleted")
 SECRET_ENV = "FOCUS_TWINFIELD_WEBHOOK_SECRET"
 RECEIVER_PATH = "/focus-twinfield-webhooks/focus/"

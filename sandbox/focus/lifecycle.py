@@ -1,6 +1,8 @@
 """Deleting invoices and credit notes as a user would in Focus, through control endpoints, and the webhooks
 those changes (and booking or editing a document, see ``sandbox.focus.editing``) fire.
 
+- ``POST /_sandbox/invoices/{id}/send``: a booked invoice sent to its customer from Focus -> ``invoice.sent``;
+  updated_at stays (whether Focus moves it on sending is not documented: the stricter reading for clients);
 - ``DELETE /_sandbox/invoices/{id}``: a draft, or the last booked invoice of its department and book year
   (Focus allows no other) -> ``invoice.deleted``;
 - ``DELETE /_sandbox/credit_notes/{id}`` -> ``creditNote.deleted``;
@@ -9,6 +11,7 @@ those changes (and booking or editing a document, see ``sandbox.focus.editing``)
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -41,6 +44,17 @@ def delete_invoice(focus: FocusSandbox, invoice_id: str) -> None:
     focus.webhooks.emit("invoice.deleted", "invoice", invoice_id)
 
 
+def send_invoice(focus: FocusSandbox, invoice_id: str) -> dict:
+    with focus._lock:
+        invoice = focus._writable_invoice(invoice_id)
+        if invoice["status"] == "draft":
+            raise ValueError("a draft invoice must be booked before it is sent")
+        invoice["sent"] = True
+        answer = copy.deepcopy(invoice)
+    focus.webhooks.emit("invoice.sent", "invoice", invoice_id)
+    return answer
+
+
 def delete_credit_note(focus: FocusSandbox, note_id: str) -> None:
     with focus._lock:
         focus._credit_note(note_id)
@@ -52,6 +66,10 @@ def delete_credit_note(focus: FocusSandbox, note_id: str) -> None:
 def add_routes(app: FastAPI, focus: FocusSandbox) -> None:
     def ok(payload: object) -> Response:
         return Response(jsonio.dumps(payload).encode(), media_type="application/json")
+
+    @app.post("/_sandbox/invoices/{invoice_id}/send")
+    def invoice_send(invoice_id: str) -> Response:
+        return ok({"data": send_invoice(focus, invoice_id)})
 
     @app.delete("/_sandbox/invoices/{invoice_id}")
     def invoice_delete(invoice_id: str) -> Response:

@@ -27,7 +27,8 @@ error shape):
 - ``POST /_sandbox/invoices/{id}/delete``, ``POST /_sandbox/credit_notes/{id}/delete``: deleted as Focus
   allows (a draft, or the last booked one of its department; else 400); its info then answers 404;
 - ``POST /_sandbox/customers/{company|contact}/{id}/deactivate``: lists leave it out, its info still answers;
-- ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}``, webhook deliveries:
+- ``POST /_sandbox/invoices/{id}/send``, ``DELETE /_sandbox/invoices/{id}``, ``/_sandbox/credit_notes/{id}/edit|delete``,
+  webhook deliveries:
   ``sandbox.focus.lifecycle``; each change POSTs its webhook (``sandbox.focus.webhooks``);
 - ``GET /_sandbox/invoices/{id}/payments``; ``POST`` ``{amount, paid_at?, payment_method_id?}``: a payment
   registered in Focus itself.

@@ -2,7 +2,10 @@
 (SQLite, LocalExecutor: each task in its own process), against the sandbox, as a data team member uses it:
 
 sign in, fill in a Twinfield connection in the connection form and test it, trigger the DAG from its params
-form (starting date, dry run), wait for the run, read the report in the report task's log.
+form (starting date, dry run), wait for the run, read the report in the report task's log and on the run's
+"Sync report" tab (the plugin's page in the UI's iframe). Then, with no one triggering anything, a Focus
+webhook: registered with the project's command, an invoice booked and sent in the Focus sandbox, the
+receiver on the API server adds the asset event, the scheduler starts the run, the draft lands in Twinfield.
 
 Screenshots of each step go to $FOCUS_TWINFIELD_SCREENSHOTS (docs/screenshots when run to refresh them).
 """
@@ -11,15 +14,19 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+import requests
+from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from sandbox.server import CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxConfig
-from tests.e2e.stack import PYTHON, AirflowApi, Stack, airflow_env, free_port
-from tests.integration.test_dag_sync import OFFICE, expected_outcomes
+from tests.e2e.stack import PYTHON, ROOT, AirflowApi, Stack, airflow_env, free_port, wait_for
+from tests.integration.test_dag_sync import OFFICE, booked_number, expected_outcomes
 from twinfield.state import StateStore, runs
 
 DAG_ID = "focus_twinfield_sync"
@@ -36,15 +43,19 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 USER, PASSWORD = "admin", "ui-test-password"
+WEBHOOK_SECRET = secrets.token_urlsafe(32)
 RUN_TIMEOUT = 300
+WEBHOOK_TIMEOUT = 240  # "within a few minutes" of the change in Focus
 UI_TIMEOUT_MS = 30_000
+# For expect() too (its default is 5 s): on a busy machine the UI may still be fetching its translations.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
 class StandaloneAirflow:
     def __init__(self, work: Path):
         self.stack = Stack(work)
         self.sandbox = Sandbox(
-            SandboxConfig(invoices=40, seed=5, focus_rate_limit=100_000, twinfield_credits_per_minute=100_000)
+            SandboxConfig(invoices=40, seed=7, focus_rate_limit=100_000, twinfield_credits_per_minute=100_000)
         ).start()
         try:
             self._start(work)
@@ -68,8 +79,13 @@ class StandaloneAirflow:
             AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
             AIRFLOW__CORE__TEST_CONNECTION="Enabled",  # POST /connections/test (the "Test" button)
             AIRFLOW_CONN_FOCUS_TWINFIELD_STATE=json.dumps({"conn_type": "sqlite", "host": str(state)}),
+            # The webhook receiver on the API server, and the user it adds asset events as.
+            FOCUS_TWINFIELD_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            AIRFLOW_CONN_FOCUS_TWINFIELD_AIRFLOW_API=json.dumps(
+                {"conn_type": "http", "host": self.url, "login": USER, "password": PASSWORD}),
             **self.sandbox.connections(),
         )
+        self.env = env
         self.stack.start("standalone", [str(Path(PYTHON).parent / "airflow"), "standalone"], env=env)
         self.api = AirflowApi(self.url, USER, PASSWORD, alive=self.stack.check_alive)
         self.api.wait_for_dag(DAG_ID)
@@ -238,6 +254,51 @@ def test_a_run_from_the_trigger_form_books_the_drafts_and_shows_its_report(airfl
     assert {h["focus_number"] for h in summary["held_back"]} == set(airflow.expected.held_back)
 
 
+def _rows(table) -> list[list[str]]:
+    return table.locator("tr").evaluate_all("rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))")[1:]
+
+
+def test_the_runs_sync_report_tab_shows_the_report_page_with_the_users_session(airflow, page: Page, screenshots):
+    summary = runs.get_report(airflow.store, "ui_sync")[1]
+    page.goto(f"{airflow.url}/dags/{DAG_ID}/runs/ui_sync")
+    page.get_by_role("link", name="Sync report").click()
+    page.wait_for_url(f"**/dags/{DAG_ID}/runs/ui_sync/plugin/focus-twinfield-report")
+    report = page.frame_locator('iframe[title="Sync report"]')
+    expect(report.get_by_role("heading", name="Focus → Twinfield sync, run ui_sync")).to_be_visible()
+    # The iframe sends no token of its own, only the browser's session cookie: without it, no page.
+    assert requests.get(f"{airflow.url}/focus-twinfield/runs/ui_sync", timeout=10).status_code == 401
+
+    counts = dict(_rows(report.locator("#counts")))
+    assert counts["booked as new drafts"] == str(len(summary["booked"])) != "0"
+    assert counts["held back (to fix)"] == str(len(airflow.expected.held_back))
+    assert counts["waiting in Focus (draft / not sent)"] == str(len(airflow.expected.waiting))
+    in_twinfield = {t["invoicenumber"] for t in airflow.sandbox.twinfield.transactions(OFFICE)}
+    booked = {row[1] for row in _rows(report.locator("#booked"))}
+    assert booked == {b["twinfield_number"] for b in summary["booked"]} and booked <= in_twinfield
+
+    held = {row[0]: row[2] for row in _rows(report.locator("#held-back"))}
+    assert set(held) == {f"invoice {n}" for n in airflow.expected.held_back}
+    for number, words in airflow.expected.held_back.items():
+        assert all(word in held[f"invoice {number}"] for word in words), (number, held[f"invoice {number}"])
+    web_urls = {i["invoice_number"]: i["web_url"] for i in airflow.sandbox.focus.data.invoices}
+    links = report.locator("#held-back a")
+    assert links.evaluate_all("links => links.map(a => a.href)") == [
+        web_urls[label.removeprefix("invoice ")] for label in links.all_inner_texts()]
+    page.set_viewport_size({"width": 1400, "height": 1500})  # the page's tables down to the first bookings
+    page.screenshot(path=screenshots / "report-page.png")
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    # A Focus link opens Focus in a new tab, though the UI sandboxes the iframe without popups (Focus itself
+    # is not reachable here: the browser is given a stand-in page for it).
+    page.context.route("https://focus.teamleader.eu/**",
+                       lambda route: route.fulfill(status=200, content_type="text/html", body="<h1>Focus</h1>"))
+    with page.expect_popup() as opened:
+        links.first.click()
+    assert opened.value.url == links.first.evaluate("a => a.href")
+    opened.value.close()
+    assert page.url.endswith("/plugin/focus-twinfield-report")  # the UI stays where it was
+
+
 def test_testing_the_focus_connection_does_not_cost_the_dag_its_access(airflow):
     focus = json.loads(airflow.sandbox.connections()["AIRFLOW_CONN_TEAMLEADER_FOCUS_DEFAULT"])
     body = {**focus, "connection_id": "teamleader_focus_default", "extra": json.dumps(focus["extra"])}
@@ -246,3 +307,39 @@ def test_testing_the_focus_connection_does_not_cost_the_dag_its_access(airflow):
         assert result["status"] is True, result["message"]
     airflow.api.trigger(DAG_ID, {"starting_date": "2020-01-01"}, run_id="after_tests")
     airflow.api.wait_for_run(DAG_ID, "after_tests", timeout=RUN_TIMEOUT)
+
+
+def test_an_invoice_booked_and_sent_in_focus_reaches_twinfield_through_the_webhook_alone(airflow):
+    before = {r["dag_run_id"] for r in airflow.api.request("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]}
+    # Registered as the README says, where the connections and the API server's secret are.
+    done = subprocess.run([PYTHON, "-m", "twinfield.webhooks", "register", "--base-url", airflow.url],
+                          env=airflow.env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "focus-twinfield-webhooks/focus/***" in done.stdout and WEBHOOK_SECRET not in done.stdout
+
+    draft = next(i for i in airflow.sandbox.focus.data.invoices if i["status"] == "draft")
+    focus = f"{airflow.sandbox.url}/focus/_sandbox"
+    changed = time.monotonic()
+    booked = requests.post(f"{focus}/invoices/{draft['id']}/book", json={}, timeout=10).json()["data"]
+    assert requests.post(f"{focus}/invoices/{draft['id']}/send", timeout=10).status_code == 200
+    departments = {d["id"]: d["name"] for d in airflow.sandbox.focus.data.departments}
+    number = booked_number(booked, departments)
+
+    wait_for(f"the draft of Focus invoice {booked['invoice_number']} in Twinfield",
+             lambda: number in {t["invoicenumber"] for t in airflow.sandbox.twinfield.transactions(OFFICE)},
+             timeout=WEBHOOK_TIMEOUT, interval=2)
+    print(f"Focus change -> draft in Twinfield: {time.monotonic() - changed:.0f}s")
+    deliveries = [d for d in requests.get(f"{focus}/webhooks/deliveries", timeout=10).json()["data"]
+                  if d["payload"]["subject"]["id"] == draft["id"]]
+    assert {d["payload"]["type"] for d in deliveries} == {"invoice.booked", "invoice.sent"}
+    assert all(d["url"].endswith("/focus-twinfield-webhooks/focus/" + WEBHOOK_SECRET) and d["status"] == 202
+               for d in deliveries)
+
+    new = [r for r in airflow.api.request("GET", f"/dags/{DAG_ID}/dagRuns")["dag_runs"]
+           if r["dag_run_id"] not in before]
+    assert new and {r["run_type"] for r in new} == {"asset_triggered"}  # nobody triggered anything
+    booked_by = set()
+    for run in new:
+        assert airflow.api.wait_for_run(DAG_ID, run["dag_run_id"], timeout=RUN_TIMEOUT)["state"] == "success"
+        booked_by |= {b["twinfield_number"] for b in runs.get_report(airflow.store, run["dag_run_id"])[1]["booked"]}
+    assert booked_by == {number}  # just the named document, once

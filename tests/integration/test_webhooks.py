@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from sandbox import airflow_env
 from sandbox.serving import ThreadedServer
+from tests.integration.test_dag_sync import OFFICE, World, booked_number, dag  # noqa: F401 - dag is a fixture
 from tests.integration.test_focus_hook import connect  # noqa: F401 - fixture
 from twinfield import webhooks as command
 from twinfield.state import StateStore, webhook_hints
@@ -71,12 +72,14 @@ def test_sandbox_registers_lists_unregisters_and_posts_events(make_sandbox, conn
     draft = next(i for i in sb.data.invoices if i["status"] == "draft")
     note = sb.data.credit_notes[0]
     assert requests.post(f"{focus}/invoices/{draft['id']}/book", json={}, timeout=10).status_code == 200
+    assert requests.post(f"{focus}/invoices/{draft['id']}/send", timeout=10).status_code == 200
     assert requests.post(f"{focus}/invoices/{draft['id']}/edit", json={"note": "x"}, timeout=10).status_code == 200
     assert requests.post(f"{focus}/credit_notes/{note['id']}/edit", json={"note": "y"}, timeout=10).status_code == 200
     assert requests.delete(f"{focus}/credit_notes/{note['id']}", timeout=10).status_code == 204
     sb.focus.webhooks.wait()
     seen = sorted((r["name"], r["payload"]["type"], r["payload"]["subject"]["id"]) for r in recorder.received)
     assert seen == sorted([("other", "invoice.booked", draft["id"]), (SECRET, "invoice.booked", draft["id"]),
+                           (SECRET, "invoice.sent", draft["id"]),
                            (SECRET, "invoice.updated", draft["id"]), (SECRET, "creditNote.updated", note["id"]),
                            (SECRET, "creditNote.deleted", note["id"])])
     assert all(r["payload"]["subject"]["type"] in ("invoice", "creditNote") for r in recorder.received)
@@ -117,10 +120,14 @@ def airflow_api(tmp_path_factory):
                    env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     from airflow.api_fastapi.app import create_app  # noqa: PLC0415 - once the environment is set
 
-    server = ThreadedServer(create_app("core"), name="airflow-api", log_level="critical").start()
+    store = StateStore(f"sqlite:///{home / 'state.db'}")
+    app = create_app("core")
+    # Mounted as the plugin manager mounts it: on the same server (and event loop) as the REST API it calls.
+    app.mount("/focus-twinfield-webhooks", create_receiver(SECRET, lambda: store, AssetEvents(timeout=5.0)))
+    server = ThreadedServer(app, name="airflow-api", log_level="critical").start()
     os.environ["AIRFLOW_CONN_FOCUS_TWINFIELD_AIRFLOW_API"] = json.dumps(
         {"conn_type": "http", "host": server.url, "login": "webhooks", "password": "receiver-pw"})
-    yield server.url, StateStore(f"sqlite:///{home / 'state.db'}")
+    yield server.url, store
     server.stop()
     os.environ.clear()
     os.environ.update(saved)
@@ -156,6 +163,14 @@ def test_receiver_refuses_a_wrong_secret_and_records_a_right_one_as_hint_and_ass
     assert len(webhook_hints.pending(store)) == 1 and len(asset_events(base, events)) == 1
 
 
+def test_the_receiver_on_the_api_server_adds_the_asset_event_to_that_same_server(airflow_api):
+    base, store = airflow_api
+    payload = {"type": "invoice.updated", "subject": {"type": "invoice", "id": "inv-2"}}
+    answer = requests.post(f"{base}/focus-twinfield-webhooks/focus/{SECRET}", json=payload, timeout=30)
+    assert answer.status_code == 202 and answer.json()["asset_event"] is True
+    assert any(e["extra"]["subject"]["id"] == "inv-2" for e in asset_events(base, AssetEvents()))
+
+
 def test_the_sync_is_scheduled_daily_or_on_the_webhook_asset():
     from airflow.serialization.serialized_objects import DagSerialization
 
@@ -182,3 +197,27 @@ def test_a_webhook_run_takes_the_hints_and_names_those_documents(tmp_path):
     window = window_for({}, data_interval_start=None, data_interval_end=None,
                         run_after=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), hinted_ids=tuple(h.subject_id for h in taken))
     assert window.focus_ids == ("a", "b") and window.named and window.updated_since is None
+
+
+def test_an_invoice_sent_after_it_waited_books_next_run_though_focus_kept_its_updated_at(dag, tmp_path):
+    """The sandbox leaves updated_at alone on sending (Focus does not document it): the copy staged while the
+    invoice waited unsent must not be taken again, or it would wait for ever."""
+    import pendulum
+
+    w = World(dag, tmp_path, invoices=40, seed=7)
+    try:
+        _, first = w.run(logical_date=pendulum.datetime(2030, 1, 1, tz="UTC"))
+        waiting = next(h for h in first["waiting"] if h["focus_number"] in w.expected.waiting)
+        focus = f"{w.sandbox.url}/focus/_sandbox"
+        before = requests.get(f"{focus}/invoices/{waiting['focus_id']}", timeout=10).json()["data"]
+        sent = requests.post(f"{focus}/invoices/{waiting['focus_id']}/send", timeout=10).json()["data"]
+        assert sent["sent"] is True and sent["updated_at"] == before["updated_at"]
+
+        _, second = w.run(logical_date=pendulum.datetime(2030, 1, 2, tz="UTC"))
+        departments = {d["id"]: d["name"] for d in w.sandbox.focus.data.departments}
+        number = booked_number(sent, departments)
+        assert [b["twinfield_number"] for b in second["booked"]] == [number]
+        assert number in {t["invoicenumber"] for t in w.transactions()}
+        assert waiting["focus_number"] not in {h["focus_number"] for h in second["waiting"]}
+    finally:
+        w.stop()

@@ -88,8 +88,10 @@ def render(report: RunReport, settings: NotificationSettings, failed: bool) -> M
     return render_report(report, failed=failed, show_payments=PAYMENTS in settings.events, report_url=url)
 
 
-def render_report(report: RunReport, *, failed: bool, show_payments: bool = True, report_url: str = "") -> Message:
-    """The report rendered by the template: the message's parts, and the report page (the HTML part)."""
+def render_report(report: RunReport, *, failed: bool, show_payments: bool = True, report_url: str = "",
+                  page: bool = False) -> Message:
+    """The report rendered by the template: the message's parts, and the report page (the HTML part;
+    ``page``: as served on the API server, with the script that opens Focus links from Airflow's iframe)."""
     data = {
         "r": report,
         "s": report.to_summary(),
@@ -97,6 +99,7 @@ def render_report(report: RunReport, *, failed: bool, show_payments: bool = True
         "failed": failed,
         "show_payments": show_payments,
         "report_url": report_url,
+        "page": page,
     }
     return _render("run_report.j2", data)
 

@@ -185,6 +185,10 @@ class ExtractOperator(SyncStageOperator):
         ``pool``). Returns them and how many were read."""
         stamps = {item["id"]: item.get("updated_at") for item in items}
         copies = documents.unchanged_copies(run.store, source.kind, stamps)
+        # Whether Focus moves updated_at when an invoice is sent is not documented: a copy staged before it
+        # was sent is read again once the list says it was, or it would wait for ever.
+        sent = {item["id"]: item["sent"] for item in items if "sent" in item}
+        copies = {i: c for i, c in copies.items() if i not in sent or c.raw.get("sent") == sent[i]}
         to_read = [item for item in items if item["id"] not in copies]
         read_info = getattr(run.focus, source.info_method)
 

@@ -47,6 +47,6 @@ def create_app(state_conn_id: str = DEFAULT_CONN_ID) -> FastAPI:
             raise HTTPException(404, f"No sync report for run {run_id!r}: its report task has not run yet "
                                      f"(or it is not a run of {SYNC_DAG_ID}).")
         report = RunReport.from_dict(stored[1])
-        return render_report(report, failed=report.incomplete).html
+        return render_report(report, failed=report.incomplete, page=True).html
 
     return app

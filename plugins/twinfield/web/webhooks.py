@@ -19,6 +19,7 @@ from functools import cached_property
 import requests
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from twinfield.assets import FOCUS_DOCUMENT_CHANGES
 from twinfield.state import StateStore, webhook_hints
@@ -104,9 +105,11 @@ def create_receiver(secret: str, store: Callable[[], StateStore], events: AssetE
             raise HTTPException(400, "expected {type, subject: {type, id}}") from None
         if event_type not in HANDLED or subject_type not in ("invoice", "creditNote"):
             return JSONResponse({"status": "ignored", "type": event_type}, status_code=202)
-        hint = webhook_hints.record(store(), event_type, subject_type, subject_id)
+        # Blocking I/O off the event loop: the asset event goes to this same API server, which could not answer
+        # while its loop waited here (a deadlock until the request timed out).
+        hint = await run_in_threadpool(lambda: webhook_hints.record(store(), event_type, subject_type, subject_id))
         try:
-            events.add({"type": event_type, "subject": {"type": subject_type, "id": subject_id}})
+            await run_in_threadpool(events.add, {"type": event_type, "subject": {"type": subject_type, "id": subject_id}})
         except (requests.RequestException, LookupError, KeyError) as exc:
             # The hint is kept: the next event's run (or a manual one) takes it. Focus need not resend.
             log.warning("Focus webhook %s recorded, but no asset event was added: %s", event_type,
