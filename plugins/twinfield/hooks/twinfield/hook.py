@@ -448,46 +448,56 @@ class TwinfieldHook(BaseHook):
         invoice_numbers: Collection[str] | None = None,
         from_period: str | None = None,
         to_period: str | None = None,
+        *,
+        keep: Callable[[MatchStatus], bool] | None = None,
     ) -> list[MatchStatus]:
         """Payment state of total lines (browse 100), drafts included: of the given invoice numbers (one
         browse per 100 of them, by invoice-number range, the rows then filtered to exactly these), or of
-        every invoice of the daybook in the period range. A browse that answers fewer rows than it counts
-        is asked again in halves; without invoice numbers that is an error (narrow the period range)."""
+        every invoice of the daybook in the period range (only those ``keep`` accepts are held: a period's
+        answer is read row by row). A browse that answers fewer rows than it counts is asked again in halves;
+        without invoice numbers that is an error (narrow the period range)."""
         office = self._office(office)
         periods = (from_period or "0000/00", to_period or "9999/99") if (from_period or to_period) else None
         if invoice_numbers is None:
-            return [xml.match_status_from_row(r) for r in self._browse_matches(office, daybook, None, periods)]
+            return self._browse_matches(office, daybook, None, periods, keep)
         wanted = sorted(set(invoice_numbers))
         statuses = []
         for start in range(0, len(wanted), BROWSE_INVOICES):
             group = wanted[start : start + BROWSE_INVOICES]
             statuses += self._match_group(office, daybook, group, periods)
-        return statuses
+        return [s for s in statuses if keep(s)] if keep else statuses
 
     def _match_group(self, office: str, daybook: str, group: list[str], periods) -> list[MatchStatus]:
+        wanted = set(group)
         try:
-            rows = self._browse_matches(office, daybook, (group[0], group[-1]), periods)
+            return self._browse_matches(office, daybook, (group[0], group[-1]), periods,
+                                        lambda status: status.invoice_number in wanted)
         except _Truncated:
             if len(group) == 1:
                 raise TwinfieldError(f"browse of invoice {group[0]} came back incomplete") from None
             half = len(group) // 2
             return self._match_group(office, daybook, group[:half], periods) + self._match_group(
                 office, daybook, group[half:], periods)
-        wanted = set(group)
-        return [xml.match_status_from_row(r) for r in rows if r.values.get("fin.trs.line.invnumber") in wanted]
 
-    def _browse_matches(self, office, daybook, invoice_range, periods) -> tuple[xml.BrowseRow, ...]:
+    def _browse_matches(self, office, daybook, invoice_range, periods, keep) -> list[MatchStatus]:
         reply = self._read(xml.match_status_browse_xml(office, daybook, invoice_range, periods), office)
-        root = xml.parse(reply)
-        if root.tag != "browse" or root.get("result") == "0":
-            messages = "; ".join(m.text for m in xml.browse_messages(reply)) or f"<{root.tag}> reply"
-            raise TwinfieldFault(None, f"browse refused: {messages}")
-        result = xml.parse_browse(reply)
+        statuses: list[MatchStatus] = []
+
+        def take(row: xml.BrowseRow) -> bool:
+            status = xml.match_status_from_row(row)
+            if keep is None or keep(status):
+                statuses.append(status)
+            return False  # the row itself is not needed any more
+
+        try:
+            result = xml.parse_browse(reply, take)
+        except xml.BrowseRefused as refused:
+            raise TwinfieldFault(None, f"browse refused: {refused}") from None
         if not result.complete:
             if invoice_range is None:
-                raise TwinfieldError(f"browse answered {len(result.rows)} of {result.total} rows: narrow the period range")
+                raise TwinfieldError(f"browse answered {result.received} of {result.total} rows: narrow the period range")
             raise _Truncated()
-        return result.rows
+        return statuses
 
     # -- writes ----------------------------------------------------------------------------------------------------
     def _write_checked(
