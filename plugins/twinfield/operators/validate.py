@@ -48,6 +48,10 @@ class ValidateOperator(SyncStageOperator):
                 readable.append(doc)
             else:
                 unreadable.append((staged, doc))
+        if not hashes:  # nothing to validate: no reference data is read (it is, on every run that validates)
+            documents.replace_validation(run.store, run.run_id, [])
+            run.details.update(causes=[], vat_proposals=[])
+            return {"documents": 0, "valid": 0, "held_back": 0, "waiting_in_focus": 0, "vat_proposals": 0}
         focus, twinfield = run.focus, run.twinfield
         departments = parse_departments(focus.departments())
         offices = sorted({route.office for route in config.departments})
