@@ -58,12 +58,15 @@ from twinfield.hooks.twinfield.auth import (
     Credentials,
     OAuth2Login,
     SessionLogon,
+    StoredAccessToken,
     UserSession,
     is_auth_fault,
     select_company,
     user_session,
 )
 from twinfield.hooks.twinfield.limits import FairUse
+from twinfield.state import StateStore
+from twinfield.state.tokens import AccessTokens
 from twinfield.hooks.twinfield.soap import (
     NotSent,
     OutcomeUnknown,
@@ -102,7 +105,8 @@ class TwinfieldHook(BaseHook):
     ``max_concurrent`` (10), ``timeout`` (seconds, 60).
 
     Safe to share between the threads of one task. ``stats`` counts what was sent: requests and credits per
-    kind (read/write), retries, 429s and logons. ``clock`` and ``sleep`` exist for tests.
+    kind (read/write), retries, 429s and logons. ``clock`` and ``sleep`` exist for tests. With a ``state``
+    store, an OAuth2 access token is kept there (encrypted) and used by every hook until it expires.
     """
 
     conn_name_attr = "twinfield_conn_id"
@@ -119,9 +123,11 @@ class TwinfieldHook(BaseHook):
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        state: StateStore | None = None,
     ):
         super().__init__()
         self.twinfield_conn_id = twinfield_conn_id
+        self.state = state
         self._clock = clock
         self._sleep = sleep
         self._stats_lock = threading.Lock()
@@ -226,8 +232,14 @@ class TwinfieldHook(BaseHook):
     def _make_user_session(self) -> UserSession:
         mode, conn = self._mode, self.connection
         if mode == "oauth2":
-            login = OAuth2Login(self.session, self.host, conn.login or "", conn.password or "",
-                                self._get_field("refresh_token") or "", self.timeout, self._clock)
+            refresh_token = self._get_field("refresh_token") or ""
+            login = OAuth2Login(self.session, self.host, conn.login or "", conn.password or "", refresh_token,
+                                self.timeout, self._clock)
+            if self.state is not None:  # one token for every task until it expires, not one per task
+                from twinfield.hooks.state import secrets_cipher
+
+                tokens = AccessTokens(self.state, self.twinfield_conn_id, cipher=secrets_cipher())
+                login = StoredAccessToken(login, tokens, f"{self.host}\n{conn.login}\n{refresh_token}", self._clock)
             return UserSession(Authenticator(login, self._clock), CompanySelection())
         organisation = self._get_field("organisation") or ""
         return user_session(
