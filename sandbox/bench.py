@@ -1,10 +1,11 @@
 """``make bench``: the pipeline against the sandbox at 2,000 and 20,000 documents (not part of the tests).
 
-For each size: the sandbox is served by its own process (``python -m sandbox serve``), the DAG runs twice in
-this process with ``dag.test()`` (a first run that books everything, then a re-run that finds it booked),
-and per stage the benchmark prints the wall time, the API requests per document to each service, the peak
-resident memory of this process during the stage, and the throughput achieved against what the configured
-rate limits allow (Focus: requests per minute; Twinfield: credits per minute).
+For each size: the sandbox is served by its own process (``python -m sandbox serve``), the DAG runs twice (a
+first run that books everything, then a re-run that finds it booked), each task in its own process as Airflow
+runs them (``airflow tasks test`` of a run in the metadata database), and per stage the benchmark prints the
+task's time, its API requests to each service, the peak resident memory of its process, and the throughput
+achieved against what the configured rate limits allow (Focus: requests per minute; Twinfield: credits per
+minute). The figures also go to ``out/bench.json``.
 
 The first size runs at the real limits (Focus 200 requests/min, Twinfield 500 credits/min): that is what a
 real account gets, and the rate limit is what bounds it. Larger sizes run with raised limits on both the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import re
 import shlex
@@ -22,13 +24,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox import airflow_env
 
+DAG_ID = "focus_twinfield_sync"
 STAGES = ["extract", "resolve_customers", "validate", "load_drafts", "pull_reconciliations", "update_payments",
           "report"]
 REAL_LIMITS = (200, 500)  # Focus requests per minute, Twinfield credits per minute
@@ -43,41 +45,6 @@ class Limits:
     @property
     def raised(self) -> bool:
         return (self.focus_per_minute, self.twinfield_credits_per_minute) != REAL_LIMITS
-
-
-class MemorySampler:
-    """Samples this process's resident memory (from /proc) every few milliseconds, with timestamps."""
-
-    def __init__(self, every: float = 0.02):
-        self.every = every
-        self.samples: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._page = os.sysconf("SC_PAGE_SIZE")
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-
-    def _rss(self) -> int:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * self._page
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.samples.append((time.time(), self._rss()))
-            time.sleep(self.every)
-
-    def __enter__(self) -> "MemorySampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def peak(self, start: float, end: float) -> tuple[int, int]:
-        """(peak resident memory during [start, end], its growth over the memory at start)."""
-        before = [rss for t, rss in self.samples if t <= start]
-        inside = [rss for t, rss in self.samples if start <= t <= end] or [self._rss()]
-        first = before[-1] if before else inside[0]
-        return max(inside), max(inside) - first
 
 
 def free_port() -> int:
@@ -113,18 +80,76 @@ def serve_sandbox(invoices: int, limits: Limits, log: Path) -> tuple[subprocess.
     return process, connections
 
 
-def stage_rows(dag_run, store, sampler: MemorySampler, limits: Limits) -> tuple[int, list[dict]]:
-    """Per stage: seconds, requests per document, peak memory, throughput against the limits."""
+def airflow_command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("airflow")), *args]
+
+
+def create_dag_run(logical_date: dt.datetime, conf: dict) -> str:
+    """A manual run of the DAG in the metadata database (as the scheduler makes it); returns its run id."""
+    from airflow import settings  # noqa: PLC0415
+    from airflow.models.dagrun import DagRun, get_or_create_dagrun  # noqa: PLC0415
+    from airflow.models.serialized_dag import SerializedDagModel  # noqa: PLC0415
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType  # noqa: PLC0415
+
+    with settings.Session() as session:
+        dag = SerializedDagModel.get_dag(DAG_ID, session=session)
+        run = get_or_create_dagrun(
+            dag=dag,
+            run_id=DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=logical_date,
+                                          run_after=logical_date),
+            logical_date=logical_date,
+            data_interval=dag.timetable.infer_manual_data_interval(run_after=logical_date),
+            run_after=logical_date,
+            conf=conf,
+            triggered_by=DagRunTriggeredByType.TEST,
+            triggering_user_name="bench",
+            start_date=logical_date,
+            session=session,
+        )
+        session.commit()
+        return run.run_id
+
+
+def task_instance(run_id: str, task_id: str):
+    from airflow import settings  # noqa: PLC0415
+    from airflow.models.taskinstance import TaskInstance  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415
+
+    with settings.Session() as session:
+        ti = session.scalar(select(TaskInstance).where(
+            TaskInstance.dag_id == DAG_ID, TaskInstance.run_id == run_id, TaskInstance.task_id == task_id))
+        session.expunge(ti)
+        return ti
+
+
+def run_task(run_id: str, task_id: str, log: Path) -> dict:
+    """``airflow tasks test`` of one task of the run in its own process: its wall time and peak memory (the
+    process's maximum resident set, from the kernel when it exits)."""
+    started = time.monotonic()
+    with log.open("a") as out:
+        process = subprocess.Popen(airflow_command("tasks", "test", DAG_ID, task_id, run_id), stdout=out,
+                                   stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    ti = task_instance(run_id, task_id)
+    if process.returncode != 0 or str(ti.state) != "success":
+        raise SystemExit(f"{task_id} did not succeed (state {ti.state}, exit {process.returncode}); see {log}")
+    return {
+        "process_seconds": time.monotonic() - started,
+        "seconds": (ti.end_date - ti.start_date).total_seconds(),
+        "peak_mb": usage.ru_maxrss / 1024,  # Linux reports kilobytes
+    }
+
+
+def stage_rows(store, run_id: str, tasks: dict[str, dict], limits: Limits) -> tuple[int, list[dict]]:
+    """Per stage: seconds, requests, peak memory of its process, throughput against the limits."""
     from twinfield.state import runs  # noqa: PLC0415
 
-    log = {entry.stage: entry for entry in runs.stage_log(store, dag_run.run_id)}
+    log = {entry.stage: entry for entry in runs.stage_log(store, run_id)}
     documents = log["extract"].summary.get("staged", 0) if "extract" in log else 0
-    instances = {ti.task_id: ti for ti in dag_run.get_task_instances()}
     rows = []
     for stage in STAGES:
-        ti = instances[stage]
-        peak, growth = sampler.peak(ti.start_date.timestamp(), ti.end_date.timestamp())
-        seconds = (ti.end_date - ti.start_date).total_seconds()
+        seconds = tasks[stage]["seconds"]
         calls = log[stage].api_calls if stage in log else {}
         focus = calls.get("focus", {}).get("requests", 0)
         twinfield = calls.get("twinfield", {}).get("requests", 0)
@@ -134,16 +159,14 @@ def stage_rows(dag_run, store, sampler: MemorySampler, limits: Limits) -> tuple[
         windows = (seconds + 60) / 60
         rows.append({
             "stage": stage,
-            "seconds": seconds,
+            **tasks[stage],
+            "focus_requests": focus,
+            "twinfield_requests": twinfield,
+            "twinfield_credits": credits,
             "focus_per_doc": focus / documents if documents else 0.0,
             "twinfield_per_doc": twinfield / documents if documents else 0.0,
-            "peak_mb": peak / 2**20,
-            "growth_mb": growth / 2**20,
             "focus_use": focus / (limits.focus_per_minute * windows) if focus else None,
             "twinfield_use": credits / (limits.twinfield_credits_per_minute * windows) if credits else None,
-            "focus": focus,
-            "twinfield": twinfield,
-            "credits": credits,
         })
     return documents, rows
 
@@ -153,20 +176,23 @@ def print_table(title: str, documents: int, rows: list[dict]) -> None:
         return "-" if value is None else f"{value:.0%}"
 
     total = sum(r["seconds"] for r in rows)
-    print(f"\n{title}: {documents} documents staged, {total:.1f} s in all", flush=True)
-    print(f"{'stage':<21}{'seconds':>9}{'Focus/doc':>11}{'Twinf./doc':>11}{'credits':>9}{'peak MB':>9}"
-          f"{'+MB':>6}{'Focus use':>11}{'Twinf. use':>11}")
+    focus = sum(r["focus_requests"] for r in rows)
+    twinfield = sum(r["twinfield_requests"] for r in rows)
+    print(f"\n{title}: {documents} documents staged, {total:.1f} s in tasks, requests: Focus {focus}, "
+          f"Twinfield {twinfield}", flush=True)
+    print(f"{'stage':<21}{'seconds':>9}{'Focus':>8}{'Twinf.':>8}{'credits':>9}{'Focus/doc':>11}"
+          f"{'Twinf./doc':>11}{'peak MB':>9}{'Focus use':>11}{'Twinf. use':>11}")
     for r in rows:
-        print(f"{r['stage']:<21}{r['seconds']:>9.1f}{r['focus_per_doc']:>11.3f}{r['twinfield_per_doc']:>11.3f}"
-              f"{r['credits']:>9}{r['peak_mb']:>9.0f}{r['growth_mb']:>6.0f}{pct(r['focus_use']):>11}"
-              f"{pct(r['twinfield_use']):>11}")
-    print("(peak MB: resident memory of this process, which runs every stage; +MB: its growth during the "
-          "stage)")
+        print(f"{r['stage']:<21}{r['seconds']:>9.1f}{r['focus_requests']:>8}{r['twinfield_requests']:>8}"
+              f"{r['twinfield_credits']:>9}{r['focus_per_doc']:>11.3f}{r['twinfield_per_doc']:>11.3f}"
+              f"{r['peak_mb']:>9.0f}{pct(r['focus_use']):>11}{pct(r['twinfield_use']):>11}")
+    print("(seconds: the task's own time; peak MB: maximum resident memory of the task's process, "
+          "`airflow tasks test`, Airflow and the DAG included)")
     print("(use = Focus requests / Twinfield credits spent in the stage, as a share of what the rate limit lets "
           "through in that time: one minute's budget at once, then the limit per minute)", flush=True)
 
 
-def bench(size: int, limits: Limits, work: Path) -> None:
+def bench(size: int, limits: Limits, work: Path) -> dict:
     import pendulum  # noqa: PLC0415
 
     from twinfield.state import StateStore  # noqa: PLC0415
@@ -179,23 +205,26 @@ def bench(size: int, limits: Limits, work: Path) -> None:
     started = time.monotonic()
     process, connections = serve_sandbox(size, limits, home / "sandbox.log")
     print(f"sandbox with its data ready in {time.monotonic() - started:.0f} s", flush=True)
+    figures = {"documents": size, "focus_per_minute": limits.focus_per_minute,
+               "twinfield_credits_per_minute": limits.twinfield_credits_per_minute, "raised_limits": limits.raised,
+               "runs": []}
     try:
         airflow_env.prepare(home, connections)
+        subprocess.run(airflow_command("dags", "reserialize"), check=True, env=os.environ.copy(),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         store = StateStore(f"sqlite:///{home / 'state.db'}")
-        dag = airflow_env.load_dag()
         conf = {"starting_date": (dt.date.today() - dt.timedelta(days=400)).isoformat()}
-        with MemorySampler() as sampler:
-            for n, title in enumerate(("first run (books everything)", "re-run (nothing new)")):
-                logical_date = pendulum.datetime(2030, 1, 1 + n, tz="UTC")
-                dag_run = dag.test(logical_date=logical_date, run_conf=conf)
-                states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-                if set(states.values()) != {"success"}:
-                    raise SystemExit(f"the run did not succeed: {states}; logs in {home}")
-                documents, rows = stage_rows(dag_run, store, sampler, limits)
-                print_table(title, documents, rows)
+        for n, title in enumerate(("first run (books everything)", "re-run (nothing new)")):
+            run_id = create_dag_run(pendulum.datetime(2030, 1, 1 + n, tz="UTC"), conf)
+            tasks = {stage: run_task(run_id, stage, home / f"run-{n + 1}.log") for stage in STAGES}
+            documents, rows = stage_rows(store, run_id, tasks, limits)
+            print_table(title, documents, rows)
+            figures["runs"].append({"title": title, "run_id": run_id, "documents_staged": documents,
+                                    "peak_mb": max(r["peak_mb"] for r in rows), "stages": rows})
     finally:
         process.terminate()
         process.wait(timeout=30)
+    return figures
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -203,13 +232,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--raise-limits-from", type=int, default=5000,
                         help="sizes from this one on run with raised rate limits (default 5000)")
+    parser.add_argument("--json", type=Path, default=airflow_env.PROJECT / "out" / "bench.json",
+                        help="where the figures go as JSON (default out/bench.json)")
     args = parser.parse_args(argv)
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # the tables, not the task logs
     work = Path(tempfile.mkdtemp(prefix="focus-twinfield-bench-"))
     print(f"Benchmark work folder (logs, state, reports): {work}")
+    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "sizes": []}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     for size in args.sizes:
         raised = size >= args.raise_limits_from
-        bench(size, Limits(*(RAISED_LIMITS if raised else REAL_LIMITS)), work)
+        results["sizes"].append(bench(size, Limits(*(RAISED_LIMITS if raised else REAL_LIMITS)), work))
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")  # each size as it ends
+    print(f"\nFigures as JSON: {args.json}")
 
 
 if __name__ == "__main__":

@@ -521,3 +521,41 @@ def test_a_run_killed_after_registering_a_payment_registers_it_once(fresh_world,
 
 def _stage(world, dagrun, stage: str) -> dict:
     return next(e.summary for e in runs.stage_log(world.store, dagrun.run_id) if e.stage == stage)
+
+
+def test_an_idle_daily_run_asks_each_api_at_most_five_times(dag, tmp_path, monkeypatch):
+    """A daily run that finds nothing new (everything the first run saw is booked) reads little: no reference
+    data is read for nothing to validate, and Focus's departments once."""
+    from types import SimpleNamespace
+
+    from sandbox import server
+
+    def bookable_only(**kwargs):  # else every daily run retries the held-back ones (validating something)
+        data = generate(**kwargs)
+        bookable = {d["id"] for d in expected_outcomes(SimpleNamespace(focus=SimpleNamespace(data=data)))
+                    .booked.values()}
+        data.invoices[:] = [i for i in data.invoices if i["id"] in bookable or i["status"] == "draft"]
+        data.credit_notes[:] = [c for c in data.credit_notes if c["id"] in bookable]
+        return data
+
+    generate = server.generate
+    monkeypatch.setattr(server, "generate", bookable_only)
+    world = World(dag, tmp_path, invoices=60, seed=11)
+    try:
+        first, report = world.run(logical_date=pendulum.datetime(2030, 1, 1, tz="UTC"))
+        assert report["booked"] and not report["held_back"] and not report["waiting"]
+        first_calls = {e.stage: e.api_calls for e in runs.stage_log(world.store, first.run_id)}
+        assert first_calls["validate"]["twinfield"]["requests"] >= 3  # accounts, VAT codes, currencies: re-read
+
+        dagrun, report = world.run(logical_date=pendulum.datetime(2030, 1, 2, tz="UTC"), starting_date=None)
+        assert set(world.states(dagrun).values()) == {"success"}
+        assert report["booked"] == [] and report["held_back"] == []
+        requests = Counter()
+        for entry in runs.stage_log(world.store, dagrun.run_id):
+            for service, calls in entry.api_calls.items():
+                requests[service] += calls["requests"]
+                requests[f"{service} {entry.stage}"] += calls["requests"]
+        assert requests["focus"] <= 5, (requests, runs.stage_log(world.store, dagrun.run_id)[0].api_calls)
+        assert requests["twinfield"] <= 5, requests
+    finally:
+        world.stop()

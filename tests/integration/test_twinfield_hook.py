@@ -396,3 +396,40 @@ def test_the_hook_holds_back_before_the_credit_budget_is_spent(make_hook, twinfi
     with pytest.raises(Held):
         hook.list_offices()
     assert hook.stats["rate_limited"] == 0 and 50 < waits[0] <= 60
+
+
+def test_an_access_token_is_used_by_every_task_until_it_expires(make_hook, twinfield, tmp_path, monkeypatch):
+    """Hooks of later tasks (other processes: nothing shared but the state store) use the stored access token;
+    it rests encrypted, and a new one is asked for once it expired or Twinfield refused it."""
+    from cryptography.fernet import Fernet
+    from sqlalchemy import text
+
+    from twinfield.state import StateStore
+
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    store.ensure_schema()
+    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", Fernet.generate_key().decode())
+
+    def hook():
+        made = make_hook("twinfield_shared")
+        made.state = store
+        return made
+
+    first = hook()
+    assert first.list_offices() and first.stats["logons"] == 1
+    with store.begin() as conn:
+        [stored] = conn.execute(text("SELECT access_token FROM twinfield_access_tokens")).scalars().all()
+    assert stored.startswith("fernet:")
+    second = hook()
+    assert second.list_offices() and second.stats["logons"] == 0  # the first task's token
+
+    twinfield.expire_tokens()  # refused: the task asks for a new one and stores it for the next
+    third = hook()
+    assert third.list_offices() and third.stats["logons"] == 1
+    fourth = hook()
+    assert fourth.list_offices() and fourth.stats["logons"] == 0
+
+    with store.begin() as conn:  # the stored token's lifetime is over
+        conn.execute(text("UPDATE twinfield_access_tokens SET expires_at = '2020-01-01T00:00:00+00:00'"))
+    fifth = hook()
+    assert fifth.list_offices() and fifth.stats["logons"] == 1

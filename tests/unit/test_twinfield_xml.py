@@ -326,6 +326,22 @@ def test_browse_reply_with_fewer_rows_than_total_is_incomplete():
     assert not tx.parse_browse(browse_reply([row], total=5)).complete
 
 
+def test_browse_read_row_by_row_keeps_only_what_is_asked_and_still_counts_every_row():
+    rows = [{"fin.trs.head.number": str(n), "fin.trs.line.invnumber": f"2024/{n:04d}"} for n in range(1, 6)]
+    result = tx.parse_browse(browse_reply(rows), keep=lambda row: row.values["fin.trs.head.number"] in ("2", "4"))
+    assert [r.values["fin.trs.head.number"] for r in result.rows] == ["2", "4"]
+    assert result.received == 5 and result.complete
+    assert not tx.parse_browse(browse_reply(rows, total=6), keep=lambda row: False).complete
+
+
+def test_refused_browse_raises_with_twinfield_messages():
+    reply = '<browse result="0"><column msg="Field fin.trs.line.foo unknown." msgtype="error"/></browse>'
+    with pytest.raises(tx.BrowseRefused, match="fin.trs.line.foo unknown"):
+        tx.parse_browse(reply)
+    with pytest.raises(tx.BrowseRefused, match="<dimensions> reply"):
+        tx.parse_browse("<dimensions/>")
+
+
 def test_finder_records_by_position_whatever_the_titles_say():
     # Titles are in the user's language (["Code", "Naam"] for a Dutch user) and are not even passed in.
     assert tx.finder_records([["C1", "Acme"], ["C2", "Beta", "extra"], ["C3"]]) == [

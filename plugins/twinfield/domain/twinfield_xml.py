@@ -8,7 +8,8 @@ missing element gives an empty value, not an exception.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import io
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -494,31 +495,53 @@ class BrowseResult:
     first: int
     last: int
     total: int
-    rows: tuple[BrowseRow, ...]
+    rows: tuple[BrowseRow, ...]  # those the reader kept
+    received: int  # rows in the reply, kept or not
 
     @property
     def complete(self) -> bool:
         """True when every matching row came back (Twinfield caps large answers: last < total)."""
-        return len(self.rows) >= self.total
+        return self.received >= self.total
 
 
-def parse_browse(reply: str | bytes) -> BrowseResult:
-    root = parse(reply)
-    if root.tag != "browse":
-        raise ValueError(f"not a browse reply: <{root.tag}>")
-    rows = []
-    for tr in root.findall("tr"):
-        values = {td.get("field"): (td.text or "").strip() for td in tr.findall("td") if td.get("field")}
-        key_el = tr.find("key")
+class BrowseRefused(ValueError):
+    """The reply is not a browse answer, or Twinfield refused the browse (result="0"): its messages."""
+
+    def __init__(self, messages: Sequence[Message], tag: str):
+        self.messages = tuple(messages)
+        super().__init__("; ".join(m.text for m in messages) or f"<{tag}> reply")
+
+
+def parse_browse(reply: str | bytes, keep: Callable[[BrowseRow], bool] | None = None) -> BrowseResult:
+    """A browse answer read row by row (a whole period can be tens of megabytes): each ``<tr>`` is read and
+    dropped from the tree at once, and only the rows ``keep`` accepts are held."""
+    data = reply.encode("utf-8") if isinstance(reply, str) else reply
+    rows: list[BrowseRow] = []
+    received = 0
+    root = None
+    events = etree.iterparse(io.BytesIO(data), events=("start", "end"), resolve_entities=False, no_network=True,
+                             remove_comments=True, huge_tree=True)
+    for event, element in events:
+        if root is None:
+            root = element
+            if root.tag != "browse" or root.get("result") == "0":
+                raise BrowseRefused(_messages_of(parse(data)), root.tag)
+            continue
+        if event != "end" or element.tag != "tr" or element.getparent() is not root:
+            continue
+        values = {td.get("field"): (td.text or "").strip() for td in element.findall("td") if td.get("field")}
+        key_el = element.find("key")
         key = {k.tag: (k.text or "").strip() for k in key_el} if key_el is not None else {}
-        rows.append(BrowseRow(values, key))
-    total = int(root.get("total") or len(rows))
-    return BrowseResult(int(root.get("first") or 1), int(root.get("last") or len(rows)), total, tuple(rows))
-
-
-def browse_messages(reply: str | bytes) -> list[Message]:
-    """Messages of a refused browse (result="0"), e.g. an unknown field or office."""
-    return list(_messages_of(parse(reply)))
+        received += 1
+        row = BrowseRow(values, key)
+        if keep is None or keep(row):
+            rows.append(row)
+        element.clear()
+        while element.getprevious() is not None:  # the rows already read, and the header
+            del root[0]
+    total = int(root.get("total") or received)
+    return BrowseResult(int(root.get("first") or 1), int(root.get("last") or received), total, tuple(rows),
+                        received)
 
 
 def match_status_from_row(row: BrowseRow) -> MatchStatus:

@@ -126,6 +126,17 @@ class ValidationResult:
         return counted.to_dict("records")
 
 
+def merge_causes(parts: Iterable[list[dict]]) -> list[dict]:
+    """``causes()`` of results over different documents, as one: documents per subject added up, most first."""
+    counted: dict[tuple[str, str], int] = {}
+    for part in parts:
+        for cause in part:
+            key = (cause["code"], cause["subject"])
+            counted[key] = counted.get(key, 0) + int(cause["documents"])
+    ordered = sorted(counted.items(), key=lambda item: (-item[1], item[0][1]))
+    return [{"code": code, "subject": subject, "documents": n} for (code, subject), n in ordered]
+
+
 def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
              ledger_accounts: Mapping[str, Iterable[LedgerAccount]],
              vat_codes: Mapping[str, Iterable[VatCode]],

@@ -67,7 +67,7 @@ class StageRun:
 
     @cached_property
     def twinfield(self) -> TwinfieldHook:
-        return TwinfieldHook(self.operator.twinfield_conn_id)
+        return TwinfieldHook(self.operator.twinfield_conn_id, state=self.store)
 
     def api_calls(self) -> dict[str, dict]:
         """Requests made by this stage per service: ``requests`` in all and the hook's own breakdown."""

@@ -65,7 +65,7 @@ class TwinfieldCustomersToFocusOperator(BaseOperator):
     def execute(self, context: Any) -> dict:
         dry_run = self.dry_run in (True, "True", "true", "1")
         store = state_store(self.state_conn_id)
-        twinfield = TwinfieldHook(self.twinfield_conn_id)
+        twinfield = TwinfieldHook(self.twinfield_conn_id, state=store)
         focus = TeamleaderFocusHook(self.focus_conn_id, state=store)
         office = self.office or twinfield.default_office
         if not office:

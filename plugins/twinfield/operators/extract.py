@@ -48,6 +48,11 @@ SOURCES = (
 )
 
 
+def _slim(source: Source, item: dict) -> dict:
+    """What extract uses of a list item: a window of 20,000 holds only these until their details are read."""
+    return {key: item.get(key) for key in ("id", "updated_at", source.number_field, "web_url")}
+
+
 def _hash(source: Source, raw: dict) -> str:
     """The content hash of what would be booked; a document Focus sent malformed hashes by its raw JSON
     (validate reports what is wrong with it)."""
@@ -104,7 +109,7 @@ class ExtractOperator(SyncStageOperator):
             if source.optional and not with_credit_notes:
                 continue
             listed = {
-                item["id"]: item
+                item["id"]: _slim(source, item)
                 for item in self._listed(run, source, window)
                 if (item.get("department") or {}).get("id") in synced and window.takes(item.get("updated_at"))
             }
@@ -115,7 +120,7 @@ class ExtractOperator(SyncStageOperator):
                 for item in self._listed_by_id(run, source, unbooked):
                     returned.add(item["id"])
                     if item["id"] not in listed and (item.get("department") or {}).get("id") in synced:
-                        listed[item["id"]] = item
+                        listed[item["id"]] = _slim(source, item)
                         retried += 1
                 known = set(listed) | set(unbooked)
                 drafts = [i for i in deletions.to_check(run.store, source.kind) if i not in known]

@@ -20,12 +20,18 @@ def browses(run: StageRun, office: str, daybook: str, group: list[Posting]) -> l
     invoice numbers, whichever takes fewer requests. The periods are the ones Twinfield replied with (its own
     period scheme, which need not be months); invoices whose period is not known go by invoice number."""
     twinfield = run.twinfield
+    wanted = {p.invoice_number for p in group}
+
+    def ours(status: MatchStatus) -> bool:  # a period's answer holds every invoice of the period
+        return status.invoice_number in wanted
+
     dated = [p for p in group if p.period]
     periods = sorted({p.period for p in dated})
     calls: list[Callable[[], list[MatchStatus]]] = []
     by_number = [p for p in group if not p.period]
     if len(periods) <= math.ceil(len(dated) / BROWSE_CHUNK):
-        calls += [lambda p=p: twinfield.match_statuses(office, daybook, from_period=p, to_period=p) for p in periods]
+        calls += [lambda p=p: twinfield.match_statuses(office, daybook, from_period=p, to_period=p, keep=ours)
+              for p in periods]
     else:
         by_number += dated
     numbers = sorted({p.invoice_number for p in by_number})
@@ -54,20 +60,20 @@ class PullReconciliationsOperator(SyncStageOperator):
             calls = browses(run, office, daybook, group)
             requests += len(calls)
             with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="twinfield-browse") as pool:
-                statuses = [status for found in pool.map(lambda call: call(), calls) for status in found]
-            for status in statuses:
-                posting = wanted.get(status.invoice_number)
-                if posting is None or status.number != posting.twinfield_number:
-                    continue  # another invoice of the same period, or another transaction with its number
-                found_by_key[posting.key] = MatchUpdate(
-                    key=posting.key,
-                    head_status=status.status,
-                    match_status=status.match_status,
-                    paid_amount=abs(status.paid_amount),
-                    open_amount=abs(status.open_value),
-                    match_date=status.match_date,
-                    period=status.period,
-                )
+                statuses = (status for found in pool.map(lambda call: call(), calls) for status in found)
+                for status in statuses:
+                    posting = wanted.get(status.invoice_number)
+                    if posting is None or status.number != posting.twinfield_number:
+                        continue  # another invoice of the same period, or another transaction with its number
+                    found_by_key[posting.key] = MatchUpdate(
+                        key=posting.key,
+                        head_status=status.status,
+                        match_status=status.match_status,
+                        paid_amount=abs(status.paid_amount),
+                        open_amount=abs(status.open_value),
+                        match_date=status.match_date,
+                        period=status.period,
+                    )
         updates = list(found_by_key.values())
         postings.record_matches(run.store, updates)
         return {

@@ -50,7 +50,7 @@ class ResolveCustomersOperator(SyncStageOperator):
 
     def sync(self, run: StageRun) -> dict:
         config = run.config
-        departments = parse_departments(run.focus.departments())
+        departments = None  # read with the first document: an idle run asks Focus nothing here
         wanted: dict[str, set[CustomerRef]] = defaultdict(set)  # office -> customers
         invoicee_vat: dict[CustomerRef, str] = {}  # the VAT number the documents show for their customer
         for _, doc in parsed(documents.staged(run.store, run.run_id)):
@@ -58,6 +58,8 @@ class ResolveCustomersOperator(SyncStageOperator):
                 continue  # validate reports it
             if doc.invoicee_vat_number and not invoicee_vat.get(doc.customer):
                 invoicee_vat[doc.customer] = doc.invoicee_vat_number
+            if departments is None:
+                departments = parse_departments(run.focus.departments())
             route = config.route_for(doc.department_id, departments)
             if route is not None:
                 wanted[route.office].add(doc.customer)

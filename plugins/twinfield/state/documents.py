@@ -135,6 +135,18 @@ def unchanged_copies(store: StateStore, kind: str, updated_at: dict[str, str]) -
 
 def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[ValidationOutcome]) -> int:
     """Store the run's validation outcomes, replacing an earlier try's."""
+    clear_validation(store, run_id)
+    return add_validation(store, run_id, outcomes)
+
+
+def clear_validation(store: StateStore, run_id: str) -> None:
+    """Forget what an earlier try of the run's validate recorded."""
+    with store.begin() as conn:
+        conn.execute(text("DELETE FROM validation_results WHERE run_id = :r"), {"r": run_id})
+
+
+def add_validation(store: StateStore, run_id: str, outcomes: Iterable[ValidationOutcome]) -> int:
+    """Add outcomes of the run's validation (a batch at a time: a large run never holds them all)."""
     rows = [
         {
             "run_id": run_id,
@@ -151,9 +163,8 @@ def replace_validation(store: StateStore, run_id: str, outcomes: Iterable[Valida
         }
         for o in outcomes
     ]
-    with store.begin() as conn:
-        conn.execute(text("DELETE FROM validation_results WHERE run_id = :r"), {"r": run_id})
-        if rows:
+    if rows:
+        with store.begin() as conn:
             conn.execute(
                 text(
                     "INSERT INTO validation_results (run_id, kind, focus_id, focus_number, focus_link, office, valid,"

@@ -162,23 +162,10 @@ class TokenStore:
         )
 
     def _hide(self, value: str) -> str:
-        if self.cipher is None:
-            return value
-        return ENCRYPTED + self.cipher.encrypt(value.encode("utf-8")).decode("ascii")
+        return hide(self.cipher, value)
 
     def _reveal(self, stored: str) -> str:
-        if not stored.startswith(ENCRYPTED):
-            return stored
-        if self.cipher is None:
-            raise TokensUnreadable(
-                f"the stored tokens of {self.name!r} are encrypted, but no Fernet key is configured here: give every "
-                "Airflow component the same [core] fernet_key")
-        try:
-            return self.cipher.decrypt(stored[len(ENCRYPTED):].encode("ascii")).decode("utf-8")
-        except Exception as exc:  # cryptography's InvalidToken: another key
-            raise TokensUnreadable(
-                f"the stored tokens of {self.name!r} were encrypted with another Fernet key: give every Airflow "
-                "component the same [core] fernet_key (list the old key after the new one while rotating)") from exc
+        return reveal(self.cipher, self.name, stored)
 
     def _write(self, conn: Connection, pair: TokenPair) -> None:
         conn.execute(
@@ -198,3 +185,79 @@ class TokenStore:
                 "u": self._now().astimezone(UTC).isoformat(),
             },
         )
+
+
+def hide(cipher: Cipher | None, value: str) -> str:
+    if cipher is None:
+        return value
+    return ENCRYPTED + cipher.encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def reveal(cipher: Cipher | None, name: str, stored: str) -> str:
+    if not stored.startswith(ENCRYPTED):
+        return stored
+    if cipher is None:
+        raise TokensUnreadable(
+            f"the stored tokens of {name!r} are encrypted, but no Fernet key is configured here: give every "
+            "Airflow component the same [core] fernet_key")
+    try:
+        return cipher.decrypt(stored[len(ENCRYPTED):].encode("ascii")).decode("utf-8")
+    except Exception as exc:  # cryptography's InvalidToken: another key
+        raise TokensUnreadable(
+            f"the stored tokens of {name!r} were encrypted with another Fernet key: give every Airflow "
+            "component the same [core] fernet_key (list the old key after the new one while rotating)") from exc
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A stored access token (Twinfield's: no refresh token to rotate) with the cluster it works on."""
+
+    access_token: str
+    cluster: str
+    expires_at: datetime
+    now: Callable[[], datetime]
+
+    def __repr__(self) -> str:  # never the token
+        return f"AccessToken(expires_at={self.expires_at.isoformat()})"
+
+    def seconds_left(self) -> float:
+        return (self.expires_at - self.now()).total_seconds()
+
+
+class AccessTokens:
+    """Access tokens that every task may use until they expire (table ``twinfield_access_tokens``), one per
+    name (the Airflow connection id), stored encrypted like the token pairs. ``seed`` identifies the
+    credentials a token was got with: a token of other credentials is not handed out."""
+
+    def __init__(self, store: StateStore, name: str, *, cipher: Cipher | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.store = store
+        self.name = name
+        self.cipher = cipher
+        self._now = now
+
+    def load(self, seed: str) -> AccessToken | None:
+        with self.store.begin() as conn:
+            row = conn.execute(
+                text("SELECT access_token, cluster, expires_at, seed_fingerprint FROM twinfield_access_tokens"
+                     " WHERE name = :n"), {"n": self.name}).one_or_none()
+        if row is None or row.seed_fingerprint != fingerprint(seed):
+            return None
+        return AccessToken(reveal(self.cipher, self.name, row.access_token), row.cluster,
+                           datetime.fromisoformat(row.expires_at), self._now)
+
+    def save(self, seed: str, access_token: str, cluster: str, seconds_left: float) -> None:
+        now = self._now()
+        with self.store.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO twinfield_access_tokens (name, access_token, cluster, expires_at, seed_fingerprint,"
+                    " updated_at) VALUES (:n, :a, :c, :e, :s, :u)"
+                    " ON CONFLICT (name) DO UPDATE SET access_token = excluded.access_token,"
+                    " cluster = excluded.cluster, expires_at = excluded.expires_at,"
+                    " seed_fingerprint = excluded.seed_fingerprint, updated_at = excluded.updated_at"
+                ),
+                {"n": self.name, "a": hide(self.cipher, access_token), "c": cluster,
+                 "e": (now + timedelta(seconds=seconds_left)).astimezone(UTC).isoformat(),
+                 "s": fingerprint(seed), "u": now.astimezone(UTC).isoformat()},
+            )

@@ -102,6 +102,12 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
+def _all_asked(body: dict, ids: set) -> bool:
+    """Whether a list filtered on ids already holds every id asked for (no further page can add one)."""
+    asked = (body.get("filter") or {}).get("ids")
+    return bool(asked) and ids.issuperset(asked)
+
+
 class TeamleaderFocusHook(HttpHook):
     """Teamleader Focus API client on the HTTP provider's hook (method POST, JSON bodies).
 
@@ -424,11 +430,15 @@ class TeamleaderFocusHook(HttpHook):
         and no maximum page size is documented for these lists: a page shorter than asked may be the server's
         own page size, not the end."""
         number = 1
+        seen: set[str] = set()
         while True:
             data = self._page(endpoint, body, number)
             if not data:
                 return
             yield from data
+            seen.update(item.get("id") for item in data)
+            if _all_asked(body, seen):
+                return
             number += 1
 
     # -- the API the pipeline uses ------------------------------------------------------------------
@@ -486,8 +496,8 @@ class TeamleaderFocusHook(HttpHook):
         bounds = {"credit_note_date_after": after, "credit_note_date_before": before}
         body = {"filter": {**base, **{k: v.isoformat() for k, v in bounds.items() if v is not None}}}
         first = self._page(endpoint, body, 1)
-        if not first:
-            return []
+        if not first or _all_asked(body, {item.get("id") for item in first}):
+            return first
         second = self._page(endpoint, body, 2)
         if not second:
             return first

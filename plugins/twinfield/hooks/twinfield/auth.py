@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import requests
 from airflow.sdk.log import mask_secret
@@ -79,7 +80,8 @@ class OAuth2Login:
         mask_secret(client_secret)
         mask_secret(refresh_token)
 
-    def __call__(self) -> Credentials:
+    def __call__(self, before: Callable[[], None] = lambda: None) -> Credentials:
+        before()
         started = self._clock()
         token = self._json(
             "token",
@@ -143,7 +145,8 @@ class SessionLogon:
         self._user, self._password, self._organisation = user, password, organisation
         mask_secret(password)
 
-    def __call__(self) -> Credentials:
+    def __call__(self, before: Callable[[], None] = lambda: None) -> Credentials:
+        before()
         service = self._service
         try:
             with service.client.settings(raw_response=True):
@@ -207,11 +210,50 @@ class CompanySelection:
                 self._changed.notify_all()
 
 
+Login = Callable[[Callable[[], None]], Credentials]
+"""Gets new credentials; calls its argument (the caller's credit accounting) before each request it sends."""
+
+
+class StoredAccessToken:
+    """An OAuth2 access token, with its cluster, kept in the state store (encrypted) so that every task uses it
+    until it expires instead of asking for a new one. A new token is asked for when none is stored, the stored
+    one expires, the connection's credentials changed, or this process already handed out the stored one (the
+    ``Authenticator`` asks again only when its token expired or Twinfield refused it)."""
+
+    def __init__(self, login: Login, tokens: "AccessTokenStore", seed: str,
+                 clock: Callable[[], float] = time.monotonic):
+        self._login = login
+        self._tokens = tokens
+        self._seed = seed
+        self._clock = clock
+        self._handed: set[str] = set()
+
+    def __call__(self, before: Callable[[], None] = lambda: None) -> Credentials:
+        stored = self._tokens.load(self._seed)
+        if stored is not None and stored.access_token not in self._handed and stored.seconds_left() > 0:
+            credentials = Credentials(stored.cluster, access_token=stored.access_token,
+                                      expires_at=self._clock() + stored.seconds_left())
+        else:
+            credentials = self._login(before)
+            self._tokens.save(self._seed, credentials.access_token, credentials.cluster,
+                              credentials.expires_at - self._clock())
+        mask_secret(credentials.access_token)
+        self._handed.add(credentials.access_token)
+        return credentials
+
+
+class AccessTokenStore(Protocol):
+    """Where ``StoredAccessToken`` keeps its token (``twinfield.state.tokens.AccessTokens``)."""
+
+    def load(self, seed: str): ...
+    def save(self, seed: str, access_token: str, cluster: str, seconds_left: float) -> None: ...
+
+
 class Authenticator:
     """The current credentials, shared by the hook's threads; one logon at a time. ``before_logon`` (the
-    caller's credit accounting) runs before each logon that the call makes."""
+    caller's credit accounting) runs before each request a logon sends."""
 
-    def __init__(self, login: Callable[[], Credentials], clock: Callable[[], float] = time.monotonic):
+    def __init__(self, login: Login, clock: Callable[[], float] = time.monotonic):
         self._login = login
         self._clock = clock
         self._lock = threading.Lock()
@@ -220,16 +262,14 @@ class Authenticator:
     def current(self, before_logon: Callable[[], None] = lambda: None) -> Credentials:
         with self._lock:
             if self._current is None or self._clock() >= self._current.expires_at:
-                before_logon()
-                self._current = self._login()
+                self._current = self._login(before_logon)
             return self._current
 
     def renew(self, stale: Credentials, before_logon: Callable[[], None] = lambda: None) -> Credentials:
         """Log on again, unless another thread already replaced ``stale``."""
         with self._lock:
             if self._current is None or self._current is stale:
-                before_logon()
-                self._current = self._login()
+                self._current = self._login(before_logon)
             return self._current
 
 
@@ -248,7 +288,7 @@ _SESSIONS: dict[tuple[str, ...], UserSession] = {}
 _SESSIONS_GUARD = threading.Lock()
 
 
-def user_session(key: tuple[str, ...], make_login: Callable[[], Callable[[], Credentials]],
+def user_session(key: tuple[str, ...], make_login: Callable[[], Login],
                  clock: Callable[[], float] = time.monotonic) -> UserSession:
     with _SESSIONS_GUARD:
         if key not in _SESSIONS:

@@ -58,12 +58,15 @@ from twinfield.hooks.twinfield.auth import (
     Credentials,
     OAuth2Login,
     SessionLogon,
+    StoredAccessToken,
     UserSession,
     is_auth_fault,
     select_company,
     user_session,
 )
 from twinfield.hooks.twinfield.limits import FairUse
+from twinfield.state import StateStore
+from twinfield.state.tokens import AccessTokens
 from twinfield.hooks.twinfield.soap import (
     NotSent,
     OutcomeUnknown,
@@ -102,7 +105,8 @@ class TwinfieldHook(BaseHook):
     ``max_concurrent`` (10), ``timeout`` (seconds, 60).
 
     Safe to share between the threads of one task. ``stats`` counts what was sent: requests and credits per
-    kind (read/write), retries, 429s and logons. ``clock`` and ``sleep`` exist for tests.
+    kind (read/write), retries, 429s and logons. ``clock`` and ``sleep`` exist for tests. With a ``state``
+    store, an OAuth2 access token is kept there (encrypted) and used by every hook until it expires.
     """
 
     conn_name_attr = "twinfield_conn_id"
@@ -119,9 +123,11 @@ class TwinfieldHook(BaseHook):
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        state: StateStore | None = None,
     ):
         super().__init__()
         self.twinfield_conn_id = twinfield_conn_id
+        self.state = state
         self._clock = clock
         self._sleep = sleep
         self._stats_lock = threading.Lock()
@@ -226,8 +232,14 @@ class TwinfieldHook(BaseHook):
     def _make_user_session(self) -> UserSession:
         mode, conn = self._mode, self.connection
         if mode == "oauth2":
-            login = OAuth2Login(self.session, self.host, conn.login or "", conn.password or "",
-                                self._get_field("refresh_token") or "", self.timeout, self._clock)
+            refresh_token = self._get_field("refresh_token") or ""
+            login = OAuth2Login(self.session, self.host, conn.login or "", conn.password or "", refresh_token,
+                                self.timeout, self._clock)
+            if self.state is not None:  # one token for every task until it expires, not one per task
+                from twinfield.hooks.state import secrets_cipher
+
+                tokens = AccessTokens(self.state, self.twinfield_conn_id, cipher=secrets_cipher())
+                login = StoredAccessToken(login, tokens, f"{self.host}\n{conn.login}\n{refresh_token}", self._clock)
             return UserSession(Authenticator(login, self._clock), CompanySelection())
         organisation = self._get_field("organisation") or ""
         return user_session(
@@ -448,46 +460,56 @@ class TwinfieldHook(BaseHook):
         invoice_numbers: Collection[str] | None = None,
         from_period: str | None = None,
         to_period: str | None = None,
+        *,
+        keep: Callable[[MatchStatus], bool] | None = None,
     ) -> list[MatchStatus]:
         """Payment state of total lines (browse 100), drafts included: of the given invoice numbers (one
         browse per 100 of them, by invoice-number range, the rows then filtered to exactly these), or of
-        every invoice of the daybook in the period range. A browse that answers fewer rows than it counts
-        is asked again in halves; without invoice numbers that is an error (narrow the period range)."""
+        every invoice of the daybook in the period range (only those ``keep`` accepts are held: a period's
+        answer is read row by row). A browse that answers fewer rows than it counts is asked again in halves;
+        without invoice numbers that is an error (narrow the period range)."""
         office = self._office(office)
         periods = (from_period or "0000/00", to_period or "9999/99") if (from_period or to_period) else None
         if invoice_numbers is None:
-            return [xml.match_status_from_row(r) for r in self._browse_matches(office, daybook, None, periods)]
+            return self._browse_matches(office, daybook, None, periods, keep)
         wanted = sorted(set(invoice_numbers))
         statuses = []
         for start in range(0, len(wanted), BROWSE_INVOICES):
             group = wanted[start : start + BROWSE_INVOICES]
             statuses += self._match_group(office, daybook, group, periods)
-        return statuses
+        return [s for s in statuses if keep(s)] if keep else statuses
 
     def _match_group(self, office: str, daybook: str, group: list[str], periods) -> list[MatchStatus]:
+        wanted = set(group)
         try:
-            rows = self._browse_matches(office, daybook, (group[0], group[-1]), periods)
+            return self._browse_matches(office, daybook, (group[0], group[-1]), periods,
+                                        lambda status: status.invoice_number in wanted)
         except _Truncated:
             if len(group) == 1:
                 raise TwinfieldError(f"browse of invoice {group[0]} came back incomplete") from None
             half = len(group) // 2
             return self._match_group(office, daybook, group[:half], periods) + self._match_group(
                 office, daybook, group[half:], periods)
-        wanted = set(group)
-        return [xml.match_status_from_row(r) for r in rows if r.values.get("fin.trs.line.invnumber") in wanted]
 
-    def _browse_matches(self, office, daybook, invoice_range, periods) -> tuple[xml.BrowseRow, ...]:
+    def _browse_matches(self, office, daybook, invoice_range, periods, keep) -> list[MatchStatus]:
         reply = self._read(xml.match_status_browse_xml(office, daybook, invoice_range, periods), office)
-        root = xml.parse(reply)
-        if root.tag != "browse" or root.get("result") == "0":
-            messages = "; ".join(m.text for m in xml.browse_messages(reply)) or f"<{root.tag}> reply"
-            raise TwinfieldFault(None, f"browse refused: {messages}")
-        result = xml.parse_browse(reply)
+        statuses: list[MatchStatus] = []
+
+        def take(row: xml.BrowseRow) -> bool:
+            status = xml.match_status_from_row(row)
+            if keep is None or keep(status):
+                statuses.append(status)
+            return False  # the row itself is not needed any more
+
+        try:
+            result = xml.parse_browse(reply, take)
+        except xml.BrowseRefused as refused:
+            raise TwinfieldFault(None, f"browse refused: {refused}") from None
         if not result.complete:
             if invoice_range is None:
-                raise TwinfieldError(f"browse answered {len(result.rows)} of {result.total} rows: narrow the period range")
+                raise TwinfieldError(f"browse answered {result.received} of {result.total} rows: narrow the period range")
             raise _Truncated()
-        return result.rows
+        return statuses
 
     # -- writes ----------------------------------------------------------------------------------------------------
     def _write_checked(
