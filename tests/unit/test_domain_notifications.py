@@ -36,7 +36,7 @@ def test_a_section_with_email_and_slack(tmp_path):
     ("notifications:\n  events: [finished]\n", "notifications", "names no channel"),
     ("notifications:\n  email:\n    to: [finance]\n", "notifications.email.to[0]", "not an e-mail address"),
     ("notifications:\n  email:\n    to: a@example.com\n  events: [finshed]\n", "notifications.events[0]",
-     "must be finished, failed, payments or dry_runs, got 'finshed'"),
+     "must be finished, failed, late, payments or dry_runs, got 'finshed'"),
     ("notifications:\n  email:\n    to: a@example.com\n  events: []\n", "notifications.events", "must list"),
     ("notifications:\n  mail:\n    to: a@example.com\n", "notifications.mail", "not a known setting"),
     ("notifications:\n  slack: {}\n", "notifications.slack.slack_conn_id", "is required"),
