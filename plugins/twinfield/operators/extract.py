@@ -50,7 +50,10 @@ SOURCES = (
 
 def _slim(source: Source, item: dict) -> dict:
     """What extract uses of a list item: a window of 20,000 holds only these until their details are read."""
-    return {key: item.get(key) for key in ("id", "updated_at", source.number_field, "web_url")}
+    slim = {key: item.get(key) for key in ("id", "updated_at", source.number_field, "web_url")}
+    if "sent" in item:  # a copy staged before the invoice was sent is read again once it was (see _details)
+        slim["sent"] = item["sent"]
+    return slim
 
 
 def _hash(source: Source, raw: dict) -> str:

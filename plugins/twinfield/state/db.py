@@ -30,8 +30,11 @@ class StateStore:
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
                 cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA busy_timeout=120000")
+                # Switching to WAL needs the database to itself (it does not wait): only the first connection
+                # ever does it, while a second process may be holding the write lock.
+                if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
 

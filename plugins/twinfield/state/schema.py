@@ -50,10 +50,15 @@ def run_script(op, name: str) -> None:
 
 def upgrade(url: str, target: str = "head") -> str:
     """Bring the database at ``url`` to ``target``; returns the revision it is at afterwards."""
+    if target == "head":  # the usual case, answered by a plain read (no lock)
+        reader = create_engine(url)
+        try:
+            if current(reader) == head():
+                return head()
+        finally:
+            reader.dispose()
     engine = _migration_engine(url)
     try:
-        if target == "head" and current(engine) == head():
-            return head()
         config = _config()
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
