@@ -7,6 +7,7 @@ and PostgreSQL alike). Money is stored as TEXT decimal strings.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -34,7 +35,10 @@ class StateStore:
                 # Switching to WAL needs the database to itself (it does not wait): only the first connection
                 # ever does it, while a second process may be holding the write lock.
                 if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    cur.execute("PRAGMA journal_mode=WAL")
+                    try:
+                        cur.execute("PRAGMA journal_mode=WAL")
+                    except sqlite3.OperationalError:  # busy now: a later connection switches it
+                        pass
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
 

@@ -51,7 +51,7 @@ def run_script(op, name: str) -> None:
 def upgrade(url: str, target: str = "head") -> str:
     """Bring the database at ``url`` to ``target``; returns the revision it is at afterwards."""
     if target == "head":  # the usual case, answered by a plain read (no lock)
-        reader = create_engine(url)
+        reader = create_engine(url, connect_args={"timeout": 120} if url.startswith("sqlite") else {})
         try:
             if current(reader) == head():
                 return head()
