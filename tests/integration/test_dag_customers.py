@@ -6,6 +6,8 @@ lost is found instead of made twice, and no WSDL is downloaded.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections import Counter
 
 import pendulum
@@ -13,7 +15,9 @@ import pytest
 
 from sandbox import airflow_env
 from tests.integration.test_dag_sync import World
+from twinfield.domain.twinfield_model import Customer
 from twinfield.hooks.twinfield import TwinfieldHook
+from twinfield.operators import resolve_customers
 from twinfield.state import customers, runs
 
 pytestmark = pytest.mark.integration
@@ -120,3 +124,55 @@ def test_a_creation_whose_reply_was_lost_is_found_not_made_twice(fresh_world, mo
     assert after - before == Counter(a.name for a in pending.values())  # each one once
     resolve = next(e.summary for e in runs.stage_log(world.store, dagrun.run_id) if e.stage == "resolve_customers")
     assert resolve["created"] == len(pending)
+
+
+def test_a_customer_another_run_is_creating_is_linked_not_created_again(fresh_world, monkeypatch):
+    # Overlapping runs (a backfill runs up to ten at once): while this run matches, another run claims one of
+    # the customers this run is about to create, and creates it a moment later. This run must wait for it and
+    # book on that customer, not create a second one.
+    world = fresh_world
+    twinfield = world.sandbox.twinfield
+    monkeypatch.setattr(resolve_customers, "POLL_SECONDS", 0.1)
+    known = {c["name"] for c in twinfield.customers(OFFICE)}
+    booked_customers = {doc["invoicee"]["customer"]["id"] for doc in world.expected.booked.values()}
+    company = next(c for c in world.sandbox.focus.data.companies
+                   if c["name"] not in known and c.get("vat_number") and c["id"] in booked_customers)
+    vat = company["vat_number"].replace(" ", "").replace(".", "")
+    other: dict = {}
+
+    def other_run_creates() -> None:
+        try:
+            time.sleep(1)
+            [result] = TwinfieldHook().create_customers([Customer(None, company["name"], vat_number=vat)], OFFICE)
+            customers.link_created(world.store, "scheduled__other", OFFICE,
+                                   [("company", company["id"], result.number)])
+            other["code"] = result.number
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below; the claim must not hold it up
+            other["error"] = exc
+            customers.forget_attempts(world.store, OFFICE, [("company", company["id"])])
+
+    real_list = TwinfieldHook.list_customers
+
+    def list_while_another_run_claims(self, office=None, **kwargs):
+        listed = real_list(self, office, **kwargs)
+        if "thread" not in other:
+            assert customers.claim_creations(world.store, "scheduled__other", OFFICE,
+                                             [("company", company["id"], company["name"], vat)],
+                                             resolve_customers.CLAIM_LEASE)
+            other["thread"] = threading.Thread(target=other_run_creates)
+            other["thread"].start()
+        return listed
+
+    monkeypatch.setattr(TwinfieldHook, "list_customers", list_while_another_run_claims)
+    dagrun, report = world.run(logical_date=pendulum.datetime(2030, 3, 1, tz="UTC"))
+    other["thread"].join()
+    assert "error" not in other, other.get("error")
+    assert set(world.states(dagrun).values()) == {"success"}
+    assert [c["code"] for c in twinfield.customers(OFFICE) if c["name"] == company["name"]] == [other["code"]]
+    assert customers.links(world.store, OFFICE)[("company", company["id"])].twinfield_code == other["code"]
+    resolve = next(e.summary for e in runs.stage_log(world.store, dagrun.run_id) if e.stage == "resolve_customers")
+    assert resolve["linked_by_another_run"] == 1
+    booked_on = {t["invoicenumber"]: t["customer"] for t in world.transactions()}
+    theirs = [number for number, doc in world.expected.booked.items()
+              if doc["invoicee"]["customer"]["id"] == company["id"]]
+    assert theirs and {booked_on[number] for number in theirs} == {other["code"]}

@@ -723,9 +723,11 @@ def test_every_request_is_in_the_state_store_before_it_leaves(conn_env, store, c
 
     conn_env(rate_limit_per_minute=50)
     recorded_on_arrival = []
+    arrival = threading.Lock()  # reading the count and noting it is one step, so notes keep the arrival order
 
     def departments(body, request):
-        recorded_on_arrival.append(len(rate_windows.load(store, hook.integration, newer_than=-1e12)))
+        with arrival:
+            recorded_on_arrival.append(len(rate_windows.load(store, hook.integration, newer_than=-1e12)))
         return {"data": []}
 
     fake.handlers["departments.list"] = departments

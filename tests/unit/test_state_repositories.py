@@ -115,24 +115,44 @@ def test_a_twinfield_customer_belongs_to_one_focus_customer(store):
     assert set(customers.links(store, "NLA001")) == {("company", "c1")}
 
 
-def test_a_creation_is_recorded_before_sending_and_replaced_by_its_link(store):
-    customers.record_attempts(store, "r1", "NLA001", [("company", "c2", "Nieuw BV", "NL123456789B01"),
-                                                      ("contact", "p1", "Anna de Vries", "")])
+def test_a_creation_is_claimed_before_sending_and_replaced_by_its_link(store):
+    lease = dt.timedelta(minutes=15)
+    claimed = customers.claim_creations(store, "r1", "NLA001", [("company", "c2", "Nieuw BV", "NL123456789B01"),
+                                                                ("contact", "p1", "Anna de Vries", "")], lease)
+    assert claimed == {("company", "c2"), ("contact", "p1")}
     first = customers.attempts(store, "NLA001")
     assert {key: (a.name, a.vat_number, a.run_id) for key, a in first.items()} == {
         ("company", "c2"): ("Nieuw BV", "NL123456789B01", "r1"), ("contact", "p1"): ("Anna de Vries", "", "r1")}
     assert first[("company", "c2")].attempted_at.tzinfo is not None
-    # A second attempt (next run) keeps the first attempt's time, so a check looks back far enough.
-    customers.record_attempts(store, "r2", "NLA001", [("company", "c2", "Nieuw B.V.", "NL123456789B01")])
+    # Another run (overlapping) may not send what r1 is sending: r1's claim is within its lease.
+    assert customers.claim_creations(store, "r2", "NLA001", [("company", "c2", "Nieuw B.V.", "NL123456789B01")],
+                                     lease) == set()
+    assert customers.attempts(store, "NLA001")[("company", "c2")].run_id == "r1"
+    # A later try of r1 itself may (Airflow ended the earlier try), and so may r2 once the lease is over.
+    assert customers.claim_creations(store, "r1", "NLA001", [("contact", "p1", "Anna de Vries", "")],
+                                     lease) == {("contact", "p1")}
+    assert customers.claim_creations(store, "r2", "NLA001", [("company", "c2", "Nieuw B.V.", "NL123456789B01")],
+                                     dt.timedelta(0)) == {("company", "c2")}
+    # It keeps the first attempt's time, so a check in Twinfield looks back far enough.
     again = customers.attempts(store, "NLA001")[("company", "c2")]
     assert (again.name, again.run_id, again.attempted_at) == ("Nieuw B.V.", "r2", first[("company", "c2")].attempted_at)
+    assert again.claimed_at >= again.attempted_at
     assert customers.attempts(store, "NLA002") == {}
+    # r2's send fails (outcome unknown): the attempt stays as evidence, no longer in flight, so r3 need not wait.
+    customers.release_claims(store, "NLA001", [("company", "c2")])
+    released = customers.attempts(store, "NLA001")[("company", "c2")]
+    assert (released.run_id, released.claimed_at) == ("r2", None)
+    assert not released.in_flight_elsewhere("r3", lease, again.claimed_at)
+    assert customers.claim_creations(store, "r3", "NLA001", [("company", "c2", "Nieuw B.V.", "")],
+                                     lease) == {("company", "c2")}
 
     customers.link_created(store, "r2", "NLA001", [("company", "c2", "1042")])
     customers.forget_attempts(store, "NLA001", [("contact", "p1")])
     assert customers.attempts(store, "NLA001") == {}
     link = customers.links(store, "NLA001")[("company", "c2")]
     assert (link.twinfield_code, link.matched_by, link.status) == ("1042", "created", "linked")
+    # A linked customer is never claimed again, whoever asks.
+    assert customers.claim_creations(store, "r3", "NLA001", [("company", "c2", "Nieuw B.V.", "")], lease) == set()
 
 
 def test_posting_protocol_leaves_evidence_and_keeps_the_last_good_draft(store):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +34,11 @@ from twinfield.state import customers, documents
 from twinfield.state.customers import CustomerLink
 
 MATCHED_BY = {MATCHED_VAT: "vat_number", MATCHED_NAME: "name"}
+# How long another run's claim on a creation counts as that run sending it: far longer than one create request
+# (25 customers, a 60 s timeout, its retries and credit waits), so a live claim is never taken over; a claim
+# older than this is a run that died, and its customer is looked for in Twinfield before it is sent again.
+CLAIM_LEASE = dt.timedelta(minutes=15)
+POLL_SECONDS = 2.0  # how often a run waiting for another run's creations looks at the state store
 
 
 class ResolveCustomersOperator(SyncStageOperator):
@@ -44,6 +51,10 @@ class ResolveCustomersOperator(SyncStageOperator):
     creation is recorded before it is sent; one still recorded at the next run (a crash, a lost reply) is first
     looked for in Twinfield (same name and VAT number, changed since the attempt, not linked yet), so a re-run
     never creates a second Twinfield customer for one Focus customer.
+
+    Runs overlap (a backfill runs up to ten at once), and two of them may want to create the same customer: each
+    claims a creation just before sending it (``customers.claim_creations``), and a run that finds a customer
+    claimed by another run (within ``CLAIM_LEASE``) waits for that run's link instead of sending it too.
     """
 
     stage = "resolve_customers"
@@ -66,9 +77,11 @@ class ResolveCustomersOperator(SyncStageOperator):
 
         summary: dict[str, Any] = {"customers": sum(len(refs) for refs in wanted.values()), "linked_before": 0,
                                    "matched_vat_number": 0, "matched_name": 0, "created": 0, "unresolved": 0,
-                                   "refused_by_twinfield": 0}
+                                   "refused_by_twinfield": 0, "linked_by_another_run": 0}
         problems: list[dict] = []
         for office, refs in sorted(wanted.items()):
+            if not run.dry_run:
+                self._wait_for_other_runs(run, office, refs)
             links = customers.links(run.store, office)
             known = [links[_key(ref)] for ref in refs if _key(ref) in links]
             summary["linked_before"] += sum(link.status == "linked" for link in known)
@@ -112,12 +125,47 @@ class ResolveCustomersOperator(SyncStageOperator):
             to_create += [focus_customers[CustomerRef(*key)] for key in sorted(lost)]  # code taken meanwhile
 
             details = self._details_to_create(run, [fc.ref for fc in to_create], invoicee_vat)
-            created, refused, notes = self._create(run, office, [details.get(fc.ref, fc) for fc in to_create])
+            created, refused, notes, elsewhere = self._create(run, office,
+                                                              [details.get(fc.ref, fc) for fc in to_create])
             summary["created"] += created
             summary["refused_by_twinfield"] += len(refused)
             problems += [{"customer": name, "office": office, "reason": reason} for name, reason in refused + notes]
+            if elsewhere:
+                linked, unsettled = self._settled_elsewhere(run, office, elsewhere)
+                summary["linked_by_another_run"] += linked
+                problems += unsettled
         run.details["customer_problems"] = problems
         return summary
+
+    @staticmethod
+    def _wait_for_other_runs(run: StageRun, office: str, refs) -> None:
+        """Wait while another run is creating any of these customers (a claim within the lease), so that this
+        run links what that run creates instead of creating it again. A claim that outlives its lease is a run
+        that died: this run looks for its customer in Twinfield (``_recover``)."""
+        keys = {_key(ref) for ref in refs}
+        announced = False
+        while True:
+            at = dt.datetime.now(dt.timezone.utc)
+            busy = [attempt for key, attempt in customers.attempts(run.store, office).items()
+                    if key in keys and attempt.in_flight_elsewhere(run.run_id, CLAIM_LEASE, at)]
+            if not busy:
+                return
+            if not announced:
+                run.log.info("Waiting for %d customer(s) that run(s) %s are creating in Twinfield office %s",
+                             len(busy), ", ".join(sorted({a.run_id for a in busy})), office)
+                announced = True
+            time.sleep(POLL_SECONDS)
+
+    def _settled_elsewhere(self, run: StageRun, office: str, refs: list[CustomerRef]) -> tuple[int, list[dict]]:
+        """Customers another run claimed first: wait for that run, then take its links. Returns how many were
+        linked and a problem for each that was not (that run was refused or died: the next run settles it)."""
+        self._wait_for_other_runs(run, office, refs)
+        links = customers.links(run.store, office)
+        unsettled = [{"customer": str(ref), "office": office,
+                      "reason": "another run was creating this customer in Twinfield and did not link it (refused, "
+                                "or the run ended first): the next run looks for it and books its documents"}
+                     for ref in refs if _key(ref) not in links]
+        return len(refs) - len(unsettled), unsettled
 
     def _details(self, run: StageRun, office: str, codes: list[str]) -> list[Customer]:
         """Twinfield customers with their VAT numbers and addresses, read a few at a time. Only those not
@@ -180,12 +228,13 @@ class ResolveCustomersOperator(SyncStageOperator):
         done = {(t, i) for t, i, _ in linked}
         return [ref for ref in refs if _key(ref) not in done]
 
-    def _create(self, run: StageRun, office: str,
-                to_create: list[FocusCustomer]) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
-        """Create these customers in Twinfield, each recorded first; link the created ones. Returns how many
-        were created, the refused ones and notes (name, reason) for the report."""
+    def _create(self, run: StageRun, office: str, to_create: list[FocusCustomer]
+                ) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]], list[CustomerRef]]:
+        """Create these customers in Twinfield, a request's worth at a time, each claimed first; link the
+        created ones. Returns how many were created, the refused ones and notes (name, reason) for the report,
+        and the customers another run had claimed (not sent)."""
         if not to_create:
-            return 0, [], []
+            return 0, [], [], []
         new, notes, unwritable = [], [], []
         for fc in list(to_create):
             try:
@@ -200,18 +249,31 @@ class ResolveCustomersOperator(SyncStageOperator):
             new.append(customer)
             if note:
                 notes.append((f"{fc.name} ({fc.ref})", note))
-        if not to_create:
-            return 0, unwritable, notes
-        customers.record_attempts(run.store, run.run_id, office,
-                                  [(fc.ref.type, fc.ref.id, c.name, c.vat_number) for fc, c in zip(to_create, new)])
-        results = run.twinfield.create_customers(new, office)
-        created = [(fc.ref.type, fc.ref.id, result.number) for fc, result in zip(to_create, results, strict=True)
-                   if result.ok and result.number]
-        refused = [(fc, result) for fc, result in zip(to_create, results, strict=True) if not result.ok]
-        customers.link_created(run.store, run.run_id, office, created)
-        customers.forget_attempts(run.store, office, [_key(fc.ref) for fc, _ in refused])
-        return len(created), unwritable + [(f"{fc.name} ({fc.ref})", " // ".join(result.error_messages)
-                                            or "refused without a message") for fc, result in refused], notes
+        created = 0
+        refused: list[tuple[FocusCustomer, Any]] = []
+        elsewhere: list[CustomerRef] = []
+        for chunk in xml.chunked(list(zip(to_create, new))):
+            claimed = customers.claim_creations(run.store, run.run_id, office,
+                                                [(fc.ref.type, fc.ref.id, c.name, c.vat_number) for fc, c in chunk],
+                                                CLAIM_LEASE)
+            sending = [(fc, c) for fc, c in chunk if _key(fc.ref) in claimed]
+            elsewhere += [fc.ref for fc, _ in chunk if _key(fc.ref) not in claimed]
+            if not sending:
+                continue
+            try:
+                results = run.twinfield.create_customers([c for _, c in sending], office)
+            except BaseException:  # outcome unknown: the attempts stay, for whichever run comes next to look up
+                customers.release_claims(run.store, office, [_key(fc.ref) for fc, _ in sending])
+                raise
+            done = [(fc.ref.type, fc.ref.id, result.number) for (fc, _), result in zip(sending, results, strict=True)
+                    if result.ok and result.number]
+            no = [(fc, result) for (fc, _), result in zip(sending, results, strict=True) if not result.ok]
+            customers.link_created(run.store, run.run_id, office, done)
+            customers.forget_attempts(run.store, office, [_key(fc.ref) for fc, _ in no])
+            created += len(done)
+            refused += no
+        return created, unwritable + [(f"{fc.name} ({fc.ref})", " // ".join(result.error_messages)
+                                       or "refused without a message") for fc, result in refused], notes, elsewhere
 
 
 def _with_vat(customer: FocusCustomer, invoicee_vat: str) -> FocusCustomer:

@@ -3,9 +3,11 @@ customers being created.
 
 A Focus customer has at most one Twinfield customer per office, and a Twinfield customer belongs to at most
 one Focus customer (both enforced by the schema). Twinfield numbers new customers itself, so a creation is
-recorded here (``record_attempts``) before it is sent, and replaced by a link once Twinfield's reply gives the
+claimed here (``claim_creations``) before it is sent, and replaced by a link once Twinfield's reply gives the
 code (``link_created``); an attempt still recorded at the next run is looked for in Twinfield before anything
-is sent again. Links with status 'pending' (a reserved code not yet confirmed) come from earlier versions, which
+is sent again. Runs overlap (a backfill runs several at once): a claim is taken under a lock, and one that
+another run took within the lease is that run's creation in flight, never taken over while it lasts (a run
+whose send fails releases its claims, keeping the attempts; only a killed run's claim runs out its lease). Links with status 'pending' (a reserved code not yet confirmed) come from earlier versions, which
 chose codes themselves; none are written now.
 """
 
@@ -83,40 +85,64 @@ class CreationAttempt:
     name: str
     vat_number: str
     run_id: str
-    attempted_at: dt.datetime
+    attempted_at: dt.datetime  # the first attempt: a check for it in Twinfield looks back this far
+    claimed_at: dt.datetime | None  # the latest claim, by run_id; None once that run let go of it (it failed)
 
     @property
     def focus_key(self) -> tuple[str, str]:
         return (self.focus_type, self.focus_id)
 
+    def in_flight_elsewhere(self, run_id: str, lease: dt.timedelta, at: dt.datetime) -> bool:
+        """Claimed by another run within the lease: that run may be sending it right now. (A claim of the same
+        run is an earlier try's, which Airflow ended before this one started; a released claim is a run that
+        failed while sending: its outcome is unknown, and any run looks for the customer in Twinfield.)"""
+        return self.run_id != run_id and self.claimed_at is not None and at - self.claimed_at < lease
+
 
 def attempts(store: StateStore, office: str) -> dict[tuple[str, str], CreationAttempt]:
     """Creations recorded in ``office`` whose outcome is not known (no link recorded after them)."""
     with store.begin() as conn:
-        rows = conn.execute(
-            text("SELECT focus_type, focus_id, office, name, vat_number, run_id, attempted_at"
-                 " FROM customer_creations WHERE office = :o"),
-            {"o": office},
-        ).all()
-    return {(r.focus_type, r.focus_id): CreationAttempt(*r[:6], dt.datetime.fromisoformat(r.attempted_at))
-            for r in rows}
+        return _attempts(conn, office)
 
 
-def record_attempts(store: StateStore, run_id: str, office: str,
-                    customers: list[tuple[str, str, str, str]]) -> None:
-    """Before sending: (Focus type, Focus id, name, VAT number) of each customer about to be created. A
-    customer tried before keeps its first time, so a later check looks back far enough."""
+def _attempts(conn, office: str) -> dict[tuple[str, str], CreationAttempt]:
+    rows = conn.execute(
+        text("SELECT focus_type, focus_id, office, name, vat_number, run_id, attempted_at, claimed_at"
+             " FROM customer_creations WHERE office = :o"),
+        {"o": office},
+    ).all()
+    return {(r.focus_type, r.focus_id): CreationAttempt(
+        *r[:6], dt.datetime.fromisoformat(r.attempted_at),
+        dt.datetime.fromisoformat(r.claimed_at) if r.claimed_at else None) for r in rows}
+
+
+def claim_creations(store: StateStore, run_id: str, office: str, customers: list[tuple[str, str, str, str]],
+                    lease: dt.timedelta) -> set[tuple[str, str]]:
+    """Before sending: claim the creation of (Focus type, Focus id, name, VAT number) for this run. Returns
+    the (type, id) claimed; the others are linked already or in flight in another run (claimed within
+    ``lease``), and must not be sent. One claimer at a time per office (``StateStore.locked``). A customer tried
+    before keeps its first attempt's time, so a later check looks back far enough."""
     if not customers:
-        return
-    with store.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO customer_creations (focus_type, focus_id, office, name, vat_number, run_id, attempted_at)"
-                " VALUES (:t, :i, :o, :n, :v, :r, :at) ON CONFLICT (focus_type, focus_id, office)"
-                " DO UPDATE SET name = excluded.name, vat_number = excluded.vat_number, run_id = excluded.run_id"
-            ),
-            [{"t": t, "i": i, "o": office, "n": n, "v": v, "r": run_id, "at": now()} for t, i, n, v in customers],
-        )
+        return set()
+    with store.locked(f"customer_creations:{office}") as conn:
+        linked = {(r.focus_type, r.focus_id) for r in conn.execute(
+            text("SELECT focus_type, focus_id FROM customer_links WHERE office = :o"), {"o": office})}
+        stamp = now()
+        at = dt.datetime.fromisoformat(stamp)
+        busy = {key for key, attempt in _attempts(conn, office).items()
+                if attempt.in_flight_elsewhere(run_id, lease, at)}
+        mine = [(t, i, n, v) for t, i, n, v in customers if (t, i) not in linked and (t, i) not in busy]
+        if mine:
+            conn.execute(
+                text(
+                    "INSERT INTO customer_creations (focus_type, focus_id, office, name, vat_number, run_id,"
+                    " attempted_at, claimed_at) VALUES (:t, :i, :o, :n, :v, :r, :at, :at)"
+                    " ON CONFLICT (focus_type, focus_id, office) DO UPDATE SET name = excluded.name,"
+                    " vat_number = excluded.vat_number, run_id = excluded.run_id, claimed_at = excluded.claimed_at"
+                ),
+                [{"t": t, "i": i, "o": office, "n": n, "v": v, "r": run_id, "at": stamp} for t, i, n, v in mine],
+            )
+    return {(t, i) for t, i, _, _ in mine}
 
 
 def link_created(store: StateStore, run_id: str, office: str, created: list[tuple[str, str, str]]) -> None:
@@ -134,6 +160,16 @@ def link_created(store: StateStore, run_id: str, office: str, created: list[tupl
             [{"t": t, "i": i, "o": office, "c": code, "r": run_id, "at": now()} for t, i, code in created],
         )
         _forget(conn, office, [(t, i) for t, i, _ in created])
+
+
+def release_claims(store: StateStore, office: str, keys: list[tuple[str, str]]) -> None:
+    """Sending these creations failed (its outcome unknown): keep the attempts as evidence, but no longer in
+    flight, so that no other run waits for this one before looking for them in Twinfield."""
+    if keys:
+        with store.begin() as conn:
+            conn.execute(text("UPDATE customer_creations SET claimed_at = NULL"
+                              " WHERE office = :o AND focus_type = :t AND focus_id = :i"),
+                         [{"o": office, "t": t, "i": i} for t, i in keys])
 
 
 def forget_attempts(store: StateStore, office: str, keys: list[tuple[str, str]]) -> None:
