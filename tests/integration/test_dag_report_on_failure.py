@@ -56,7 +56,10 @@ def test_twinfield_down_after_booking_gives_a_partial_report_and_a_failed_run(wo
     assert tries["pull_reconciliations"] == 4  # the fault outlasted the DAG's three retries
 
     [failed] = [s for s in report["stages"] if s["status"] == "failed"]
-    assert failed["stage"] == "pull_reconciliations" and failed["error"].startswith("TwinfieldUnavailable: ")
+    assert failed["stage"] == "pull_reconciliations"
+    # The error names what the stage was doing, then the error itself.
+    assert failed["error"].startswith("while reading payment states of ")
+    assert "in Twinfield office NLA001, daybook VRK: TwinfieldUnavailable: " in failed["error"]
     assert [(s["stage"], s["status"]) for s in report["stages"]] == [
         *((stage, "done") for stage in STAGES[:4]), ("pull_reconciliations", "failed"),
         ("update_payments", "did not run")]

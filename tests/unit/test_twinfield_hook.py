@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -602,6 +603,28 @@ def test_match_statuses_browse_per_100_invoices_and_split_when_truncated(make_ho
     fake.browse_cap = 1
     with pytest.raises(Exception, match="narrow the period range"):
         hook.match_statuses(from_period="2024/01", to_period="2024/12")
+
+
+def test_a_browse_row_that_cannot_be_read_is_handed_on_or_named(make_hook, fake):
+    hook = make_hook()
+    hook.post_sales_transactions([invoice(f"2024/{i:04d}") for i in range(1, 4)])
+    key = ("VRK", "2024/0002")
+    fake.posted[key] = dataclasses.replace(fake.posted[key], total="1.234,56")  # not an amount Twinfield writes
+    unreadable = []
+    statuses = hook.match_statuses(invoice_numbers=["2024/0001", "2024/0002", "2024/0003"],
+                                   unreadable=unreadable.append)
+    assert [s.invoice_number for s in statuses] == ["2024/0001", "2024/0003"]
+    [row] = unreadable
+    assert (row.office, row.number, row.invoice_number) == ("NLA001", fake.posted[key].number, "2024/0002")
+    assert row.reason == "not an amount: '1.234,56'"
+    # Asked for other invoices only, the row is not theirs: nothing is handed on.
+    unreadable.clear()
+    assert [s.invoice_number for s in hook.match_statuses(invoice_numbers=["2024/0003"],
+                                                           unreadable=unreadable.append)] == ["2024/0003"]
+    assert unreadable == []
+    # Without a taker, the row is an error that names its invoice.
+    with pytest.raises(TwinfieldError, match=r"browse row of invoice '2024/0002' .* cannot be read: not an amount"):
+        hook.match_statuses(invoice_numbers=["2024/0002"])
 
 
 # -- writes ------------------------------------------------------------------------------------------------------

@@ -158,6 +158,17 @@ class MatchStatus:
         return self.value - self.open_value
 
 
+@dataclass(frozen=True)
+class UnreadableRow:
+    """A browse row whose payment state cannot be read (an amount or a date in a form this sync does not know):
+    what it names, and why it cannot be read."""
+
+    office: str
+    number: str  # Twinfield transaction number
+    invoice_number: str
+    reason: str
+
+
 @dataclass
 class Office:
     code: str

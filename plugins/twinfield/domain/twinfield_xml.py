@@ -71,11 +71,19 @@ def parse_date(value: str) -> dt.date | None:
     value = value.strip()
     if not value:
         return None
-    return dt.datetime.strptime(value[:8], "%Y%m%d").date()
+    try:
+        return dt.datetime.strptime(value[:8], "%Y%m%d").date()
+    except ValueError:
+        raise ValueError(f"not a date (YYYYMMDD): {value!r}") from None
 
 
 def _amount(value: str) -> Decimal | None:
-    return to_decimal(value) if value.strip() else None
+    if not value.strip():
+        return None
+    amount = to_decimal(value)
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
 
 
 def chunked(items: Sequence, size: int = MAX_CHILDREN) -> list[Sequence]:
@@ -545,6 +553,7 @@ def parse_browse(reply: str | bytes, keep: Callable[[BrowseRow], bool] | None = 
 
 
 def match_status_from_row(row: BrowseRow) -> MatchStatus:
+    """The payment state a row of browse 100 shows; ValueError when an amount or a date cannot be read."""
     v = row.values
     value = _amount(v.get("fin.trs.line.valuesigned", "")) or Decimal("0")
     open_value = _amount(v.get("fin.trs.line.openvaluesigned", ""))

@@ -52,6 +52,13 @@ class StageRun:
         self.dry_run: bool = bool(self.params.get("dry_run", False))
         self.details: dict[str, Any] = {}  # kept in the run log for the report, not returned as XCom
         self.log = operator.log
+        self.activity = ""  # what the stage is doing: a failure of the whole stage names it
+
+    def doing(self, activity: str) -> None:
+        """Say what the stage does next ("posting 25 drafts to Twinfield office NLA001"); a failure of the
+        whole stage (a service down past its retries, a broken configuration) is reported as happening
+        while doing it."""
+        self.activity = activity
 
     @cached_property
     def config(self) -> SyncConfig:
@@ -132,6 +139,8 @@ class SyncStageOperator(BaseOperator):
         try:
             summary = self.sync(run)
         except BaseException as exc:  # also a timeout or a termination: the report says why the stage stopped
+            if run.activity:
+                exc.add_note(f"{self.stage} failed while {run.activity}")
             self._record_failure(run, exc)
             raise
         finally:
@@ -160,7 +169,10 @@ class SyncStageOperator(BaseOperator):
         """Keep the error in the run log; if even that fails (the state database is down), the task's own
         error still stands."""
         try:
-            runs.stage_failed(run.store, run.run_id, self.stage, error_summary(exc), run.api_calls())
+            error = error_summary(exc)
+            if run.activity:
+                error = f"while {run.activity}: {error}"
+            runs.stage_failed(run.store, run.run_id, self.stage, error, run.api_calls())
         except Exception as record_error:  # noqa: BLE001 - never hide the stage's error behind this one
             self.log.warning("%s: could not record the failure in the run log: %s", self.stage, record_error)
 

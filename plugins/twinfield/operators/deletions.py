@@ -61,6 +61,7 @@ def settle(run, kind: str, gone: list[str]) -> list[Deletion]:
         return []
     known = postings.postings(run.store, [(kind, focus_id) for focus_id in gone])
     numbers = deletions.known_numbers(run.store, kind, gone)
+    run.doing(f"checking in Twinfield what it holds for {len(gone)} {kind}(s) deleted in Focus")
     held = _held_in_twinfield(run.twinfield, [p for p in known.values() if p.status in IN_TWINFIELD])
     delete_drafts = run.config.delete_drafts_of_deleted_documents
     result = []

@@ -101,6 +101,7 @@ class ExtractOperator(SyncStageOperator):
             dry_run=run.dry_run,
         )
         config = run.config
+        run.doing("reading the departments from Focus")
         departments = parse_departments(run.focus.departments())
         synced = {d for d in departments if config.route_for(d, departments) is not None}
         with_credit_notes = config.include_credit_notes and run.params.get("include_credit_notes", True)
@@ -111,6 +112,7 @@ class ExtractOperator(SyncStageOperator):
         for source in SOURCES:
             if source.optional and not with_credit_notes:
                 continue
+            run.doing(f"listing the {source.kind}s of {window.describe()} in Focus")
             listed = {
                 item["id"]: _slim(source, item)
                 for item in self._listed(run, source, window)
@@ -118,6 +120,7 @@ class ExtractOperator(SyncStageOperator):
             }
             retried = 0
             if not window.named:  # and whatever earlier runs could not book, whatever its window
+                run.doing(f"listing the {source.kind}s earlier runs could not book, and those deleted in Focus")
                 unbooked = documents.unbooked(run.store, source.kind)
                 returned = set()
                 for item in self._listed_by_id(run, source, unbooked):
@@ -132,6 +135,7 @@ class ExtractOperator(SyncStageOperator):
                 gone.extend(found)
             items = list(listed.values())
             read = 0
+            run.doing(f"reading {len(items)} {source.kind}(s) from Focus")
             with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"focus-{source.kind}") as pool:
                 for start in range(0, len(items), BATCH):
                     docs, fresh = self._details(run, source, items[start : start + BATCH], pool)

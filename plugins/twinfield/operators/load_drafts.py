@@ -110,6 +110,7 @@ class LoadDraftsOperator(SyncStageOperator):
         postings.record_found(run.store, finals)
         not_moved = []
         for posting, attempt in to_move:
+            run.doing(f"deleting the draft of {_label(attempt)} in Twinfield office {posting.office} to move it")
             deleted = run.twinfield.delete_draft(posting.office, posting.daybook, held[posting.key][0],
                                                  f"moved to {attempt.transaction.office}/{attempt.transaction.daybook}")
             if deleted.ok:
@@ -141,6 +142,7 @@ class LoadDraftsOperator(SyncStageOperator):
         held = {}
         for (office, daybook), group in by_book.items():
             numbers = sorted({p.invoice_number for p in group})
+            run.doing(f"checking {len(numbers)} earlier booking(s) in Twinfield office {office}, daybook {daybook}")
             statuses = run.twinfield.match_statuses(office, daybook, invoice_numbers=numbers)
             found = {s.invoice_number: s for s in statuses}
             for posting in group:
@@ -164,6 +166,7 @@ class LoadDraftsOperator(SyncStageOperator):
             rejected.update(unwritable)
             if not batch:
                 continue
+            run.doing(f"posting {len(batch)} draft(s) to Twinfield ({_label(batch[0])} and on)")
             results = run.twinfield.post_sales_transactions([a.transaction for a in batch])
             ok, refused, doubled = [], [], []
             for attempt, result in zip(batch, results, strict=True):
@@ -203,12 +206,19 @@ class LoadDraftsOperator(SyncStageOperator):
             numbers = sorted({a.transaction.invoice_number for a, _ in group})
             held: dict[str, list[MatchStatus]] = defaultdict(list)
             of_deleted = deletions.held_for_deleted(run.store, office, daybook)
-            for status in run.twinfield.match_statuses(office, daybook, invoice_numbers=numbers):
+            unreadable: dict[str, str] = {}
+            run.doing(f"looking up {len(numbers)} invoice number(s) Twinfield holds already in office {office}")
+            for status in run.twinfield.match_statuses(
+                    office, daybook, invoice_numbers=numbers,
+                    unreadable=lambda row: unreadable.setdefault(row.invoice_number, row.reason)):
                 held[status.invoice_number].append(status)
             for attempt, message in group:
                 statuses = held.get(attempt.transaction.invoice_number)
                 if not statuses:
-                    not_found.append((attempt.key, f"{message} (and a lookup by invoice number found nothing)"))
+                    reason = unreadable.get(attempt.transaction.invoice_number)
+                    looked_up = (f"Twinfield's row for it cannot be read: {reason}; not booked again" if reason
+                                 else "a lookup by invoice number found nothing")
+                    not_found.append((attempt.key, f"{message} (and {looked_up})"))
                     continue
                 if all(s.number in of_deleted for s in statuses):  # Focus gave a deleted document's number again
                     taken = ", ".join(sorted(s.number for s in statuses))

@@ -154,8 +154,15 @@ def build_report(store, run_id: str, upstream_states: dict[str, str | None] | No
     if pay.get("busy"):
         report.errors.append(f"{pay['busy']} payment(s) were being registered by another run (or one that was "
                              "killed): a later run checks Focus and finishes them")
-    if pay.get("refused"):
+    problems = pay.get("payment_problems")
+    if problems is not None:
+        report.errors += [f"payment of invoice {p['focus_number']} ({p['amount']}): {p['reason']}" for p in problems]
+    elif pay.get("refused"):  # a run log of an earlier version
         report.errors.append(f"Focus refused {pay['refused']} payment(s); see the update_payments task log")
+    report.errors += [
+        f"payment state of invoice {p['focus_number']} ({p['office']} invoice number {p['invoice_number']}, "
+        f"transaction {p['twinfield_number'] or 'unknown'}) cannot be read from Twinfield: {p['reason']}; "
+        "left as it was" for p in summary.get("pull_reconciliations", {}).get("reconciliation_problems", [])]
     _add_booked(report, store, run_id, load, dry_run, staged)
     _add_payments(report, store, run_id, pay, dry_run)
 

@@ -70,6 +70,7 @@ class ResolveCustomersOperator(SyncStageOperator):
             if doc.invoicee_vat_number and not invoicee_vat.get(doc.customer):
                 invoicee_vat[doc.customer] = doc.invoicee_vat_number
             if departments is None:
+                run.doing("reading the departments from Focus")
                 departments = parse_departments(run.focus.departments())
             route = config.route_for(doc.department_id, departments)
             if route is not None:
@@ -80,6 +81,7 @@ class ResolveCustomersOperator(SyncStageOperator):
                                    "refused_by_twinfield": 0, "linked_by_another_run": 0}
         problems: list[dict] = []
         for office, refs in sorted(wanted.items()):
+            run.doing(f"matching {len(refs)} customer(s) with Twinfield office {office}")
             if not run.dry_run:
                 self._wait_for_other_runs(run, office, refs)
             links = customers.links(run.store, office)
@@ -124,6 +126,7 @@ class ResolveCustomersOperator(SyncStageOperator):
             lost = {link.focus_key for link in matches} - {link.focus_key for link in recorded}
             to_create += [focus_customers[CustomerRef(*key)] for key in sorted(lost)]  # code taken meanwhile
 
+            run.doing(f"creating {len(to_create)} customer(s) in Twinfield office {office}")
             details = self._details_to_create(run, [fc.ref for fc in to_create], invoicee_vat)
             created, refused, notes, elsewhere = self._create(run, office,
                                                               [details.get(fc.ref, fc) for fc in to_create])

@@ -10,7 +10,7 @@ from typing import Any
 from twinfield import assets
 from twinfield.domain.focus_model import parse_invoice, payment_took_effect, payments_seen
 from twinfield.domain.money import format_amount, to_decimal
-from twinfield.errors import FocusApiError, FocusUnavailable
+from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import payments, postings
 from twinfield.state.postings import Posting
@@ -42,6 +42,11 @@ class UpdatePaymentsOperator(SyncStageOperator):
     send; a later try of a claim whose outcome was never recorded compares Focus with it, so neither a crash
     nor a re-run registers a payment twice. Twinfield going back to unpaid never changes Focus. Credit notes
     are reported, not paid.
+
+    One invoice's trouble stays with it: Focus refusing its payment, or an invoice that cannot be read, is
+    reported with the invoice (nothing was sent: its claim is dropped), and an unexpected error while sending
+    leaves its claim pending for the next run to check; the others go on. Focus down past its retries, or the
+    connection refused (auth, rate limit), stops the stage: that is not about one invoice.
     """
 
     stage = "update_payments"
@@ -63,6 +68,11 @@ class UpdatePaymentsOperator(SyncStageOperator):
             ]
             return summary
         method = run.config.payment_method_id
+        problems: list[dict] = []
+
+        def problem(posting: Posting, reason: str) -> None:
+            problems.append({"focus_number": posting.focus_number, "focus_id": posting.focus_id,
+                             "amount": format_amount(min(posting.paid_amount, posting.total)), "reason": reason})
 
         def register(posting: Posting) -> str:
             target = min(posting.paid_amount, posting.total)
@@ -72,6 +82,7 @@ class UpdatePaymentsOperator(SyncStageOperator):
                                    currency=posting.currency, paid_at=when.date())
             if claim in ("done", "busy"):
                 return claim
+            sending = False
             try:
                 info = run.focus.invoice_info(posting.focus_id)
                 earlier = payments.recorded_before(run.store, posting.focus_id, target) if claim == "retry" else None
@@ -83,20 +94,39 @@ class UpdatePaymentsOperator(SyncStageOperator):
                 if amount > 0:
                     seen = payments_seen(info)
                     payments.record_before(run.store, posting.focus_id, target, amount, seen)
+                    sending = True
                     run.focus.register_payment(posting.focus_id, amount, posting.currency, when,
                                                payment_method_id=method, before=seen)
             except FocusUnavailable:
                 raise  # outcome unknown: the claim stays pending, a retry checks Focus first
+            except (FocusAuthError, FocusRateLimited):
+                payments.release(run.store, posting.focus_id, target)  # refused before Focus did anything
+                raise
             except FocusApiError as exc:
                 payments.release(run.store, posting.focus_id, target)
                 self.log.warning("Focus refused the payment of invoice %s: %s", posting.focus_number, exc.title)
+                problem(posting, f"Focus refused the payment: {exc.title}")
                 return "refused"
+            except Exception as exc:  # noqa: BLE001 - one invoice's trouble never stops the others
+                error = f"{type(exc).__name__}: {exc}"
+                if sending:  # whether Focus took it is not known: the claim stays, the next run checks Focus first
+                    self.log.warning("Registering the payment of invoice %s failed: %s", posting.focus_number, error)
+                    problem(posting, f"registering the payment failed ({error}); whether Focus took it is checked "
+                                     "before anything is sent again, by the next run")
+                    return "unknown"
+                payments.release(run.store, posting.focus_id, target)
+                self.log.warning("Invoice %s: payment not registered: %s", posting.focus_number, error)
+                problem(posting, f"not registered: the invoice in Focus could not be read ({error})")
+                return "failed"
             payments.mark_registered(run.store, posting.focus_id, target, max(amount, Decimal(0)))
             return "registered" if amount > 0 else "already_paid_in_focus"
 
+        run.doing(f"registering {len(due)} payment(s) in Focus")
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="focus-payments") as pool:
             results = list(pool.map(register, due))
-        for outcome in ("registered", "registered_before", "already_paid_in_focus", "refused", "busy", "done"):
+        for outcome in ("registered", "registered_before", "already_paid_in_focus", "refused", "busy", "done",
+                        "failed", "unknown"):
             summary[outcome] = results.count(outcome)
+        run.details["payment_problems"] = sorted(problems, key=lambda p: p["focus_number"])
         assets.emit_payments(run.context, run.run_id, summary["registered"])
         return summary

@@ -95,6 +95,8 @@ class ValidateOperator(SyncStageOperator):
         departments, and the customer links."""
         config = run.config
         focus, twinfield = run.focus, run.twinfield
+        run.doing("reading what documents are checked against: ledger accounts, VAT codes and currencies from "
+                  "Twinfield, tax rates, product categories and departments from Focus")
         departments = parse_departments(focus.departments())
         offices = sorted({route.office for route in config.departments})
         synced = [d for d in departments if config.route_for(d, departments) is not None]
