@@ -8,7 +8,6 @@ from typing import TypeVar
 T = TypeVar("T")
 
 TWINFIELD_MAX_PER_REQUEST = 25  # Twinfield refuses more than 25 children (transactions, dimensions) in one ProcessXml
-FOCUS_IDS_PER_LIST = 100  # Focus's list calls take at most 100 ids in filter.ids (and 100 items per page)
 SQL_PARAMETERS = 500  # ids per IN (...) in one SQL statement, well under SQLite's and PostgreSQL's limits
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, text
 
+from twinfield.domain.batching import SQL_PARAMETERS, chunked
 from twinfield.state.db import StateStore
 from twinfield.state.encoding import now
 
@@ -88,8 +89,8 @@ def known_numbers(store: StateStore, kind: str, ids: list[str]) -> dict[str, str
     ).bindparams(bindparam("ids", expanding=True))
     found: dict[str, str] = {}
     with store.begin() as conn:
-        for start in range(0, len(ids), 500):
-            for r in conn.execute(select, {"kind": kind, "ids": ids[start : start + 500]}):
+        for chunk in chunked(ids, SQL_PARAMETERS):
+            for r in conn.execute(select, {"kind": kind, "ids": chunk}):
                 found[r.focus_id] = r.focus_number
     return found
 

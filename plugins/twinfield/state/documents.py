@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, text
 
+from twinfield.domain.batching import SQL_PARAMETERS, chunked
 from twinfield.domain.twinfield_model import SalesTransaction
 from twinfield.state.db import StateStore
 from twinfield.state.encoding import dumps, loads, now, transaction_from_json, transaction_to_json
@@ -118,14 +119,14 @@ def unchanged_copies(store: StateStore, kind: str, updated_at: dict[str, str]) -
     found: dict[str, StagedDocument] = {}
     with store.begin() as conn:
         chosen: set[str] = set()
-        for start in range(0, len(ids), 500):
-            for r in conn.execute(stamps, {"kind": kind, "ids": ids[start : start + 500]}):
+        for chunk in chunked(ids, SQL_PARAMETERS):
+            for r in conn.execute(stamps, {"kind": kind, "ids": chunk}):
                 if r.focus_id not in chosen and r.updated_at == updated_at[r.focus_id]:
                     chosen.add(r.focus_id)
                     by_run.setdefault(r.run_id, []).append(r.focus_id)
         for run, run_ids in by_run.items():
-            for start in range(0, len(run_ids), 500):
-                params = {"run": run, "kind": kind, "ids": run_ids[start : start + 500]}
+            for chunk in chunked(run_ids, SQL_PARAMETERS):
+                params = {"run": run, "kind": kind, "ids": chunk}
                 for r in conn.execute(copies, params):
                     found[r.focus_id] = StagedDocument(
                         r.kind, r.focus_id, r.focus_number, r.updated_at, loads(r.raw_json), r.content_hash

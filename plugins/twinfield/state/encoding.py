@@ -7,34 +7,22 @@ Sales transactions are stored as JSON so that load_drafts posts exactly what val
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+from twinfield.domain import exact_json
 from twinfield.domain.twinfield_model import DebitCredit, SalesTransaction, TransactionLine
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, DebitCredit):
-        return value.value
-    raise TypeError(f"cannot store a {type(value).__name__} as JSON")
-
-
 def dumps(value: Any) -> str:
-    """JSON text; Decimals become decimal strings, dates ISO strings. Keys sorted (stable hashes, diffs)."""
-    return json.dumps(value, default=_default, sort_keys=True, ensure_ascii=False)
+    """JSON text in the store's stable form: keys sorted, Decimals as decimal strings, dates as ISO strings."""
+    return exact_json.dumps(value, canonical=True)
 
 
 def loads(text: str | None) -> Any:
     """JSON text back to Python; numbers with a fraction come back as Decimal, never float."""
-    if text is None:
-        return None
-    return json.loads(text, parse_float=Decimal)
+    return None if text is None else exact_json.loads(text)
 
 
 def now() -> str:

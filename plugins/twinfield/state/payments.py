@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, text
 
+from twinfield.domain.batching import SQL_PARAMETERS, chunked
 from twinfield.domain.focus_model import PaymentsSeen
 from twinfield.domain.money import format_amount
 from twinfield.state.db import StateStore
@@ -46,8 +47,8 @@ def registered_totals(store: StateStore, invoice_ids: list[str]) -> dict[str, De
         "SELECT focus_invoice_id, paid_total FROM payments WHERE status = 'registered' AND focus_invoice_id IN :ids"
     ).bindparams(bindparam("ids", expanding=True))
     with store.begin() as conn:
-        for start in range(0, len(invoice_ids), 500):
-            for r in conn.execute(select, {"ids": invoice_ids[start : start + 500]}):
+        for chunk in chunked(invoice_ids, SQL_PARAMETERS):
+            for r in conn.execute(select, {"ids": chunk}):
                 totals[r.focus_invoice_id] = max(totals.get(r.focus_invoice_id, Decimal(0)), Decimal(r.paid_total))
     return totals
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, text
 
+from twinfield.domain.batching import SQL_PARAMETERS, chunked
 from twinfield.domain.money import format_amount
 from twinfield.domain.twinfield_model import SalesTransaction
 from twinfield.state.db import StateStore
@@ -127,8 +128,8 @@ def postings(store: StateStore, keys: Iterable[DocKey] | None = None) -> dict[Do
             bindparam("ids", expanding=True)
         )
         for kind, ids in by_kind.items():
-            for start in range(0, len(ids), 500):
-                for r in conn.execute(select, {"kind": kind, "ids": ids[start : start + 500]}):
+            for chunk in chunked(ids, SQL_PARAMETERS):
+                for r in conn.execute(select, {"kind": kind, "ids": chunk}):
                     found[(r.kind, r.focus_id)] = _posting(r)
     return found
 

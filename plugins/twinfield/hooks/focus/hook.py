@@ -19,7 +19,6 @@ the first refresh only), ``token_url``, ``rate_limit_per_minute``, ``timeout`` (
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections import Counter
@@ -35,6 +34,8 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
+from twinfield.domain import exact_json
+from twinfield.domain.batching import chunked
 from twinfield.domain.focus_model import PaymentsSeen, payment_took_effect, payments_seen
 from twinfield.domain.money import to_decimal
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable, FocusUnstableList
@@ -62,19 +63,6 @@ CLAIM_LEASE = 3.0
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
-def dumps(value: Any) -> str:
-    """JSON text with Decimals written as exact numbers (the json module would go through float)."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"not a finite amount: {value}")
-        return format(value, "f")
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
-    return json.dumps(value)
-
-
 def _count_header(value: str | None) -> int | None:
     try:
         return int(value.strip()) if value else None
@@ -83,7 +71,7 @@ def _count_header(value: str | None) -> int | None:
 
 
 def _loads(content: bytes) -> Any:
-    return json.loads(content, parse_float=Decimal) if content else None
+    return exact_json.loads(content) if content else None
 
 
 _CUSTOMER_RESOURCE = {"company": "companies", "contact": "contacts"}
@@ -95,11 +83,6 @@ SCOPE_PROBES = {
     "contacts": ("contacts.list", {"page": {"size": 1, "number": 1}}),
     "products": ("productCategories.list", {}),
 }
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _all_asked(body: dict, ids: set) -> bool:
@@ -171,6 +154,14 @@ class TeamleaderFocusHook(HttpHook):
         """A connection extra; missing or empty means ``default``."""
         value = self.connection.extra_dejson.get(name)
         return default if value in (None, "") else value
+
+    @cached_property
+    def api_url(self) -> str:
+        """The API's base URL from the connection: host (with or without its scheme), schema, port."""
+        host = (self.connection.host or DEFAULT_HOST).rstrip("/")
+        if "://" not in host:
+            host = f"{self.connection.schema or 'https'}://{host}"
+        return f"{host}:{self.connection.port}" if self.connection.port else host
 
     @cached_property
     def timeout(self) -> float:
@@ -246,14 +237,12 @@ class TeamleaderFocusHook(HttpHook):
         """
         with self._session_lock:
             if self._session is None:
-                self._set_base_url(self.connection)
                 session = requests.Session()
                 session.headers["Accept"] = "application/json"
                 adapter = self.adapter or self.keep_alive_adapter
                 if adapter is not None:
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
-                self.merged_extra = {"timeout": self.timeout, "check_response": False}
                 self._session = session
             return self._session
 
@@ -346,8 +335,11 @@ class TeamleaderFocusHook(HttpHook):
         self._claim()
         self._count(endpoint)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        session = self.get_conn()
+        request = session.prepare_request(
+            requests.Request("POST", f"{self.api_url}/{endpoint}", data=exact_json.dumps(body), headers=headers))
         try:
-            response = self.run(endpoint, data=dumps(body), headers=headers)
+            response = self.run_and_check(session, request, {"timeout": self.timeout, "check_response": False})
         except _TRANSPORT_ERRORS as exc:
             raise FocusUnavailable(0, type(exc).__name__, endpoint) from None
         self._obey_rate_headers(response)
@@ -598,7 +590,7 @@ class TeamleaderFocusHook(HttpHook):
         endpoint = f"{_CUSTOMER_RESOURCE[customer_type]}.list"
         wanted = list(dict.fromkeys(ids))
         found: dict[str, dict] = {}
-        for chunk in _chunks(wanted, PAGE_SIZE):
+        for chunk in chunked(wanted, PAGE_SIZE):
             body = {"filter": {"ids": chunk}, "page": {"size": PAGE_SIZE, "number": 1}}
             found.update((item["id"], item) for item in self._read(endpoint, body)["data"])
         for customer_id in wanted:
