@@ -412,7 +412,7 @@ def test_an_access_token_is_used_by_every_task_until_it_expires(make_hook, twinf
 
     def hook():
         made = make_hook("twinfield_shared")
-        made.state = store
+        made.client.state = store
         return made
 
     first = hook()
