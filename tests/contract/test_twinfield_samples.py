@@ -12,7 +12,11 @@ import pytest
 import zeep
 from lxml import etree
 
-from twinfield.domain import twinfield_xml as tx
+from twinfield.domain.twinfield.browse import match_status_from_row, parse_browse
+from twinfield.domain.twinfield.common import parse_item_results
+from twinfield.domain.twinfield.customers import customer_from_element, customers_xml, parse_customer
+from twinfield.domain.twinfield.reference import parse_offices, parse_vat_code
+from twinfield.domain.twinfield.transactions import parse_transaction, sales_transactions_xml
 from twinfield.domain.twinfield_model import Address, Customer, DebitCredit, SalesTransaction, TransactionLine
 from twinfield.hooks.twinfield.auth import Credentials
 from twinfield.hooks.twinfield.soap import TNS, Service
@@ -31,7 +35,7 @@ def read(samples, name: str) -> bytes:
 
 # -- replies ------------------------------------------------------------------------------------------------------
 def test_sales_transaction_read(samples):
-    posted = tx.parse_transaction(read(samples, "salesTransactionGetResponse.xml"))
+    posted = parse_transaction(read(samples, "salesTransactionGetResponse.xml"))
     t = posted.transaction
     assert (posted.location, posted.is_draft, posted.match_status, posted.open_value) == (
         "temporary", True, "available", Decimal("121.00"))
@@ -47,7 +51,7 @@ def test_sales_transaction_read(samples):
 
 
 def test_two_failed_and_one_successful_transaction(samples):
-    results = tx.parse_item_results(read(samples, "2-failed-and-1-successful-banktransactions.xml"), sent=3)
+    results = parse_item_results(read(samples, "2-failed-and-1-successful-banktransactions.xml"), sent=3)
     assert [(r.index, r.ok, r.number, r.location) for r in results] == [
         (0, False, None, None), (1, False, None, None), (2, True, "201700334", "temporary")]
     first = results[0]
@@ -57,14 +61,14 @@ def test_two_failed_and_one_successful_transaction(samples):
 
 
 def test_failed_transaction_without_line_ids(samples):
-    [result] = tx.parse_item_results(read(samples, "failed-response-without-line-ids.xml"), sent=1)
+    [result] = parse_item_results(read(samples, "failed-response-without-line-ids.xml"), sent=1)
     assert not result.ok
     assert [(m.element, m.line_id) for m in result.messages] == [("transaction", None)]
     assert result.error_messages[0].startswith("Configuratiefout in rekening-courant.")
 
 
 def test_warning_on_a_header_field(samples):
-    [result] = tx.parse_item_results(read(samples, "banktransaction-with-warning-message.xml"), sent=1)
+    [result] = parse_item_results(read(samples, "banktransaction-with-warning-message.xml"), sent=1)
     [warning] = result.messages
     assert not result.ok and result.error_messages == [warning.text]  # a warning fails it like an error
     assert not result.double_invoice_number  # it sits on the date, not on the invoice number
@@ -73,7 +77,7 @@ def test_warning_on_a_header_field(samples):
 
 
 def test_customer_read(samples):
-    customer = tx.parse_customer(read(samples, "customerGetResponse.xml"))
+    customer = parse_customer(read(samples, "customerGetResponse.xml"))
     assert (customer.code, customer.name, customer.office, customer.due_days) == ("1097", "Customer 0", "001", 30)
     assert customer.vat_number == "NL099887766B01"  # empty <vatnumber>, so the invoice address's field4
     assert customer.iban == "NL02ABNA0123456789"
@@ -82,31 +86,31 @@ def test_customer_read(samples):
 
 def test_customer_write_reply(samples):
     data = read(samples, "customers-response.xml")
-    [result] = tx.parse_item_results(data, sent=1)
+    [result] = parse_item_results(data, sent=1)
     assert (result.ok, result.number, result.key) == (True, "D1001", "D1001")
-    customer = tx.customer_from_element(etree.fromstring(data)[0])
+    customer = customer_from_element(etree.fromstring(data)[0])
     assert (customer.name, customer.vat_number, customer.address.country) == (
         "Hr E G H Küppers en/of MW M.J. Küppers-Veeneman", "BE0123456789", "BE")
 
 
 def test_vat_code_read(samples):
-    vat = tx.parse_vat_code(read(samples, "vatCodeGetResponse.xml"), on=dt.date(2024, 1, 1))
+    vat = parse_vat_code(read(samples, "vatCodeGetResponse.xml"), on=dt.date(2024, 1, 1))
     assert (vat.code, vat.name, vat.type, vat.percentage) == ("VH", "BTW Hoog", "sales", Decimal("21"))
     assert vat.percentages == ((dt.date(2012, 10, 1), Decimal("21")), (dt.date(2000, 1, 1), Decimal("19")))
 
 
 def test_browse_data(samples):
-    result = tx.parse_browse(read(samples, "browseDataGetResponse.xml"))
+    result = parse_browse(read(samples, "browseDataGetResponse.xml"))
     assert (result.first, result.last, result.total, result.complete) == (1, 6, 6, True)
     assert result.rows[0].key == {"office": "001", "code": "BNK", "number": "201300001", "line": "2"}
-    status = tx.match_status_from_row(result.rows[4])
+    status = match_status_from_row(result.rows[4])
     assert (status.office, status.daybook, status.number, status.value, status.currency) == (
         "001", "SLS", "201300080", Decimal("13077.63"), "EUR")
 
 
 def test_offices_list(samples):
     envelope = etree.fromstring(read(samples, "officeOauthGetResponse.xml").decode("utf-16").encode())
-    offices = tx.parse_offices(etree.tostring(envelope.find(".//offices")))
+    offices = parse_offices(etree.tostring(envelope.find(".//offices")))
     assert [(o.code, o.name) for o in offices] == [("001", "MORE&Zo Services BV"), ("010", "More&Zo Holding")]
 
 
@@ -126,7 +130,7 @@ def paths(element: etree._Element, prefix: str = "") -> dict[str, str]:
 
 def test_sales_transaction_request_has_the_samples_shape(samples):
     sample = etree.fromstring(read(samples, "salesTransactionSendRequest.xml"))
-    ours = etree.fromstring(tx.sales_transactions_xml([SalesTransaction(
+    ours = etree.fromstring(sales_transactions_xml([SalesTransaction(
         office="001", daybook="SLS", currency="EUR", date=dt.date(2013, 5, 2),
         invoice_number="20130-6000", due_date=None,
         lines=(TransactionLine("total", "1300", Decimal("121"), DebitCredit.DEBIT, dim2="1000"),
@@ -151,7 +155,7 @@ def test_customer_request_uses_elements_of_the_samples(samples):
     customer = Customer(None, "Customer 0", vat_number="NL099887766B01", due_days=30,
                         address=Address("Customer 0", "Streetname part 1 - 1", "1000", "Place", "NL", "info@example.com"),
                         iban="NL02ABNA0123456789")
-    ours = paths(etree.fromstring(tx.customers_xml([customer], "001")))
+    ours = paths(etree.fromstring(customers_xml([customer], "001")))
     assert set(ours) <= sample_paths, set(ours) - sample_paths
     assert ours["/dimension/type"] == "DEB" and ours["/dimension/office"] == "001"
 

@@ -17,6 +17,7 @@ from sandbox import airflow_env
 from tests.integration.test_dag_sync import World
 from twinfield.domain.twinfield_model import Customer
 from twinfield.hooks.twinfield import TwinfieldHook
+from twinfield.hooks.twinfield.connectors import Customers
 from twinfield.operators import resolve_customers
 from twinfield.state import customers, runs
 
@@ -98,7 +99,7 @@ def test_a_creation_whose_reply_was_lost_is_found_not_made_twice(fresh_world, mo
     world = fresh_world
     twinfield = world.sandbox.twinfield
     before = Counter(c["name"] for c in twinfield.customers(OFFICE))
-    real_create = TwinfieldHook.create_customers
+    real_create = Customers.create
     calls = []
 
     def create_then_die(self, new, office=None):
@@ -106,7 +107,7 @@ def test_a_creation_whose_reply_was_lost_is_found_not_made_twice(fresh_world, mo
         real_create(self, new, office)  # Twinfield creates them ...
         raise RuntimeError("worker killed")  # ... and the reply never reaches the state store
 
-    monkeypatch.setattr(TwinfieldHook, "create_customers", create_then_die)
+    monkeypatch.setattr(Customers, "create", create_then_die)
     when = pendulum.datetime(2030, 2, 1, tz="UTC")
     dagrun, _ = world.run(logical_date=when)
     assert world.states(dagrun)["resolve_customers"] == "failed"
@@ -114,7 +115,7 @@ def test_a_creation_whose_reply_was_lost_is_found_not_made_twice(fresh_world, mo
     assert calls and len(pending) == calls[0]  # the evidence: recorded before sending
     assert not created_links(world)
 
-    monkeypatch.setattr(TwinfieldHook, "create_customers", real_create)
+    monkeypatch.setattr(Customers, "create", real_create)
     dagrun, report = world.run(logical_date=when)
     assert set(world.states(dagrun).values()) == {"success"}
     assert customers.attempts(world.store, OFFICE) == {}
@@ -143,7 +144,7 @@ def test_a_customer_another_run_is_creating_is_linked_not_created_again(fresh_wo
     def other_run_creates() -> None:
         try:
             time.sleep(1)
-            [result] = TwinfieldHook().create_customers([Customer(None, company["name"], vat_number=vat)], OFFICE)
+            [result] = TwinfieldHook().customers.create([Customer(None, company["name"], vat_number=vat)], OFFICE)
             customers.link_created(world.store, "scheduled__other", OFFICE,
                                    [("company", company["id"], result.number)])
             other["code"] = result.number
@@ -151,7 +152,7 @@ def test_a_customer_another_run_is_creating_is_linked_not_created_again(fresh_wo
             other["error"] = exc
             customers.forget_attempts(world.store, OFFICE, [("company", company["id"])])
 
-    real_list = TwinfieldHook.list_customers
+    real_list = Customers.list
 
     def list_while_another_run_claims(self, office=None, **kwargs):
         listed = real_list(self, office, **kwargs)
@@ -163,7 +164,7 @@ def test_a_customer_another_run_is_creating_is_linked_not_created_again(fresh_wo
             other["thread"].start()
         return listed
 
-    monkeypatch.setattr(TwinfieldHook, "list_customers", list_while_another_run_claims)
+    monkeypatch.setattr(Customers, "list", list_while_another_run_claims)
     dagrun, report = world.run(logical_date=pendulum.datetime(2030, 3, 1, tz="UTC"))
     other["thread"].join()
     assert "error" not in other, other.get("error")

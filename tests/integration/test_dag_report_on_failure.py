@@ -11,7 +11,7 @@ import pendulum
 import pytest
 
 from tests.integration.test_dag_sync import World, dag  # noqa: F401 - dag is the fixture
-from twinfield.hooks.twinfield import TwinfieldHook
+from twinfield.hooks.twinfield.client import TwinfieldClient
 from twinfield.operators.pull_reconciliations import PullReconciliationsOperator
 from twinfield.operators.report import file_name, report_folder
 from twinfield.state import runs
@@ -33,7 +33,7 @@ def quick_retries(dag, monkeypatch):  # noqa: F811
     """The DAG's retries as they are, without minutes between them; the hook tries a read twice, not six times."""
     for task in dag.tasks:
         monkeypatch.setattr(task, "retry_delay", dt.timedelta(0))
-    monkeypatch.setattr(TwinfieldHook, "max_attempts", 2)
+    monkeypatch.setattr(TwinfieldClient, "max_attempts", 2)
 
 
 def test_twinfield_down_after_booking_gives_a_partial_report_and_a_failed_run(world, quick_retries, monkeypatch):

@@ -24,7 +24,8 @@ from sqlalchemy import text
 from sandbox import airflow_env, chart
 from sandbox.server import Sandbox, SandboxConfig
 from twinfield.hooks.focus import TeamleaderFocusHook
-from twinfield.hooks.twinfield import TwinfieldHook
+from twinfield.hooks.twinfield.client import TwinfieldClient
+from twinfield.hooks.twinfield.connectors import Matching, Transactions
 from twinfield.operators.report import file_name
 from twinfield.state import StateStore, payments, postings, runs
 
@@ -352,7 +353,7 @@ def test_a_changed_invoice_is_booked_again_only_while_it_is_a_draft(world):
 def test_a_run_killed_in_the_middle_of_load_drafts_books_nothing_twice(fresh_world, monkeypatch):
     world = fresh_world
     assert len(world.expected.booked) > 2 * 25, "needs more than two requests of 25"
-    real_post = TwinfieldHook.post_sales_transactions
+    real_post = Transactions.post
     calls = []
 
     def post_then_die(self, transactions):
@@ -362,7 +363,7 @@ def test_a_run_killed_in_the_middle_of_load_drafts_books_nothing_twice(fresh_wor
             raise RuntimeError("worker killed")
         return results
 
-    monkeypatch.setattr(TwinfieldHook, "post_sales_transactions", post_then_die)
+    monkeypatch.setattr(Transactions, "post", post_then_die)
     when = pendulum.datetime(2030, 2, 1, tz="UTC")
     dagrun, _ = world.run(logical_date=when)
     states = world.states(dagrun)
@@ -371,7 +372,7 @@ def test_a_run_killed_in_the_middle_of_load_drafts_books_nothing_twice(fresh_wor
     assert after_crash["pending"] == 25  # the evidence of the write whose outcome was never recorded
     assert after_crash["posted"] < len(world.transactions()) <= 50  # ... and it did take effect
 
-    monkeypatch.setattr(TwinfieldHook, "post_sales_transactions", real_post)
+    monkeypatch.setattr(Transactions, "post", real_post)
     dagrun, report = world.run(logical_date=when)  # run again (dag.test clears the logical date's tasks)
     assert set(world.states(dagrun).values()) == {"success"}
     booked = Counter(t["invoicenumber"] for t in world.transactions())
@@ -385,13 +386,13 @@ def test_a_run_killed_after_twinfield_saved_is_safe_even_when_the_lookup_misses(
     """The answer to a write is lost after Twinfield saved it, and the lookup before writing again does not see
     it yet: the new transaction is refused for its invoice number, looked up, and recorded. Nothing doubles."""
     world = fresh_world
-    real_post, real_lookup = TwinfieldHook.post_sales_transactions, TwinfieldHook.match_statuses
+    real_post, real_lookup = Transactions.post, Matching.statuses
 
     def post_then_die(self, transactions):
         real_post(self, transactions)
         raise RuntimeError("worker killed")  # Twinfield took the first request; nothing was recorded
 
-    monkeypatch.setattr(TwinfieldHook, "post_sales_transactions", post_then_die)
+    monkeypatch.setattr(Transactions, "post", post_then_die)
     when = pendulum.datetime(2030, 5, 1, tz="UTC")
     dagrun, _ = world.run(logical_date=when)
     assert world.states(dagrun)["load_drafts"] == "failed"
@@ -406,8 +407,8 @@ def test_a_run_killed_after_twinfield_saved_is_safe_even_when_the_lookup_misses(
             return []
         return real_lookup(self, *args, **kwargs)
 
-    monkeypatch.setattr(TwinfieldHook, "post_sales_transactions", real_post)
-    monkeypatch.setattr(TwinfieldHook, "match_statuses", lookup_that_misses_once)
+    monkeypatch.setattr(Transactions, "post", real_post)
+    monkeypatch.setattr(Matching, "statuses", lookup_that_misses_once)
     dagrun, report = world.run(logical_date=when)
     assert set(world.states(dagrun).values()) == {"success"} and len(misses[0]) == 25
     booked = Counter(t["invoicenumber"] for t in world.transactions())
@@ -539,7 +540,7 @@ def test_one_invoice_that_cannot_be_read_or_paid_is_reported_and_the_others_are_
         tw.match(OFFICE, "VRK", tx["number"])
     garbled_row, garbled_info = paid[0], paid[1]  # Twinfield's row, and Focus's invoice, in a form not known
     garbled_id = world.expected.booked[garbled_info["invoicenumber"]]["id"]
-    real_read, real_info = TwinfieldHook._read, TeamleaderFocusHook.invoice_info
+    real_read, real_info = TwinfieldClient.read, TeamleaderFocusHook.invoice_info
 
     def read_with_one_odd_amount(self, request, office):
         reply = real_read(self, request, office)
@@ -556,7 +557,7 @@ def test_one_invoice_that_cannot_be_read_or_paid_is_reported_and_the_others_are_
             info = {**info, "total": {**info["total"], "due": {"amount": "veel", "currency": "EUR"}}}
         return info
 
-    monkeypatch.setattr(TwinfieldHook, "_read", read_with_one_odd_amount)
+    monkeypatch.setattr(TwinfieldClient, "read", read_with_one_odd_amount)
     monkeypatch.setattr(TeamleaderFocusHook, "invoice_info", info_with_one_odd_total)
     dagrun, report = world.run(logical_date=pendulum.datetime(2030, 3, 2, tz="UTC"))
     assert set(world.states(dagrun).values()) == {"success"}
@@ -580,7 +581,7 @@ def test_one_invoice_that_cannot_be_read_or_paid_is_reported_and_the_others_are_
     assert any(f"payment of invoice {focus_number}" in e for e in report["errors"])
 
     # Both answers readable again: the next run pays both, and nothing twice.
-    monkeypatch.setattr(TwinfieldHook, "_read", real_read)
+    monkeypatch.setattr(TwinfieldClient, "read", real_read)
     monkeypatch.setattr(TeamleaderFocusHook, "invoice_info", real_info)
     dagrun, report = world.run(logical_date=pendulum.datetime(2030, 3, 3, tz="UTC"))
     assert set(world.states(dagrun).values()) == {"success"} and report["errors"] == []

@@ -6,10 +6,11 @@ from decimal import Decimal
 
 from lxml import etree
 
-from twinfield.domain import twinfield_xml as xml
 from twinfield.domain.customers import to_twinfield_customer
 from twinfield.domain.focus_model import CustomerRef, FocusCustomer
 from twinfield.domain.report import HeldBackEntry, RunReport
+from twinfield.domain.twinfield.customers import customers_xml
+from twinfield.domain.twinfield.transactions import delete_transaction_xml
 from twinfield.domain.twinfield_model import Customer
 from twinfield.domain.xml_text import removed_characters, removed_note, xml_safe
 
@@ -25,10 +26,10 @@ def test_xml_safe_removes_exactly_what_xml_1_0_forbids():
 
 def test_every_builder_writes_hostile_text_as_parseable_xml():
     customer = Customer(None, "Name\x07 <&>", address=None, vat_number="NL\x00123")
-    built = xml.customers_xml([customer], "NLA001")
+    built = customers_xml([customer], "NLA001")
     root = etree.fromstring(built.encode())  # lxml would have refused to build it otherwise
     assert root.findtext("dimension/name") == "Name <&>" and root.findtext("dimension/vatnumber") == "NL123"
-    deleted = etree.fromstring(xml.delete_transaction_xml("NLA001", "VRK", "1", "moved\x1b").encode())
+    deleted = etree.fromstring(delete_transaction_xml("NLA001", "VRK", "1", "moved\x1b").encode())
     assert deleted.get("reason") == "moved"
 
 

@@ -24,7 +24,7 @@ from lxml import etree
 from requests.adapters import BaseAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from twinfield.domain import twinfield_xml as tx
+from twinfield.domain.twinfield.common import to_xml
 from twinfield.domain.twinfield_model import Customer, DebitCredit, SalesTransaction, TransactionLine
 from twinfield.errors import (
     TwinfieldAuthError,
@@ -170,7 +170,7 @@ class FakeTwinfield(BaseAdapter):
             for t in root:
                 reply.append(self._post(t))
             reply.set("result", "1" if all(c.get("result") == "1" for c in reply) else "0")
-            return tx.to_xml(reply)
+            return to_xml(reply)
         if root.tag == "dimensions":
             reply = etree.Element("dimensions", result="1")
             for d in root:
@@ -180,7 +180,7 @@ class FakeTwinfield(BaseAdapter):
                 if d.find("code") is None:
                     etree.SubElement(d, "code").text = code
                 reply.append(d)
-            return tx.to_xml(reply)
+            return to_xml(reply)
         if root.tag == "transaction" and root.get("action") == "delete":
             key = next((k for k, p in self.posted.items() if p.number == root.findtext("number")), None)
             ok = key is not None and self.posted[key].status == "temporary"
@@ -190,7 +190,7 @@ class FakeTwinfield(BaseAdapter):
             if not ok:
                 root.set("msgtype", "error")
                 root.set("msg", "Boeking kan niet worden verwijderd.")
-            return tx.to_xml(root)
+            return to_xml(root)
         if root.tag == "read":
             return self._read(root)
         if root.tag == "list":
@@ -387,8 +387,8 @@ def clock():
 def make_hook(monkeypatch, fake, clock):
     def make(**extra) -> TwinfieldHook:
         hook = TwinfieldHook(connection(monkeypatch, **extra), clock=clock, sleep=clock.sleep)
-        hook.session.mount(LOGIN, fake)
-        hook.session.mount(CLUSTER, fake)
+        hook.client.session.mount(LOGIN, fake)
+        hook.client.session.mount(CLUSTER, fake)
         return hook
 
     return make
@@ -407,7 +407,7 @@ def invoice(number: str, amount: str = "121.00", account: str = "8000", customer
 # -- auth --------------------------------------------------------------------------------------------------------------
 def test_oauth2_refresh_grant_then_cluster_and_header(make_hook, fake):
     hook = make_hook()
-    assert [o.code for o in hook.list_offices()] == ["NLA001"]
+    assert [o.code for o in hook.reference.offices()] == ["NLA001"]
     token_call = fake.requests_to("token")[0]
     assert token_call == {"basic": f"client-id:{CLIENT_SECRET}",
                           "form": {"grant_type": ["refresh_token"], "refresh_token": [REFRESH_TOKEN]}}
@@ -419,30 +419,30 @@ def test_oauth2_refresh_grant_then_cluster_and_header(make_hook, fake):
 
 def test_access_token_refreshed_before_it_expires(make_hook, fake, clock):
     hook = make_hook()
-    hook.list_offices()
+    hook.reference.offices()
     clock.now += 3600 - 30  # inside the last minute of the token's hour
-    hook.list_offices()
+    hook.reference.offices()
     assert [c["header"]["AccessToken"] for c in fake.requests_to("processxml")] == ["access-token-1", "access-token-2"]
     assert hook.stats["logons"] == 2
 
 
 def test_token_invalid_fault_renews_once_and_resends(make_hook, fake):
     hook = make_hook()
-    hook.list_offices()
+    hook.reference.offices()
     fake.fail("processxml", "token")
-    assert hook.list_offices()[0].code == "NLA001"
+    assert hook.reference.offices()[0].code == "NLA001"
     assert fake.tokens_issued == 2
     fake.fail("processxml", "token", count=2)
     with pytest.raises(TwinfieldFault) as raised:
-        hook.list_offices()
+        hook.reference.offices()
     assert raised.value.code == "354" and "Token invalid" in raised.value.message
 
 
 def test_refused_refresh_token_is_an_auth_error_without_secrets(monkeypatch, fake, clock, caplog):
     hook = TwinfieldHook(connection(monkeypatch, refresh_token="revoked-token-xyz"), clock=clock, sleep=clock.sleep)
-    hook.session.mount(LOGIN, fake)
+    hook.client.session.mount(LOGIN, fake)
     with caplog.at_level(logging.DEBUG), pytest.raises(TwinfieldAuthError) as raised:
-        hook.list_offices()
+        hook.reference.offices()
     assert raised.value.result == "invalid_grant"
     ok, message = hook.test_connection()
     assert not ok and "invalid_grant" in message
@@ -459,7 +459,7 @@ def test_unreachable_token_validation_does_not_leak_the_token(make_hook, fake, c
     original = fake.send
     fake.send = lambda request, **kw: refuse(request) if "accesstokenvalidation" in request.url else original(request, **kw)
     with caplog.at_level(logging.DEBUG), pytest.raises(TwinfieldUnavailable) as raised:
-        hook.list_offices()
+        hook.reference.offices()
     chain, exc = [], raised.value
     while exc is not None:
         chain.append(repr(exc))
@@ -470,11 +470,11 @@ def test_unreachable_token_validation_does_not_leak_the_token(make_hook, fake, c
 
 def test_session_logon_header_and_relogon_when_invalidated(make_hook, fake):
     hook = make_hook(auth_mode="session")
-    hook.list_offices()
+    hook.reference.offices()
     assert fake.requests_to("session") == ["API-USER"]
     assert fake.requests_to("processxml")[0]["header"] == {"SessionID": "session-1", "CompanyId": None}
     fake.fail("processxml", "session")
-    hook.list_offices()
+    hook.reference.offices()
     assert fake.sessions_issued == 2
     assert fake.requests_to("processxml")[-1]["header"]["SessionID"] == "session-2"
 
@@ -483,16 +483,16 @@ def test_session_logon_refused_carries_the_logon_result_not_the_password(monkeyp
     hook = make_hook(auth_mode="session")
     hook.connection.password = "wrong-password-xyz"
     with pytest.raises(TwinfieldAuthError) as raised:
-        hook.list_offices()
+        hook.reference.offices()
     assert raised.value.result == "Blocked"
-    assert "wrong-password-xyz" not in str(raised.value) and "wrong-password-xyz" not in repr(hook._auth._current)
+    assert "wrong-password-xyz" not in str(raised.value) and "wrong-password-xyz" not in repr(hook.client._auth._current)
 
 
 # -- reads ------------------------------------------------------------------------------------------------------------
 def test_list_customers_pages_the_finder_then_reads_each(make_hook, fake):
     fake.customers = {f"C{1000 + i}": (f"Customer {i}", f"NL{i:09d}B01") for i in range(230)}
     hook = make_hook()
-    short = hook.list_customers(with_details=False)
+    short = hook.customers.list(with_details=False)
     assert [s["first"] for s in fake.requests_to("finder")] == list(range(1, 231, 25))  # pages of 25
     assert len(short) == 230 and short[0] == Customer("C1000", "Customer 0", office="NLA001")
     search = fake.requests_to("finder")[0]
@@ -500,7 +500,7 @@ def test_list_customers_pages_the_finder_then_reads_each(make_hook, fake):
     assert search["header"] == {"AccessToken": "access-token-1", "CompanyCode": "NLA001"}
 
     fake.customers = dict(list(fake.customers.items())[:3])
-    detailed = hook.list_customers()
+    detailed = hook.customers.list()
     assert [(c.code, c.vat_number) for c in detailed] == [("C1000", "NL000000000B01"), ("C1001", "NL000000001B01"),
                                                           ("C1002", "NL000000002B01")]
     assert hook.stats["requests"]["read"] == 10 + 1 + 3  # 10 pages, then 1 page + 3 reads
@@ -508,15 +508,15 @@ def test_list_customers_pages_the_finder_then_reads_each(make_hook, fake):
 
 def test_ledger_accounts_and_vat_codes(make_hook):
     hook = make_hook()
-    assert [(a.code, a.dimtype) for a in hook.list_ledger_accounts()] == [("1300", "BAS"), ("8000", "PNL")]
-    vat = {v.code: v for v in hook.list_vat_codes()}
+    assert [(a.code, a.dimtype) for a in hook.reference.ledger_accounts()] == [("1300", "BAS"), ("8000", "PNL")]
+    vat = {v.code: v for v in hook.reference.vat_codes()}
     assert (vat["VH"].percentage, vat["VH"].type, vat["VL"].percentage) == (Decimal("21"), "sales", Decimal("9"))
 
 
 def test_list_currencies_pages_finder_cur_one_credit_per_page(make_hook, fake):
     fake.currencies = {f"C{i:02d}": f"Currency {i}" for i in range(130)} | {"EUR": "Euro"}
     hook = make_hook()
-    codes = hook.list_currencies("NLA002")
+    codes = hook.reference.currencies("NLA002")
     assert len(codes) == 131 and codes[:2] == ["C00", "C01"] and "EUR" in codes
     searches = fake.requests_to("finder")
     assert [(s["type"], s["first"], s["max"], s["options"]) for s in searches] == [
@@ -527,37 +527,37 @@ def test_list_currencies_pages_finder_cur_one_credit_per_page(make_hook, fake):
 
 def test_reads_retry_5xx_timeouts_and_drops_with_backoff(make_hook, fake, clock):
     hook = make_hook()
-    hook.list_offices()
+    hook.reference.offices()
     fake.fail("processxml", "503")
     fake.fail("processxml", "timeout")
     fake.fail("processxml", "drop")
-    assert hook.list_offices()[0].code == "NLA001"
+    assert hook.reference.offices()[0].code == "NLA001"
     assert clock.sleeps == [0.5, 1.0, 2.0]  # exponential backoff between the attempts
     assert hook.stats["retries"] == 3
-    fake.fail("processxml", "503", count=hook.max_attempts)
+    fake.fail("processxml", "503", count=hook.client.max_attempts)
     with pytest.raises(TwinfieldUnavailable, match="HTTP 503"):
-        hook.list_offices()
+        hook.reference.offices()
 
 
 def test_429_waits_for_retry_after_and_holds_every_request(make_hook, fake, clock):
     hook = make_hook()
-    hook.list_offices()
+    hook.reference.offices()
     fake.fail("processxml", "429")
     started = clock.now
-    hook.list_offices()
+    hook.reference.offices()
     assert clock.now - started >= 7 and hook.stats["rate_limited"] == 1
-    fake.fail("processxml", "429", count=hook.max_attempts)
+    fake.fail("processxml", "429", count=hook.client.max_attempts)
     with pytest.raises(TwinfieldRateLimited):
-        hook.list_offices()
+        hook.reference.offices()
 
 
 def test_credit_budget_per_minute(make_hook, clock):
     hook = make_hook(credits_per_minute="8")
     started = clock.now
     for _ in range(7):
-        hook.list_offices()  # the logon's token validation (a GET) and 7 reads fill the minute
+        hook.reference.offices()  # the logon's token validation (a GET) and 7 reads fill the minute
     assert clock.now == started
-    hook.list_offices()
+    hook.reference.offices()
     assert clock.now - started >= 60
     assert hook.stats["credits"] == {"read": 8, "write": 0, "session": 1}
 
@@ -566,18 +566,18 @@ def test_a_session_logon_costs_3_credits_and_no_wsdl_is_downloaded(make_hook, fa
     hook = make_hook(auth_mode="session", credits_per_minute="9")
     started = clock.now
     for _ in range(3):
-        hook.list_offices()  # Logon 3 + SelectCompany (the connection's office) 3 + 3 reads
+        hook.reference.offices()  # Logon 3 + SelectCompany (the connection's office) 3 + 3 reads
     assert clock.now == started
-    hook.list_offices()
+    hook.reference.offices()
     assert clock.now - started >= 60
     assert hook.stats["credits"] == {"read": 4, "write": 0, "session": 6} and fake.gets == 0
 
 
 def test_at_most_max_concurrent_requests_from_many_threads(make_hook, fake):
     hook = make_hook(max_concurrent="2")
-    hook.list_offices()
+    hook.reference.offices()
     fake.hold = threading.Event()
-    threads = [threading.Thread(target=hook.list_offices) for _ in range(6)]
+    threads = [threading.Thread(target=hook.reference.offices) for _ in range(6)]
     for t in threads:
         t.start()
     time.sleep(0.3)
@@ -590,28 +590,28 @@ def test_at_most_max_concurrent_requests_from_many_threads(make_hook, fake):
 
 def test_match_statuses_browse_per_100_invoices_and_split_when_truncated(make_hook, fake):
     hook = make_hook()
-    hook.post_sales_transactions([invoice(f"2024/{i:04d}") for i in range(1, 31)])
+    hook.transactions.post([invoice(f"2024/{i:04d}") for i in range(1, 31)])
     wanted = [f"2024/{i:04d}" for i in range(1, 151) if i % 5 == 0]  # 30 numbers, 6 of them posted
-    statuses = hook.match_statuses(invoice_numbers=wanted)
+    statuses = hook.matching.statuses(invoice_numbers=wanted)
     assert sorted(s.invoice_number for s in statuses) == [f"2024/{i:04d}" for i in (5, 10, 15, 20, 25, 30)]
     assert statuses[0].status == "temporary" and statuses[0].value == Decimal("121.00")
     browses = [c for c in fake.requests_to("processxml") if c["xml"].startswith("<columns")]
     assert len(browses) == 1
     fake.browse_cap = 4
-    statuses = hook.match_statuses(invoice_numbers=wanted)
+    statuses = hook.matching.statuses(invoice_numbers=wanted)
     assert len(statuses) == 6  # the capped browse was split until each part came back whole
     fake.browse_cap = 1
     with pytest.raises(Exception, match="narrow the period range"):
-        hook.match_statuses(from_period="2024/01", to_period="2024/12")
+        hook.matching.statuses(from_period="2024/01", to_period="2024/12")
 
 
 def test_a_browse_row_that_cannot_be_read_is_handed_on_or_named(make_hook, fake):
     hook = make_hook()
-    hook.post_sales_transactions([invoice(f"2024/{i:04d}") for i in range(1, 4)])
+    hook.transactions.post([invoice(f"2024/{i:04d}") for i in range(1, 4)])
     key = ("VRK", "2024/0002")
     fake.posted[key] = dataclasses.replace(fake.posted[key], total="1.234,56")  # not an amount Twinfield writes
     unreadable = []
-    statuses = hook.match_statuses(invoice_numbers=["2024/0001", "2024/0002", "2024/0003"],
+    statuses = hook.matching.statuses(invoice_numbers=["2024/0001", "2024/0002", "2024/0003"],
                                    unreadable=unreadable.append)
     assert [s.invoice_number for s in statuses] == ["2024/0001", "2024/0003"]
     [row] = unreadable
@@ -619,19 +619,19 @@ def test_a_browse_row_that_cannot_be_read_is_handed_on_or_named(make_hook, fake)
     assert row.reason == "not an amount: '1.234,56'"
     # Asked for other invoices only, the row is not theirs: nothing is handed on.
     unreadable.clear()
-    assert [s.invoice_number for s in hook.match_statuses(invoice_numbers=["2024/0003"],
+    assert [s.invoice_number for s in hook.matching.statuses(invoice_numbers=["2024/0003"],
                                                            unreadable=unreadable.append)] == ["2024/0003"]
     assert unreadable == []
     # Without a taker, the row is an error that names its invoice.
     with pytest.raises(TwinfieldError, match=r"browse row of invoice '2024/0002' .* cannot be read: not an amount"):
-        hook.match_statuses(invoice_numbers=["2024/0002"])
+        hook.matching.statuses(invoice_numbers=["2024/0002"])
 
 
 # -- writes ------------------------------------------------------------------------------------------------------
 def test_post_sales_transactions_chunks_of_25_results_in_input_order(make_hook, fake):
     hook = make_hook()
     transactions = [invoice(f"2024/{i:04d}", account="8999" if i == 27 else "8000") for i in range(30)]
-    results = hook.post_sales_transactions(transactions)
+    results = hook.transactions.post(transactions)
     writes = [etree.fromstring(c["xml"]) for c in fake.requests_to("processxml")]
     assert [len(w) for w in writes] == [25, 5]
     assert [r.index for r in results] == list(range(30))
@@ -645,7 +645,7 @@ def test_post_sales_transactions_chunks_of_25_results_in_input_order(make_hook, 
 def test_write_applied_before_a_503_is_checked_not_resent(make_hook, fake):
     hook = make_hook()
     fake.fail("processxml", "503", after_apply=True)
-    results = hook.post_sales_transactions([invoice("2024/0001"), invoice("2024/0002", amount="50.00")])
+    results = hook.transactions.post([invoice("2024/0001"), invoice("2024/0002", amount="50.00")])
     assert [(r.ok, r.number) for r in results] == [(True, "202400001"), (True, "202400002")]
     kinds = [c["xml"].split(">")[0] for c in fake.requests_to("processxml")]
     assert kinds == ["<transactions", '<columns code="100"']  # one write, one check, no resend
@@ -654,9 +654,9 @@ def test_write_applied_before_a_503_is_checked_not_resent(make_hook, fake):
 
 def test_write_dropped_before_applying_is_checked_then_resent(make_hook, fake):
     hook = make_hook()
-    hook.post_sales_transactions([invoice("2024/0001", amount="100.00")])  # an older version of the draft
+    hook.transactions.post([invoice("2024/0001", amount="100.00")])  # an older version of the draft
     fake.fail("processxml", "drop")
-    results = hook.post_sales_transactions([invoice("2024/0001"), invoice("2024/0002")])
+    results = hook.transactions.post([invoice("2024/0001"), invoice("2024/0002")])
     assert all(r.ok for r in results)
     sent = [etree.fromstring(c["xml"]) for c in fake.requests_to("processxml")][1:]
     assert [s.tag for s in sent] == ["transactions", "columns", "transactions"]
@@ -675,7 +675,7 @@ def test_timeout_after_partial_apply_resends_only_the_missing(make_hook, fake):
         return original(t)
 
     fake._post = apply_first_only
-    results = hook.post_sales_transactions([invoice("2024/0001"), invoice("2024/0002")])
+    results = hook.transactions.post([invoice("2024/0001"), invoice("2024/0002")])
     assert all(r.ok for r in results)
     resent = etree.fromstring(fake.requests_to("processxml")[-1]["xml"])
     assert [t.findtext("header/invoicenumber") for t in resent] == ["2024/0002"]
@@ -683,9 +683,9 @@ def test_timeout_after_partial_apply_resends_only_the_missing(make_hook, fake):
 
 def test_write_refused_before_sending_is_sent_again_without_a_check(make_hook, fake):
     hook = make_hook()
-    hook.list_offices()
+    hook.reference.offices()
     fake.fail("processxml", "refused")
-    [result] = hook.post_sales_transactions([invoice("2024/0001")])
+    [result] = hook.transactions.post([invoice("2024/0001")])
     assert result.ok
     sent = [(c["xml"][:13], c["fault"]) for c in fake.requests_to("processxml")[1:]]
     assert sent == [("<transactions", "refused"), ("<transactions", None)]  # no check in between
@@ -693,23 +693,23 @@ def test_write_refused_before_sending_is_sent_again_without_a_check(make_hook, f
 
 def test_write_that_never_confirms_raises_unavailable(make_hook, fake):
     hook = make_hook()
-    hook.list_offices()
-    for _ in range(hook.max_write_checks):
+    hook.reference.offices()
+    for _ in range(hook.client.max_write_checks):
         fake.fail("processxml", "503")
         fake.fail("processxml", "ok")  # the check (a browse) is answered
     with pytest.raises(TwinfieldUnavailable, match="did not confirm 1 write"):
-        hook.post_sales_transactions([invoice("2024/0001")])
+        hook.transactions.post([invoice("2024/0001")])
 
 
 def test_create_customers_lets_twinfield_number_them_and_checks_unknown_outcomes(make_hook, fake):
     hook = make_hook()
     fake.customers["C1001"] = ("Old name", "")
-    results = hook.create_customers([Customer(None, "New & Co", vat_number="NL1B01")])
+    results = hook.customers.create([Customer(None, "New & Co", vat_number="NL1B01")])
     assert [(r.ok, r.number, r.key) for r in results] == [(True, "C2001", "C2001")]
     writes = [c for c in fake.requests_to("processxml") if c["xml"].startswith("<dimensions")]
     assert "<code>" not in writes[0]["xml"]
     fake.fail("processxml", "timeout", after_apply=True)
-    results = hook.create_customers([Customer(None, "Newer BV", vat_number="BE1")])
+    results = hook.customers.create([Customer(None, "Newer BV", vat_number="BE1")])
     assert [(r.ok, r.number) for r in results] == [(True, "C2002")]
     writes = [c for c in fake.requests_to("processxml") if c["xml"].startswith("<dimensions")]
     assert len(writes) == 2 and len(fake.customers) == 3  # nothing created twice
@@ -717,29 +717,29 @@ def test_create_customers_lets_twinfield_number_them_and_checks_unknown_outcomes
     assert (search["pattern"], search["field"], search["options"]["includehidden"]) == ("Newer BV", 2, "1")
     assert len(search["options"]["modifiedsince"]) == 14 and search["options"]["modifiedsince"].isdigit()
     with pytest.raises(TwinfieldError, match="new customers only"):
-        hook.create_customers([Customer("C1001", "Acme")])
+        hook.customers.create([Customer("C1001", "Acme")])
     assert fake.customers["C1001"] == ("Old name", "")
 
 
 def test_session_selects_the_company_of_each_request_once(make_hook, fake):
     hook = make_hook(auth_mode="session")
-    hook.list_currencies("NLA002")
-    hook.list_currencies("NLA002")
-    hook.list_currencies("NLA001")
+    hook.reference.currencies("NLA002")
+    hook.reference.currencies("NLA002")
+    hook.reference.currencies("NLA001")
     assert fake.requests_to("select") == [("session-1", "NLA002"), ("session-1", "NLA001")]
     assert hook.stats["company_selections"] == 2 and hook.stats["credits"]["session"] == 3 + 2 * 3
     fake.fail("finder", "session")  # another logon of this user ended the session
-    hook.list_currencies("NLA001")
+    hook.reference.currencies("NLA001")
     assert fake.sessions_issued == 2 and fake.requests_to("select")[-1] == ("session-2", "NLA001")
     with pytest.raises(TwinfieldError, match="office NOPE is not available"):
-        hook.list_currencies("NOPE")
+        hook.reference.currencies("NOPE")
 
 
 def test_session_login_switched_off_is_a_clear_oauth2_error(make_hook, fake):
     fake.logon_result = "OAuth2AuthenticationRequired"
     hook = make_hook(auth_mode="session")
     with pytest.raises(TwinfieldOAuth2Required, match="set the connection's auth_mode to 'oauth2'") as raised:
-        hook.list_offices()
+        hook.reference.offices()
     assert raised.value.result == "OAuth2AuthenticationRequired" and PASSWORD not in str(raised.value)
     ok, message = hook.test_connection()
     assert not ok and "OAuth2" in message
@@ -747,8 +747,8 @@ def test_session_login_switched_off_is_a_clear_oauth2_error(make_hook, fake):
 
 def test_hooks_of_one_user_share_one_session(make_hook, fake):
     first, second = make_hook(auth_mode="session"), make_hook(auth_mode="session")
-    first.list_currencies("NLA002")
-    second.list_currencies("NLA002")
+    first.reference.currencies("NLA002")
+    second.reference.currencies("NLA002")
     assert fake.sessions_issued == 1 and fake.requests_to("select") == [("session-1", "NLA002")]
     assert (first.stats["logons"], second.stats["logons"]) == (1, 0)
 
@@ -760,23 +760,23 @@ def test_connection_test_warns_against_an_administrator_user(make_hook):
 
 def test_delete_draft_and_its_unknown_outcome(make_hook, fake):
     hook = make_hook()
-    [posted] = hook.post_sales_transactions([invoice("2024/0001")])
+    [posted] = hook.transactions.post([invoice("2024/0001")])
     fake.fail("processxml", "503", after_apply=True)
-    result = hook.delete_draft("NLA001", "VRK", posted.number, "Focus invoice deleted")
+    result = hook.transactions.delete_draft("NLA001", "VRK", posted.number, "Focus invoice deleted")
     assert (result.ok, result.key, result.number) == (True, posted.number, posted.number)
-    assert hook.read_transaction("NLA001", "VRK", posted.number) is None
+    assert hook.transactions.read("NLA001", "VRK", posted.number) is None
     deletes = [c for c in fake.requests_to("processxml") if 'action="delete"' in c["xml"]]
     assert len(deletes) == 1
-    final = hook.post_sales_transactions([invoice("2024/0002")])[0]
+    final = hook.transactions.post([invoice("2024/0002")])[0]
     fake.posted[("VRK", "2024/0002")].status = "final"
-    refused = hook.delete_draft("NLA001", "VRK", final.number, "no")
+    refused = hook.transactions.delete_draft("NLA001", "VRK", final.number, "no")
     assert not refused.ok and refused.error_messages == ["Boeking kan niet worden verwijderd."]
 
 
 def test_read_transaction(make_hook):
     hook = make_hook()
-    [posted] = hook.post_sales_transactions([invoice("2024/0001")])
-    read = hook.read_transaction("NLA001", "VRK", posted.number)
+    [posted] = hook.transactions.post([invoice("2024/0001")])
+    read = hook.transactions.read("NLA001", "VRK", posted.number)
     assert (read.location, read.match_status, read.open_value) == ("temporary", "available", Decimal("121.00"))
     assert read.transaction.invoice_number == "2024/0001"
 
@@ -784,9 +784,9 @@ def test_read_transaction(make_hook):
 # -- connection ----------------------------------------------------------------------------------------------------
 def test_connection_fields_and_test_connection(make_hook):
     hook = make_hook(office="", credits_per_minute="", max_concurrent="3")
-    assert hook.default_office is None and hook.limits.credits_per_minute == 500 and hook.limits.max_concurrent == 3
+    assert hook.default_office is None and hook.client.limits.credits_per_minute == 500 and hook.client.limits.max_concurrent == 3
     with pytest.raises(Exception, match="no office"):
-        hook.list_customers()
+        hook.customers.list()
     ok, message = hook.test_connection()
     assert ok and "1 office" in message
     assert (TwinfieldHook.conn_type, TwinfieldHook.default_conn_name, TwinfieldHook.hook_name) == (

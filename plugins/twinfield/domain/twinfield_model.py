@@ -1,6 +1,6 @@
 """What the pipeline sends to and reads from Twinfield, as plain values.
 
-The Twinfield hook turns these into ProcessXml / Finder requests (via twinfield.domain.twinfield_xml) and
+The Twinfield hook turns these into ProcessXml / Finder requests (via twinfield.domain.twinfield) and
 its replies back into these; the mapping code builds them from Focus documents.
 """
 

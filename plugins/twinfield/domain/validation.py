@@ -11,8 +11,8 @@ customer_codes) -> ValidationResult``
 Checks, all of them for every document (a held-back document lists every reason, in plain words):
 status (draft; not sent while ``only_sent``), department routed to an office, customer known, number and
 date present, debtors account in Twinfield, the document's currency kept by the office (the transaction is
-booked in that currency, see twinfield_xml), per line: revenue account (category ledger for the department,
-else the default) present and in Twinfield, tax rate known, VAT code mapped (or proposed and allowed),
+booked in that currency, see domain/twinfield/transactions.py), per line: revenue account (category ledger for
+the department, else the default) present and in Twinfield, tax rate known, VAT code mapped (or proposed and allowed),
 in Twinfield, a sales code with the same percentage; sums: Focus's VAT summary against its totals and, per
 rate, against the lines; no withheld taxes. Line checks need the office, so a document whose department is
 not routed only gets the document-level checks.

@@ -73,7 +73,7 @@ class TwinfieldCustomersToFocusOperator(BaseOperator):
 
         links = {link.twinfield_code: link.focus_key for link in customers.links(store, office).values()
                  if link.status == "linked"}
-        found = twinfield.list_customers(office, with_details=True)
+        found = twinfield.customers.list(office, with_details=True)
         companies = [FocusCompany.from_list_item(item) for item in focus.list_companies()]
         decisions = plan_import(found, companies, links)
         try:

@@ -83,7 +83,7 @@ def settle(run, kind: str, gone: list[str]) -> list[Deletion]:
             result.append(Deletion(kind, focus_id, posting.focus_number, WOULD_DELETE, twinfield_number=number,
                                    **where))
         else:
-            outcome = run.twinfield.delete_draft(posting.office, posting.daybook, number,
+            outcome = run.twinfield.transactions.delete_draft(posting.office, posting.daybook, number,
                                                  f"deleted in Teamleader Focus ({posting.focus_number})")
             if outcome.ok:
                 result.append(Deletion(kind, focus_id, posting.focus_number, DRAFT_DELETED, twinfield_number=number,
@@ -102,7 +102,7 @@ def _held_in_twinfield(twinfield, to_ask: list[Posting]) -> dict[tuple[str, str]
         by_book[(posting.office, posting.daybook)].append(posting)
     held = {}
     for (office, daybook), group in by_book.items():
-        statuses = twinfield.match_statuses(office, daybook, invoice_numbers=sorted({p.invoice_number for p in group}))
+        statuses = twinfield.matching.statuses(office, daybook, invoice_numbers=sorted({p.invoice_number for p in group}))
         found = {s.invoice_number: s for s in statuses}
         for posting in group:
             status = found.get(posting.invoice_number)

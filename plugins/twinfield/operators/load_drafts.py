@@ -7,17 +7,15 @@ from dataclasses import replace
 from typing import Any
 
 from twinfield import assets
-from twinfield.domain import twinfield_xml as xml
+from twinfield.domain.batching import TWINFIELD_MAX_PER_REQUEST
 from twinfield.domain.money import format_amount
+from twinfield.domain.twinfield.transactions import sales_transaction_element
 from twinfield.domain.twinfield_model import MatchStatus, SalesTransaction
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.plan import Action, after_check, decide
 from twinfield.state import deletions, documents, postings
 from twinfield.state.documents import ValidationOutcome
 from twinfield.state.postings import Attempt, InTwinfield, Posting
-
-MAX_PER_REQUEST = 25  # Twinfield's cap on children of one ProcessXml request
-
 
 def target_of(tx: SalesTransaction) -> tuple[str, str, str]:
     return (tx.office, tx.daybook, tx.invoice_number)
@@ -46,10 +44,10 @@ class LoadDraftsOperator(SyncStageOperator):
 
     stage = "load_drafts"
 
-    def __init__(self, *, batch_size: int = MAX_PER_REQUEST, **kwargs: Any):
+    def __init__(self, *, batch_size: int = TWINFIELD_MAX_PER_REQUEST, **kwargs: Any):
         super().__init__(**kwargs)
-        if not 1 <= batch_size <= MAX_PER_REQUEST:
-            raise ValueError(f"batch_size must be 1..{MAX_PER_REQUEST}, got {batch_size}")
+        if not 1 <= batch_size <= TWINFIELD_MAX_PER_REQUEST:
+            raise ValueError(f"batch_size must be 1..{TWINFIELD_MAX_PER_REQUEST}, got {batch_size}")
         self.batch_size = batch_size
 
     def sync(self, run: StageRun) -> dict:
@@ -111,7 +109,7 @@ class LoadDraftsOperator(SyncStageOperator):
         not_moved = []
         for posting, attempt in to_move:
             run.doing(f"deleting the draft of {_label(attempt)} in Twinfield office {posting.office} to move it")
-            deleted = run.twinfield.delete_draft(posting.office, posting.daybook, held[posting.key][0],
+            deleted = run.twinfield.transactions.delete_draft(posting.office, posting.daybook, held[posting.key][0],
                                                  f"moved to {attempt.transaction.office}/{attempt.transaction.daybook}")
             if deleted.ok:
                 postings.record_deleted(run.store, posting.key)
@@ -143,7 +141,7 @@ class LoadDraftsOperator(SyncStageOperator):
         for (office, daybook), group in by_book.items():
             numbers = sorted({p.invoice_number for p in group})
             run.doing(f"checking {len(numbers)} earlier booking(s) in Twinfield office {office}, daybook {daybook}")
-            statuses = run.twinfield.match_statuses(office, daybook, invoice_numbers=numbers)
+            statuses = run.twinfield.matching.statuses(office, daybook, invoice_numbers=numbers)
             found = {s.invoice_number: s for s in statuses}
             for posting in group:
                 status = found.get(posting.invoice_number)
@@ -167,7 +165,7 @@ class LoadDraftsOperator(SyncStageOperator):
             if not batch:
                 continue
             run.doing(f"posting {len(batch)} draft(s) to Twinfield ({_label(batch[0])} and on)")
-            results = run.twinfield.post_sales_transactions([a.transaction for a in batch])
+            results = run.twinfield.transactions.post([a.transaction for a in batch])
             ok, refused, doubled = [], [], []
             for attempt, result in zip(batch, results, strict=True):
                 if result.ok:
@@ -208,7 +206,7 @@ class LoadDraftsOperator(SyncStageOperator):
             of_deleted = deletions.held_for_deleted(run.store, office, daybook)
             unreadable: dict[str, str] = {}
             run.doing(f"looking up {len(numbers)} invoice number(s) Twinfield holds already in office {office}")
-            for status in run.twinfield.match_statuses(
+            for status in run.twinfield.matching.statuses(
                     office, daybook, invoice_numbers=numbers,
                     unreadable=lambda row: unreadable.setdefault(row.invoice_number, row.reason)):
                 held[status.invoice_number].append(status)
@@ -242,7 +240,7 @@ def _unwritable(batch: list[Attempt]) -> dict[tuple[str, str], str]:
     found = {}
     for attempt in batch:
         try:
-            xml.sales_transaction_element(attempt.transaction)
+            sales_transaction_element(attempt.transaction)
         except Exception as exc:  # noqa: BLE001 - one unwritable document never stops the batch
             found[attempt.key] = (f"not sent: {_label(attempt)}'s transaction could not be written as XML "
                                   f"({type(exc).__name__}: {exc})")

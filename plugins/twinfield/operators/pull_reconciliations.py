@@ -36,14 +36,14 @@ def browses(run: StageRun, office: str, daybook: str, group: list[Posting],
     calls: list[Callable[[], list[MatchStatus]]] = []
     by_number = [p for p in group if not p.period]
     if len(periods) <= math.ceil(len(dated) / BROWSE_CHUNK):
-        calls += [lambda p=p: twinfield.match_statuses(office, daybook, from_period=p, to_period=p, keep=ours,
+        calls += [lambda p=p: twinfield.matching.statuses(office, daybook, from_period=p, to_period=p, keep=ours,
                                                        unreadable=ours_unreadable)
                   for p in periods]
     else:
         by_number += dated
     numbers = sorted({p.invoice_number for p in by_number})
     chunks = [numbers[start : start + BROWSE_CHUNK] for start in range(0, len(numbers), BROWSE_CHUNK)]
-    return calls + [lambda c=c: twinfield.match_statuses(office, daybook, invoice_numbers=c, unreadable=unreadable)
+    return calls + [lambda c=c: twinfield.matching.statuses(office, daybook, invoice_numbers=c, unreadable=unreadable)
                     for c in chunks]
 
 

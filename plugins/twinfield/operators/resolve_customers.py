@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from twinfield.domain.batching import TWINFIELD_MAX_PER_REQUEST, chunked
 from twinfield.domain.customers import (
     CREATE,
     MATCHED_NAME,
@@ -18,7 +19,6 @@ from twinfield.domain.customers import (
     match_customers,
     to_twinfield_customer,
 )
-from twinfield.domain import twinfield_xml as xml
 from twinfield.domain.focus_model import (
     CustomerRef,
     FocusCustomer,
@@ -27,6 +27,7 @@ from twinfield.domain.focus_model import (
     parse_customer,
     parse_departments,
 )
+from twinfield.domain.twinfield.customers import customer_element
 from twinfield.domain.twinfield_model import Customer
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.operators.documents import parsed
@@ -97,7 +98,7 @@ class ResolveCustomersOperator(SyncStageOperator):
             taken = {link.twinfield_code for link in links.values() if link.focus_key not in reserved}
             if not run.dry_run:
                 new = self._recover(run, office, new, focus_customers, taken, summary)
-            listed = run.twinfield.list_customers(office, with_details=False)
+            listed = run.twinfield.customers.list(office, with_details=False)
             candidates = self._details(run, office, [c.code for c in listed if c.code and c.code not in taken])
             decisions = match_customers([focus_customers[ref] for ref in new if ref in focus_customers], candidates, {})
             for ref in new:
@@ -174,7 +175,7 @@ class ResolveCustomersOperator(SyncStageOperator):
         """Twinfield customers with their VAT numbers and addresses, read a few at a time. Only those not
         linked yet are read: a customer already linked to a Focus customer cannot match another one."""
         with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="twinfield-customers") as pool:
-            found = pool.map(lambda code: run.twinfield.read_customer(code, office), codes)
+            found = pool.map(lambda code: run.twinfield.customers.read(code, office), codes)
             return [customer for customer in found if customer is not None]
 
     @staticmethod
@@ -223,7 +224,7 @@ class ResolveCustomersOperator(SyncStageOperator):
             return refs
         since = min(attempt.attempted_at for attempt in open_)
         sent = [Customer(None, attempt.name, vat_number=attempt.vat_number) for attempt in open_]
-        found = run.twinfield.customers_in_effect(sent, office, since, exclude=taken)
+        found = run.twinfield.customers.in_effect(sent, office, since, exclude=taken)
         linked = [(open_[pos].focus_type, open_[pos].focus_id, result.number) for pos, result in found.items()]
         customers.link_created(run.store, run.run_id, office, linked)
         taken.update(code for _, _, code in linked)
@@ -243,7 +244,7 @@ class ResolveCustomersOperator(SyncStageOperator):
             try:
                 customer, note = to_twinfield_customer(fc, payment_days=run.config.default_payment_days,
                                                        office=office)
-                xml.customer_element(customer, office)
+                customer_element(customer, office)
             except Exception as exc:  # noqa: BLE001 - one customer that cannot be written never stops the rest
                 to_create.remove(fc)
                 unwritable.append((f"{fc.name} ({fc.ref})", f"not sent to Twinfield: it could not be written as "
@@ -255,7 +256,7 @@ class ResolveCustomersOperator(SyncStageOperator):
         created = 0
         refused: list[tuple[FocusCustomer, Any]] = []
         elsewhere: list[CustomerRef] = []
-        for chunk in xml.chunked(list(zip(to_create, new))):
+        for chunk in chunked(list(zip(to_create, new)), TWINFIELD_MAX_PER_REQUEST):
             claimed = customers.claim_creations(run.store, run.run_id, office,
                                                 [(fc.ref.type, fc.ref.id, c.name, c.vat_number) for fc, c in chunk],
                                                 CLAIM_LEASE)
@@ -264,7 +265,7 @@ class ResolveCustomersOperator(SyncStageOperator):
             if not sending:
                 continue
             try:
-                results = run.twinfield.create_customers([c for _, c in sending], office)
+                results = run.twinfield.customers.create([c for _, c in sending], office)
             except BaseException:  # outcome unknown: the attempts stay, for whichever run comes next to look up
                 customers.release_claims(run.store, office, [_key(fc.ref) for fc, _ in sending])
                 raise

@@ -106,9 +106,9 @@ class ValidateOperator(SyncStageOperator):
                 if link.status == "linked":
                     codes[(office, CustomerRef(customer_type, focus_id))] = link.twinfield_code
         return {
-            "ledger_accounts": {office: twinfield.list_ledger_accounts(office) for office in offices},
-            "vat_codes": {office: twinfield.list_vat_codes(office) for office in offices},
-            "currencies": {office: twinfield.list_currencies(office) for office in offices},
+            "ledger_accounts": {office: twinfield.reference.ledger_accounts(office) for office in offices},
+            "vat_codes": {office: twinfield.reference.vat_codes(office) for office in offices},
+            "currencies": {office: twinfield.reference.currencies(office) for office in offices},
             "categories": parse_product_categories(focus.product_categories()),
             "tax_rates": parse_tax_rates([rate for d in synced for rate in focus.tax_rates(d)]),
             "departments": departments,

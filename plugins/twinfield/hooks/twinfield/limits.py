@@ -1,5 +1,5 @@
 """Twinfield's fair-use limits on the client side: a credit budget per sliding minute, a cap on concurrent
-requests, and a shared pause after a 429. One instance per hook, shared by every thread using the hook."""
+requests, and a shared pause after a 429. One instance per client, shared by every thread using it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The zeep side of the hook: clients for Twinfield's services over one requests.Session, the SOAP headers,
+"""The zeep side of TwinfieldClient: Twinfield's services over one requests.Session, the SOAP headers,
 and what an HTTP exchange came to (answered, refused for now, never sent, or sent without a usable answer).
 
-Nothing here retries; the hook decides what may be sent again.
+Nothing here retries; the client decides what may be sent again.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""twinfield.domain.twinfield_xml: request builders against golden files, reply parsers on hand-made replies.
+"""twinfield.domain.twinfield: request builders against golden files, reply parsers on hand-made replies.
 
 The parsers are also run on the real Twinfield samples in tests/contract/test_twinfield_samples.py.
 """
@@ -12,7 +12,28 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from twinfield.domain import twinfield_xml as tx
+from twinfield.domain.batching import TWINFIELD_MAX_PER_REQUEST, chunked
+from twinfield.domain.twinfield.browse import (
+    MATCH_FIELDS,
+    BrowseRefused,
+    match_status_browse_xml,
+    match_status_from_row,
+    parse_browse,
+)
+from twinfield.domain.twinfield.common import finder_records, parse_item_results
+from twinfield.domain.twinfield.customers import (
+    customer_from_element,
+    customers_xml,
+    parse_customer,
+    read_dimension_xml,
+)
+from twinfield.domain.twinfield.reference import list_offices_xml, parse_offices, parse_vat_code, read_vat_xml
+from twinfield.domain.twinfield.transactions import (
+    delete_transaction_xml,
+    parse_transaction,
+    read_transaction_xml,
+    sales_transactions_xml,
+)
 from twinfield.domain.twinfield_model import (
     Address,
     Customer,
@@ -66,7 +87,7 @@ def test_sales_transactions_match_golden_invoice_and_credit_note():
                               performance_date=dt.date(2024, 3, 5))
     note = invoice("2024/0002", credit_note=True, twinfield_number="202400017", debtors="1300")
     note = SalesTransaction(**{**note.__dict__, "lines": (*note.lines, service)})
-    xml = tx.sales_transactions_xml([invoice(), note])
+    xml = sales_transactions_xml([invoice(), note])
     assert_golden(xml, "sales_transactions_request.xml")
     root = etree.fromstring(xml)
     assert root.find(".//period") is None  # Twinfield derives it from the date
@@ -76,7 +97,7 @@ def test_sales_transactions_match_golden_invoice_and_credit_note():
 
 
 def test_sales_transaction_escapes_and_formats_amounts():
-    root = etree.fromstring(tx.sales_transactions_xml([invoice()]))
+    root = etree.fromstring(sales_transactions_xml([invoice()]))
     detail = root.find("transaction/lines/line[@id='2']")
     assert detail.findtext("description") == 'Laptop <15">'
     assert detail.findtext("value") == "100.00"
@@ -89,7 +110,7 @@ def test_sales_transaction_escapes_and_formats_amounts():
 
 def test_a_foreign_currency_transaction_has_its_currency_and_no_line_rates():
     usd = SalesTransaction(**{**invoice().__dict__, "currency": "USD"})
-    root = etree.fromstring(tx.sales_transactions_xml([usd]))
+    root = etree.fromstring(sales_transactions_xml([usd]))
     assert root.findtext("transaction/header/currency") == "USD"
     assert [line.findtext("value") for line in root.iterfind("transaction/lines/line")] == ["130.00", "100.00", "8.26"]
     assert root.find(".//rate") is None and root.find(".//basevalue") is None  # Twinfield converts
@@ -97,10 +118,10 @@ def test_a_foreign_currency_transaction_has_its_currency_and_no_line_rates():
 
 def test_builders_refuse_more_than_25_children_and_none():
     with pytest.raises(ValueError, match="at most 25"):
-        tx.sales_transactions_xml([invoice(str(i)) for i in range(26)])
+        sales_transactions_xml([invoice(str(i)) for i in range(26)])
     with pytest.raises(ValueError, match="no customers"):
-        tx.customers_xml([], "NLA001")
-    assert [len(c) for c in tx.chunked(list(range(60)))] == [25, 25, 10]
+        customers_xml([], "NLA001")
+    assert [len(c) for c in chunked(list(range(60)), TWINFIELD_MAX_PER_REQUEST)] == [25, 25, 10]
 
 
 def test_customers_match_golden_new_and_existing():
@@ -112,38 +133,38 @@ def test_customers_match_golden_new_and_existing():
         Customer(code="C1001", name="Acme BV", vat_number="BE0123456749"),
         Customer(code="C1002", name="No VAT Ltd"),
     ]
-    assert_golden(tx.customers_xml(customers, "NLA001"), "customers_request.xml")
+    assert_golden(customers_xml(customers, "NLA001"), "customers_request.xml")
 
 
 def test_delete_read_and_list_requests():
-    assert canonical(tx.delete_transaction_xml("NLA001", "VRK", "202400012", "Focus invoice & credit")) == canonical(
+    assert canonical(delete_transaction_xml("NLA001", "VRK", "202400012", "Focus invoice & credit")) == canonical(
         '<transaction action="delete" reason="Focus invoice &amp; credit"><office>NLA001</office>'
         "<code>VRK</code><number>202400012</number></transaction>"
     )
-    assert canonical(tx.read_transaction_xml("NLA001", "VRK", "202400012")) == canonical(
+    assert canonical(read_transaction_xml("NLA001", "VRK", "202400012")) == canonical(
         "<read><type>transaction</type><office>NLA001</office><code>VRK</code><number>202400012</number></read>"
     )
-    assert canonical(tx.read_dimension_xml("NLA001", "DEB", "0110")) == canonical(
+    assert canonical(read_dimension_xml("NLA001", "DEB", "0110")) == canonical(
         "<read><type>dimensions</type><office>NLA001</office><dimtype>DEB</dimtype><code>0110</code></read>"
     )
-    assert canonical(tx.read_vat_xml("NLA001", "VH")) == canonical(
+    assert canonical(read_vat_xml("NLA001", "VH")) == canonical(
         "<read><type>vat</type><office>NLA001</office><code>VH</code></read>"
     )
-    assert canonical(tx.list_offices_xml()) == canonical("<list><type>offices</type></list>")
+    assert canonical(list_offices_xml()) == canonical("<list><type>offices</type></list>")
 
 
 def test_match_status_browse_matches_golden():
-    xml = tx.match_status_browse_xml("NLA001", "VRK", ("2024/0001", "2024/0100"), ("2024/01", "2024/12"))
+    xml = match_status_browse_xml("NLA001", "VRK", ("2024/0001", "2024/0100"), ("2024/01", "2024/12"))
     assert_golden(xml, "match_status_browse_request.xml")
 
 
 def test_match_status_browse_without_ranges_only_asks_office_daybook_status():
-    root = etree.fromstring(tx.match_status_browse_xml("NLA001", "VRK"))
+    root = etree.fromstring(match_status_browse_xml("NLA001", "VRK"))
     asked = {c.findtext("field"): (c.findtext("operator"), c.findtext("from")) for c in root
              if c.findtext("ask") == "true"}
     assert asked == {"fin.trs.head.office": ("equal", "NLA001"), "fin.trs.head.code": ("equal", "VRK"),
                      "fin.trs.head.status": ("equal", "normal")}
-    assert [c.findtext("field") for c in root] == list(tx.MATCH_FIELDS)
+    assert [c.findtext("field") for c in root] == list(MATCH_FIELDS)
 
 
 # -- per-item results ----------------------------------------------------------------------------------------
@@ -164,7 +185,7 @@ BATCH_REPLY = """<transactions result="0">
 
 
 def test_item_results_in_order_with_where_each_message_sat():
-    ok, failed = tx.parse_item_results(BATCH_REPLY, sent=2, first_index=25)
+    ok, failed = parse_item_results(BATCH_REPLY, sent=2, first_index=25)
     assert (ok.index, ok.ok, ok.key, ok.number, ok.location) == (25, True, "A-1", "202400007", "temporary")
     assert ok.messages == ()
     assert (failed.index, failed.ok, failed.key, failed.number) == (26, False, "A-2", None)
@@ -182,7 +203,7 @@ def test_item_results_in_order_with_where_each_message_sat():
 
 def test_item_results_fill_missing_children_with_the_roots_message():
     reply = '<transactions result="0" msgtype="error" msg="Maximaal 25 transacties per verzoek."/>'
-    results = tx.parse_item_results(reply, sent=2)
+    results = parse_item_results(reply, sent=2)
     assert [(r.index, r.ok) for r in results] == [(0, False), (1, False)]
     assert results[1].error_messages == ["Maximaal 25 transacties per verzoek."]
 
@@ -193,10 +214,10 @@ def test_item_results_of_dimensions_and_a_single_delete():
       <dimension result="0"><office>NLA001</office><type>DEB</type><code>C1</code>
         <name msgtype="error" msg="Naam is verplicht." result="0"/></dimension>
     </dimensions>"""
-    new, bad = tx.parse_item_results(reply, sent=2)
+    new, bad = parse_item_results(reply, sent=2)
     assert (new.ok, new.number, new.key) == (True, "C1003", "C1003")
     assert (bad.ok, bad.number, [(m.element, m.text) for m in bad.messages]) == (False, None, [("name", "Naam is verplicht.")])
-    deleted = tx.parse_item_results('<transaction action="delete" result="1"><office>NLA001</office>'
+    deleted = parse_item_results('<transaction action="delete" result="1"><office>NLA001</office>'
                                     "<code>VRK</code><number>202400012</number></transaction>", sent=1)
     assert (deleted[0].ok, deleted[0].number) == (True, "202400012")
 
@@ -206,7 +227,7 @@ def test_messages_in_lines_without_ids_use_the_line_position():
       <line type="total"><dim1>1300</dim1></line>
       <line type="detail"><vatcode msgtype="error" msg="BTW-code XX bestaat niet.">XX</vatcode></line>
     </lines></transaction></transactions>"""
-    [result] = tx.parse_item_results(reply, sent=1)
+    [result] = parse_item_results(reply, sent=1)
     assert [(m.element, m.line_id) for m in result.messages] == [("vatcode", "2")]
 
 
@@ -223,7 +244,7 @@ def test_parse_transaction_read_with_total_line_match_state():
         <line type="detail" id="2"><dim1>8000</dim1><debitcredit>debit</debitcredit><value>100.00</value>
           <vatcode>VH</vatcode><vatvalue>21.00</vatvalue><description>Laptop</description></line>
       </lines></transaction>"""
-    posted = tx.parse_transaction(reply)
+    posted = parse_transaction(reply)
     assert (posted.location, posted.is_draft, posted.match_status) == ("final", False, "available")
     assert posted.open_value == Decimal("-21.00")  # credit note: the total line is a credit
     assert posted.match_date == dt.date(2024, 3, 20)
@@ -235,9 +256,9 @@ def test_parse_transaction_read_with_total_line_match_state():
 
 
 def test_parse_reads_return_none_when_twinfield_has_no_such_item():
-    assert tx.parse_transaction('<transaction result="0" msgtype="error" msg="Boeking bestaat niet."/>') is None
-    assert tx.parse_customer('<dimension result="0" msgtype="error" msg="Bestaat niet."/>') is None
-    assert tx.parse_vat_code('<vat result="0"/>', dt.date(2024, 1, 1)) is None
+    assert parse_transaction('<transaction result="0" msgtype="error" msg="Boeking bestaat niet."/>') is None
+    assert parse_customer('<dimension result="0" msgtype="error" msg="Bestaat niet."/>') is None
+    assert parse_vat_code('<vat result="0"/>', dt.date(2024, 1, 1)) is None
 
 
 def test_parse_customer_prefers_vatnumber_element_then_address_field4():
@@ -247,32 +268,32 @@ def test_parse_customer_prefers_vatnumber_element_then_address_field4():
         <postcode>1234 AB</postcode><email>a@acme.example</email><field2>Dorpsstraat 1</field2>
         <field4>NL123456789B01</field4></address></addresses>
       <banks><bank default="true"><iban>NL91ABNA0417164300</iban></bank></banks></dimension>"""
-    c = tx.parse_customer(reply)
+    c = parse_customer(reply)
     assert (c.code, c.name, c.vat_number, c.due_days, c.iban, c.office) == (
         "C1001", "Acme", "NL123456789B01", 14, "NL91ABNA0417164300", "NLA001")
     assert c.address == Address("Acme", "Dorpsstraat 1", "1234 AB", "Utrecht", "NL", "a@acme.example")
     with_element = reply.replace("<vatnumber/>", "<vatnumber>BE0123456749</vatnumber>")
-    assert tx.parse_customer(with_element).vat_number == "BE0123456749"
+    assert parse_customer(with_element).vat_number == "BE0123456749"
 
 
 def test_built_customer_reads_back_the_same():
     customer = Customer(code="C9", name="Round & Trip", vat_number="NL1B01", due_days=30,
                         address=Address("Round & Trip", "Main 1", "1000 AA", "Amsterdam", "NL", "x@y.example"),
                         iban="NL02ABNA0123456789", office="NLA001", coc_number="12345678")
-    element = etree.fromstring(tx.customers_xml([customer], "NLA001"))[0]
-    assert tx.customer_from_element(element) == customer
+    element = etree.fromstring(customers_xml([customer], "NLA001"))[0]
+    assert customer_from_element(element) == customer
 
 
 def test_registration_number_goes_in_cocnumber_and_the_invoice_address_field5():
-    element = etree.fromstring(tx.customers_xml([Customer(code=None, name="Kvk BV", coc_number="12345678")],
+    element = etree.fromstring(customers_xml([Customer(code=None, name="Kvk BV", coc_number="12345678")],
                                                 "NLA001"))[0]
     assert element.findtext("cocnumber") == "12345678"
     assert element.findtext("addresses/address[@type='invoice']/field5") == "12345678"
-    without = etree.fromstring(tx.customers_xml([Customer(code=None, name="Geen BV")], "NLA001"))[0]
+    without = etree.fromstring(customers_xml([Customer(code=None, name="Geen BV")], "NLA001"))[0]
     assert without.find("cocnumber") is None and without.find("addresses") is None
     # Read back: <cocnumber>, else the address's field5 (customerGetResponse.xml keeps a number there).
     del element[[child.tag for child in element].index("cocnumber")]
-    assert tx.customer_from_element(element).coc_number == "12345678"
+    assert customer_from_element(element).coc_number == "12345678"
 
 
 def test_vat_code_percentage_is_the_one_valid_on_the_day():
@@ -281,16 +302,16 @@ def test_vat_code_percentage_is_the_one_valid_on_the_day():
       <percentage><date>20000101</date><percentage>19.000000000</percentage></percentage>
       <percentage><date>20300101</date><percentage>22.5</percentage></percentage>
     </percentages></vat>"""
-    vat = tx.parse_vat_code(reply, on=dt.date(2024, 6, 1))
+    vat = parse_vat_code(reply, on=dt.date(2024, 6, 1))
     assert (vat.code, vat.name, vat.type, vat.percentage) == ("VH", "BTW hoog", "sales", Decimal("21"))
     assert [p for _, p in vat.percentages] == [Decimal("22.5"), Decimal("21"), Decimal("19")]
-    assert tx.parse_vat_code(reply, on=dt.date(2010, 1, 1)).percentage == Decimal("19")
-    assert tx.parse_vat_code(reply, on=dt.date(1999, 1, 1)).percentage is None
+    assert parse_vat_code(reply, on=dt.date(2010, 1, 1)).percentage == Decimal("19")
+    assert parse_vat_code(reply, on=dt.date(1999, 1, 1)).percentage is None
 
 
 def test_parse_offices():
     reply = '<offices result="1"><office name="Acme &amp; Co" shortname="Acme">NLA001</office></offices>'
-    [office] = tx.parse_offices(reply)
+    [office] = parse_offices(reply)
     assert (office.code, office.name, office.extra) == ("NLA001", "Acme & Co", {"shortname": "Acme"})
 
 
@@ -311,9 +332,9 @@ def test_match_status_from_browse_rows():
            "fin.trs.head.curcode": "EUR", "fin.trs.line.invnumber": "2024/0001", "fin.trs.line.dim2": "C1001",
            "fin.trs.line.valuesigned": "121.00", "fin.trs.line.openvaluesigned": "21.00",
            "fin.trs.line.matchstatus": "available", "fin.trs.line.matchdate": "20240320"}
-    result = tx.parse_browse(browse_reply([row]))
+    result = parse_browse(browse_reply([row]))
     assert result.complete and result.total == 1
-    status = tx.match_status_from_row(result.rows[0])
+    status = match_status_from_row(result.rows[0])
     assert (status.office, status.daybook, status.number, status.invoice_number, status.customer_code) == (
         "NLA001", "VRK", "202400007", "2024/0001", "C1001")
     assert (status.value, status.open_value, status.paid_amount) == (Decimal("121.00"), Decimal("21.00"),
@@ -323,28 +344,28 @@ def test_match_status_from_browse_rows():
 
 def test_browse_reply_with_fewer_rows_than_total_is_incomplete():
     row = {"fin.trs.head.number": "1"}
-    assert not tx.parse_browse(browse_reply([row], total=5)).complete
+    assert not parse_browse(browse_reply([row], total=5)).complete
 
 
 def test_browse_read_row_by_row_keeps_only_what_is_asked_and_still_counts_every_row():
     rows = [{"fin.trs.head.number": str(n), "fin.trs.line.invnumber": f"2024/{n:04d}"} for n in range(1, 6)]
-    result = tx.parse_browse(browse_reply(rows), keep=lambda row: row.values["fin.trs.head.number"] in ("2", "4"))
+    result = parse_browse(browse_reply(rows), keep=lambda row: row.values["fin.trs.head.number"] in ("2", "4"))
     assert [r.values["fin.trs.head.number"] for r in result.rows] == ["2", "4"]
     assert result.received == 5 and result.complete
-    assert not tx.parse_browse(browse_reply(rows, total=6), keep=lambda row: False).complete
+    assert not parse_browse(browse_reply(rows, total=6), keep=lambda row: False).complete
 
 
 def test_refused_browse_raises_with_twinfield_messages():
     reply = '<browse result="0"><column msg="Field fin.trs.line.foo unknown." msgtype="error"/></browse>'
-    with pytest.raises(tx.BrowseRefused, match="fin.trs.line.foo unknown"):
-        tx.parse_browse(reply)
-    with pytest.raises(tx.BrowseRefused, match="<dimensions> reply"):
-        tx.parse_browse("<dimensions/>")
+    with pytest.raises(BrowseRefused, match="fin.trs.line.foo unknown"):
+        parse_browse(reply)
+    with pytest.raises(BrowseRefused, match="<dimensions> reply"):
+        parse_browse("<dimensions/>")
 
 
 def test_finder_records_by_position_whatever_the_titles_say():
     # Titles are in the user's language (["Code", "Naam"] for a Dutch user) and are not even passed in.
-    assert tx.finder_records([["C1", "Acme"], ["C2", "Beta", "extra"], ["C3"]]) == [
+    assert finder_records([["C1", "Acme"], ["C2", "Beta", "extra"], ["C3"]]) == [
         {"code": "C1", "name": "Acme"}, {"code": "C2", "name": "Beta"}, {"code": "C3", "name": ""}]
 
 
@@ -362,7 +383,7 @@ def test_a_double_invoice_number_warning_is_told_apart_from_other_refusals():
         <code>VRK</code><period>2024/08</period><invoicenumber>2024-3</invoicenumber><number>202400009</number>
       </header></transaction>
     </transactions>"""
-    double, dated, booked = tx.parse_item_results(reply, sent=3)
+    double, dated, booked = parse_item_results(reply, sent=3)
     assert double.double_invoice_number and double.error_messages == ["Factuurnummer 2024-1 is al gebruikt."]
     assert not dated.double_invoice_number and not dated.ok
     assert (booked.ok, booked.number, booked.period, booked.double_invoice_number) == (True, "202400009", "2024/08",
