@@ -79,7 +79,7 @@ def test_full_paging_of_3000_invoices_without_loss_or_duplicates(make_sandbox, c
     ids = [i["id"] for i in listed]
     assert len(ids) == len(set(ids)) == 3000
     assert set(ids) == {i["id"] for i in sb.data.invoices}
-    assert hook.stats["invoices.list"] == 31  # 30 full pages and an empty one
+    assert hook.stats["requests"]["invoices.list"] == 31  # 30 full pages and an empty one
     numbered = [i["invoice_number"] for i in listed if i["invoice_number"]]
     keys = [tuple(int(p) for p in n.replace(" ", "").split("/")) for n in numbered]
     assert keys == sorted(keys)
@@ -204,7 +204,7 @@ def test_a_customer_the_list_leaves_out_is_read_with_info(make_sandbox, connect)
     assert set(found) == {deactivated["id"], *active}
     assert found[deactivated["id"]]["status"] == "deactivated"
     assert set(hook.contacts([contact])) == {contact}
-    assert hook.stats["companies.info"] == 2 and hook.stats["contacts.info"] == 1  # the missing ones only
+    assert hook.stats["requests"]["companies.info"] == 2 and hook.stats["requests"]["contacts.info"] == 1  # the missing ones only
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_token_rotation_and_a_reused_refresh_token_refused(sandbox, connect, tmp
     sandbox.focus.expire_access_tokens()  # every access token dies: the next call gets a 401
     hook.departments()
     assert grants["refresh_token"] == refreshed + 1
-    assert hook.stats["departments.list"] == 3  # ok, 401, ok after the refresh
+    assert hook.stats["requests"]["departments.list"] == 3  # ok, 401, ok after the refresh
 
     # Another state store (another deployment) starting from the same, already spent, seed is refused.
     refused = grants["invalid_grant"]
@@ -305,7 +305,7 @@ def test_no_429_in_a_normal_run_with_a_low_limit_on_both_sides(make_sandbox, con
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert hook.stats["departments.list"] == 32
+    assert hook.stats["requests"]["departments.list"] == 32
     assert sb.focus.rate_limited == 0
     assert time.monotonic() - started >= 3 * window  # 32 requests at 10 per window
 
@@ -342,7 +342,7 @@ def test_5xx_and_dropped_connections_while_paging_lose_nothing(make_sandbox, con
     sb.focus.faults.inject("drop", count=1, path_contains="invoices.list")
     ids = [i["id"] for i in hook.list_invoices()]
     assert len(ids) == len(set(ids)) == 450
-    assert hook.stats["invoices.list"] == 6 + 3  # 5 pages, the empty one that ends the list, 3 faults
+    assert hook.stats["requests"]["invoices.list"] == 6 + 3  # 5 pages, the empty one that ends the list, 3 faults
 
 
 def test_a_slow_answer_times_out_and_is_read_again(make_sandbox, connect):
@@ -351,7 +351,7 @@ def test_a_slow_answer_times_out_and_is_read_again(make_sandbox, connect):
     hook.departments()
     sb.focus.faults.inject("slow", count=1, path_contains="departments.list", seconds=3)
     assert hook.departments()
-    assert hook.stats["departments.list"] == 3
+    assert hook.stats["requests"]["departments.list"] == 3
 
 
 def test_a_read_that_keeps_failing_raises_focus_unavailable(make_sandbox, connect):
@@ -381,7 +381,7 @@ def test_a_payment_is_never_registered_twice_when_the_answer_is_lost(make_sandbo
     payments = sb.focus.payments(invoice["id"])
     # Focus wrote paid_at back as a bare date: the check after the lost answer compared count, sum and due.
     assert [(p["amount"], p["paid_at"], p["via"]) for p in payments] == [(amount, "2026-02-03", "api")]
-    assert hook.stats["invoices.registerPayment"] == 1
+    assert hook.stats["requests"]["invoices.registerPayment"] == 1
 
     # A real second instalment of the same amount on the same day is a payment of its own.
     hook.register_payment(invoice["id"], amount, invoice["currency"], paid_at)
@@ -396,7 +396,7 @@ def test_a_payment_refused_before_it_applied_is_sent_again(make_sandbox, connect
     sb.focus.faults.inject("503", count=1, path_contains="registerPayment")
     hook.register_payment(invoice["id"], Decimal("1.00"), invoice["currency"], paid_at)
     assert len(sb.focus.payments(invoice["id"])) == 1
-    assert hook.stats["invoices.registerPayment"] == 2
+    assert hook.stats["requests"]["invoices.registerPayment"] == 2
     info = hook.invoice_info(invoice["id"])
     assert info["payments"][0]["payment"]["amount"] == Decimal("1.00")
 

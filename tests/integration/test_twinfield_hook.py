@@ -20,6 +20,7 @@ import pytest
 from sandbox import chart
 from twinfield.domain.twinfield_model import Address, Customer, DebitCredit, SalesTransaction, TransactionLine
 from twinfield.errors import TwinfieldAuthError, TwinfieldOAuth2Required
+from twinfield.hooks.limiter import Clock
 from twinfield.hooks.twinfield import TwinfieldHook
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,11 @@ def make_hook(sandbox, monkeypatch):
         conn = json.loads(sandbox.connections()["AIRFLOW_CONN_TWINFIELD_DEFAULT"])
         conn["extra"].update(extra)
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
-        return TwinfieldHook(conn_id, sleep=sleep) if sleep else TwinfieldHook(conn_id)
+        if sleep is None:
+            return TwinfieldHook(conn_id)
+        clock = Clock()
+        clock.sleep = sleep  # waits and backoffs, without waiting
+        return TwinfieldHook(conn_id, clock=clock)
 
     return make
 

@@ -18,7 +18,8 @@ import requests
 from requests.adapters import BaseAdapter
 
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
-from twinfield.hooks.focus import Clock, SlidingWindowLimiter, TeamleaderFocusHook
+from twinfield.hooks.focus import TeamleaderFocusHook
+from twinfield.hooks.limiter import Clock, SlidingWindowLimiter
 from twinfield.state import StateStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -542,7 +543,7 @@ def test_429_waits_until_the_reset_then_sends_again(hook, fake, clock):
     before = clock.t
     assert hook.departments() == [{"id": "d1", "name": "Acme"}]
     assert clock.t - before == pytest.approx(18.5)
-    assert hook.stats["departments.list"] == 3
+    assert hook.stats["requests"]["departments.list"] == 3
 
 
 def test_429_is_also_resent_for_writes(hook, fake, clock):
@@ -685,7 +686,7 @@ def test_stats_count_requests_per_endpoint(hook, fake):
     fake.handlers["invoices.list"] = paged(invoices(120))
     list(hook.list_invoices())
     hook.departments()
-    assert hook.stats == {"oauth2/access_token": 1, "invoices.list": 3, "departments.list": 1}
+    assert hook.stats["requests"] == {"oauth2/access_token": 1, "invoices.list": 3, "departments.list": 1}
 
 
 def test_reference_data_lists(hook, fake):
@@ -701,7 +702,7 @@ def test_reference_data_lists(hook, fake):
 
 
 def test_a_limiter_seeded_with_another_hooks_requests_counts_them():
-    from twinfield.hooks.focus.ratelimit import SlidingWindowLimiter
+    from twinfield.hooks.limiter import SlidingWindowLimiter
 
     clock = FakeClock()
     first = SlidingWindowLimiter(3, window=60, clock=clock, margin=0)
@@ -769,7 +770,7 @@ def test_a_killed_hooks_requests_hold_back_the_next_one(conn_env, store, clock, 
     assert clock.t == 5  # two slots were left
     fresh.departments()
     # The killed hook's first request leaves the window at 60 (plus the 1-second margin) ...
-    assert clock.t == pytest.approx(61) and fresh.waited == pytest.approx(56)
+    assert clock.t == pytest.approx(61) and fresh.stats["waited_seconds"] == pytest.approx(56)
     sent = [s.at for s in fake.requests if s.endpoint == "departments.list"]
     assert all(sum(1 for t in sent if start <= t < start + 60) <= 10 for start in sent)
 

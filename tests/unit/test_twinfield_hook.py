@@ -34,6 +34,7 @@ from twinfield.errors import (
     TwinfieldRateLimited,
     TwinfieldUnavailable,
 )
+from twinfield.hooks.limiter import Clock
 from twinfield.hooks.twinfield import TwinfieldHook
 
 WSDL = Path(__file__).resolve().parents[1] / "golden" / "twinfield" / "wsdl"
@@ -338,19 +339,19 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class FakeClock:
+class FakeClock(Clock):
     def __init__(self):
-        self.now = 1000.0
+        self.t = 1000.0
         self.sleeps: list[float] = []
         self._lock = threading.Lock()
 
-    def __call__(self) -> float:
-        return self.now
+    def monotonic(self) -> float:
+        return self.t
 
     def sleep(self, seconds: float) -> None:
         with self._lock:
             self.sleeps.append(seconds)
-            self.now += seconds
+            self.t += seconds
 
 
 # -- fixtures -----------------------------------------------------------------------------------------------------
@@ -386,7 +387,7 @@ def clock():
 @pytest.fixture
 def make_hook(monkeypatch, fake, clock):
     def make(**extra) -> TwinfieldHook:
-        hook = TwinfieldHook(connection(monkeypatch, **extra), clock=clock, sleep=clock.sleep)
+        hook = TwinfieldHook(connection(monkeypatch, **extra), clock=clock)
         hook.client.session.mount(LOGIN, fake)
         hook.client.session.mount(CLUSTER, fake)
         return hook
@@ -420,7 +421,7 @@ def test_oauth2_refresh_grant_then_cluster_and_header(make_hook, fake):
 def test_access_token_refreshed_before_it_expires(make_hook, fake, clock):
     hook = make_hook()
     hook.reference.offices()
-    clock.now += 3600 - 30  # inside the last minute of the token's hour
+    clock.t += 3600 - 30  # inside the last minute of the token's hour
     hook.reference.offices()
     assert [c["header"]["AccessToken"] for c in fake.requests_to("processxml")] == ["access-token-1", "access-token-2"]
     assert hook.stats["logons"] == 2
@@ -439,7 +440,7 @@ def test_token_invalid_fault_renews_once_and_resends(make_hook, fake):
 
 
 def test_refused_refresh_token_is_an_auth_error_without_secrets(monkeypatch, fake, clock, caplog):
-    hook = TwinfieldHook(connection(monkeypatch, refresh_token="revoked-token-xyz"), clock=clock, sleep=clock.sleep)
+    hook = TwinfieldHook(connection(monkeypatch, refresh_token="revoked-token-xyz"), clock=clock)
     hook.client.session.mount(LOGIN, fake)
     with caplog.at_level(logging.DEBUG), pytest.raises(TwinfieldAuthError) as raised:
         hook.reference.offices()
@@ -543,9 +544,9 @@ def test_429_waits_for_retry_after_and_holds_every_request(make_hook, fake, cloc
     hook = make_hook()
     hook.reference.offices()
     fake.fail("processxml", "429")
-    started = clock.now
+    started = clock.t
     hook.reference.offices()
-    assert clock.now - started >= 7 and hook.stats["rate_limited"] == 1
+    assert clock.t - started >= 7 and hook.stats["rate_limited"] == 1
     fake.fail("processxml", "429", count=hook.client.max_attempts)
     with pytest.raises(TwinfieldRateLimited):
         hook.reference.offices()
@@ -553,23 +554,23 @@ def test_429_waits_for_retry_after_and_holds_every_request(make_hook, fake, cloc
 
 def test_credit_budget_per_minute(make_hook, clock):
     hook = make_hook(credits_per_minute="8")
-    started = clock.now
+    started = clock.t
     for _ in range(7):
         hook.reference.offices()  # the logon's token validation (a GET) and 7 reads fill the minute
-    assert clock.now == started
+    assert clock.t == started
     hook.reference.offices()
-    assert clock.now - started >= 60
+    assert clock.t - started >= 60
     assert hook.stats["credits"] == {"read": 8, "write": 0, "session": 1}
 
 
 def test_a_session_logon_costs_3_credits_and_no_wsdl_is_downloaded(make_hook, fake, clock):
     hook = make_hook(auth_mode="session", credits_per_minute="9")
-    started = clock.now
+    started = clock.t
     for _ in range(3):
         hook.reference.offices()  # Logon 3 + SelectCompany (the connection's office) 3 + 3 reads
-    assert clock.now == started
+    assert clock.t == started
     hook.reference.offices()
-    assert clock.now - started >= 60
+    assert clock.t - started >= 60
     assert hook.stats["credits"] == {"read": 4, "write": 0, "session": 6} and fake.gets == 0
 
 

@@ -77,27 +77,21 @@ class StageRun:
         return TwinfieldHook(self.operator.twinfield_conn_id, state=self.store)
 
     def api_calls(self) -> dict[str, dict]:
-        """Requests made by this stage per service: ``requests`` in all and the hook's own breakdown."""
+        """Requests made by this stage per service: ``requests`` in all, the seconds waited for the rate
+        limit, and the hook's own breakdown (its ``stats``)."""
         calls: dict[str, dict] = {}
-        for service, count in REQUESTS.items():
+        for service in ("focus", "twinfield"):
             hook = self.__dict__.get(service)  # only hooks this stage made
             if hook is not None:
                 stats = json_safe(hook.stats)
-                calls[service] = {"requests": count(stats), "detail": stats}
-                if getattr(hook, "waited", 0):
-                    calls[service]["rate_limit_wait_seconds"] = round(hook.waited, 1)
+                calls[service] = {"requests": sum(stats["requests"].values()), "detail": stats}
+                if stats["waited_seconds"]:
+                    calls[service]["rate_limit_wait_seconds"] = round(stats["waited_seconds"], 1)
         return calls
 
 
 def json_safe(stats: Any) -> Any:
     return {key: json_safe(value) for key, value in stats.items()} if isinstance(stats, dict) else stats
-
-
-# How many HTTP requests a hook's ``stats`` add up to: Focus counts per endpoint, Twinfield per read/write.
-REQUESTS = {
-    "focus": lambda stats: sum(stats.values()),
-    "twinfield": lambda stats: sum(stats["requests"].values()),
-}
 
 
 class SyncStageOperator(BaseOperator):

@@ -1,6 +1,5 @@
-"""Teamleader Focus: the hook and its rate limiter."""
+"""Teamleader Focus: the hook."""
 
 from twinfield.hooks.focus.hook import TeamleaderFocusHook
-from twinfield.hooks.focus.ratelimit import Clock, SlidingWindowLimiter
 
-__all__ = ["Clock", "SlidingWindowLimiter", "TeamleaderFocusHook"]
+__all__ = ["TeamleaderFocusHook"]

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -40,7 +39,7 @@ from twinfield.domain.focus_model import PaymentsSeen, payment_took_effect, paym
 from twinfield.domain.money import to_decimal
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable, FocusUnstableList
 from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
-from twinfield.hooks.focus.ratelimit import Clock, SlidingWindowLimiter, parse_reset
+from twinfield.hooks.limiter import Clock, RequestStats, SlidingWindowLimiter
 from twinfield.hooks.state import secrets_cipher, state_store
 from twinfield.state import StateStore, rate_windows
 from twinfield.state.tokens import TokenGrant, TokenPair, TokenStore, fingerprint
@@ -61,6 +60,17 @@ CLAIM_SHARE = 10
 CLAIM_LEASE = 3.0
 
 _TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def parse_reset(value: str | None) -> datetime | None:
+    """X-RateLimit-Reset: an ISO datetime (e.g. ``2021-06-15T10:51:23.035+0100``), not a number of seconds."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _count_header(value: str | None) -> int | None:
@@ -130,7 +140,8 @@ class TeamleaderFocusHook(HttpHook):
         self.rate_limit_attempts = rate_limit_attempts
         self.rate_window = rate_window
         self.page_size = page_size
-        self.stats: Counter[str] = Counter()  # HTTP requests sent, per endpoint (retries and refreshes included)
+        self._stats = RequestStats()  # requests per endpoint, retries and refreshes included
+        self.stats = self._stats.data
         self._state = state
         self._session: requests.Session | None = None
         self._token: TokenPair | None = None
@@ -140,10 +151,8 @@ class TeamleaderFocusHook(HttpHook):
         self._claim_lock = threading.Lock()
         self._claimed = 0  # slots claimed in the state store and not used yet
         self._claimed_until = 0.0  # monotonic end of their lease
-        self.waited = 0.0  # seconds requests spent waiting for the rate limit (summed over threads)
         self._session_lock = threading.Lock()
         self._token_lock = threading.Lock()
-        self._stats_lock = threading.Lock()
 
     # -- connection and session ---------------------------------------------------------------------
     @cached_property
@@ -322,16 +331,14 @@ class TeamleaderFocusHook(HttpHook):
 
     # -- requests -----------------------------------------------------------------------------------
     def _count(self, endpoint: str) -> None:
-        with self._stats_lock:
-            self.stats[endpoint] += 1
+        self._stats.add("requests", endpoint)
 
     def _send(self, endpoint: str, body: dict, token: str) -> requests.Response:
         """One HTTP request within the rate limit; transport failures become FocusUnavailable."""
         waited = self.limiter.acquire()
         if waited:
             self.log.info("Teamleader Focus rate limit: waited %.1f s before %s", waited, endpoint)
-            with self._stats_lock:
-                self.waited += waited
+            self._stats.add("waited_seconds", amount=waited)
         self._claim()
         self._count(endpoint)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -378,6 +385,7 @@ class TeamleaderFocusHook(HttpHook):
                 continue
             if status == 429:
                 limited += 1
+                self._stats.add("rate_limited")
                 if limited >= self.rate_limit_attempts:
                     raise FocusRateLimited(status, self._error_title(response), endpoint)
                 self.log.warning("Teamleader Focus answered 429 on %s; waiting for the reset", endpoint)
@@ -395,6 +403,7 @@ class TeamleaderFocusHook(HttpHook):
 
     def _retrying(self, endpoint: str) -> tenacity.Retrying:
         def log_retry(state: tenacity.RetryCallState) -> None:
+            self._stats.add("retries")
             self.log.warning(
                 "Teamleader Focus %s failed (%s); attempt %d of %d in %.1f s",
                 endpoint, state.outcome.exception(), state.attempt_number + 1, self.read_attempts,

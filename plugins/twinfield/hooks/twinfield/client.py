@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
@@ -40,6 +39,7 @@ from twinfield.hooks.twinfield.auth import (
     select_company,
     user_session,
 )
+from twinfield.hooks.limiter import Clock, RequestStats
 from twinfield.hooks.twinfield.limits import FairUse
 from twinfield.hooks.twinfield.soap import (
     NotSent,
@@ -72,7 +72,7 @@ class TwinfieldClient:
 
     ``connection`` gives the Airflow connection when first needed and ``field`` reads its extras (see
     :class:`TwinfieldHook`). Safe to share between the threads of one task. ``stats`` counts what was sent:
-    requests and credits per kind (read/write), retries, 429s and logons. ``clock`` and ``sleep`` exist for
+    requests and credits per kind (read/write), retries, 429s and logons. ``clock`` (time and sleeping) exists for
     tests. With a ``state`` store, an OAuth2 access token is kept there (encrypted) and used by every client
     until it expires.
     """
@@ -86,8 +86,7 @@ class TwinfieldClient:
         field: Callable[..., Any],
         *,
         conn_id: str,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
         state: StateStore | None = None,
         log: logging.Logger | None = None,
     ):
@@ -96,19 +95,13 @@ class TwinfieldClient:
         self.conn_id = conn_id
         self.state = state
         self.log = log or logging.getLogger(__name__)
-        self._clock = clock
-        self._sleep = sleep
-        self._stats_lock = threading.Lock()
+        self.clock = clock or Clock()
+        self._clock = self.clock.monotonic
         self._made: dict[str, Any] = {}
         self._made_lock = threading.RLock()
-        self.stats: dict[str, Any] = {
-            "requests": {READ: 0, WRITE: 0, SESSION: 0},
-            "credits": {READ: 0, WRITE: 0, SESSION: 0},
-            "retries": 0,
-            "rate_limited": 0,
-            "logons": 0,
-            "company_selections": 0,
-        }
+        self._stats = RequestStats(requests=Counter({READ: 0, WRITE: 0, SESSION: 0}),
+                                   credits=Counter({READ: 0, WRITE: 0, SESSION: 0}), logons=0, company_selections=0)
+        self.stats = self._stats.data
 
     # -- connection ---------------------------------------------------------------------------------------
     def _once(self, name: str, make: Callable[[], T]) -> T:
@@ -135,8 +128,7 @@ class TwinfieldClient:
     @cached_property
     def limits(self) -> FairUse:
         return self._once("limits", lambda: FairUse(
-            int(self._field("credits_per_minute", 500)), int(self._field("max_concurrent", 10)),
-            clock=self._clock, sleep=self._sleep))
+            int(self._field("credits_per_minute", 500)), int(self._field("max_concurrent", 10)), clock=self.clock))
 
     @cached_property
     def session(self) -> requests.Session:
@@ -207,7 +199,8 @@ class TwinfieldClient:
 
     def _spend(self, kind: str, credits: int) -> None:
         """Wait for ``credits`` in the budget and count one request of ``kind``."""
-        with self.limits.slot(credits):
+        with self.limits.slot(credits) as waited:
+            self._count("waited_seconds", amount=waited)
             self._count("requests", kind)
             self._count("credits", kind, credits)
 
@@ -235,12 +228,8 @@ class TwinfieldClient:
         return office
 
     # -- one request, within the limits --------------------------------------------------------------------
-    def _count(self, what: str, kind: str | None = None, amount: int = 1) -> None:
-        with self._stats_lock:
-            if kind is None:
-                self.stats[what] += amount
-            else:
-                self.stats[what][kind] += amount
+    def _count(self, what: str, kind: str | None = None, amount: float = 1) -> None:
+        self._stats.add(what, kind, amount)
 
     def _retrying(self, kind: str) -> Retrying:
         def may_resend(exc: BaseException) -> bool:
@@ -260,7 +249,7 @@ class TwinfieldClient:
             self._count("retries")
 
         return Retrying(stop=stop_after_attempt(self.max_attempts), wait=wait, retry=retry_if_exception(may_resend),
-                        sleep=self._sleep, before_sleep=before_sleep, reraise=True)
+                        sleep=self.clock.sleep, before_sleep=before_sleep, reraise=True)
 
     def _request(self, kind: str, send: Callable[[Credentials], T], office: str | None = None) -> T:
         """Send one request: within the credit budget and concurrency cap, with a session in ``office``
@@ -272,9 +261,11 @@ class TwinfieldClient:
         def attempt() -> T:
             nonlocal renewed
             credentials = self._auth.current(self._before_logon)
+            in_office = (self._companies.using(credentials, office, lambda o: self._select_company(credentials, o))
+                         if credentials.session_id and office else nullcontext())
             try:
-                with self._companies.using(credentials, office, lambda o: self._select_company(credentials, o)) \
-                        if credentials.session_id and office else nullcontext(), self.limits.slot(COST[kind]):
+                with in_office, self.limits.slot(COST[kind]) as waited:
+                    self._count("waited_seconds", amount=waited)
                     self._count("requests", kind)
                     self._count("credits", kind, COST[kind])
                     return send(credentials)

@@ -5,14 +5,13 @@ ledger accounts, VAT codes, currencies). Each connector's module lists what its 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseHook
 
 from twinfield.errors import TwinfieldError
+from twinfield.hooks.limiter import Clock
 from twinfield.hooks.twinfield.client import TwinfieldClient
 from twinfield.hooks.twinfield.connectors import Customers, Matching, Reference, Transactions
 from twinfield.state import StateStore
@@ -30,7 +29,7 @@ class TwinfieldHook(BaseHook):
     ``max_concurrent`` (10), ``timeout`` (seconds, 60).
 
     Safe to share between the threads of one task; the connection is read when first needed. ``stats`` are
-    the client's (see :class:`TwinfieldClient`). ``clock`` and ``sleep`` exist for tests. With a ``state``
+    the client's (see :class:`TwinfieldClient`). ``clock`` (time and sleeping) exists for tests. With a ``state``
     store, an OAuth2 access token is kept there (encrypted) and used by every hook until it expires.
     """
 
@@ -43,14 +42,13 @@ class TwinfieldHook(BaseHook):
         self,
         twinfield_conn_id: str = default_conn_name,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
         state: StateStore | None = None,
     ):
         super().__init__()
         self.twinfield_conn_id = twinfield_conn_id
         self.client = TwinfieldClient(lambda: self.connection, self._get_field, conn_id=twinfield_conn_id,
-                                      clock=clock, sleep=sleep, state=state, log=self.log)
+                                      clock=clock, state=state, log=self.log)
         self.customers = Customers(self.client)
         self.reference = Reference(self.client)
         self.matching = Matching(self.client)

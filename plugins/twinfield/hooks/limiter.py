@@ -1,11 +1,14 @@
-"""Time and the request budget of the Focus hook: a sliding-window limiter that also obeys the server's hints."""
+"""Time and request budgets, the same for both hooks: one clock and one sliding-window limiter, weighted (Focus
+counts requests, Twinfield credits), that also takes the server's word (a reset moment, a pause)."""
 
 from __future__ import annotations
 
 import bisect
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 
 class Clock:
@@ -21,19 +24,9 @@ class Clock:
         time.sleep(seconds)
 
 
-def parse_reset(value: str | None) -> datetime | None:
-    """X-RateLimit-Reset: an ISO datetime (e.g. ``2021-06-15T10:51:23.035+0100``), not a number of seconds."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class SlidingWindowLimiter:
-    """At most ``limit`` requests in any ``window`` seconds, shared by all threads of one hook.
+    """At most ``limit`` units (Focus: requests; Twinfield: credits, a request weighing what it costs) in any
+    ``window`` seconds, shared by all threads of one hook.
 
     A request counts from the moment it leaves; the server counts it from its arrival, a little later. So a
     slot is reused only ``margin`` seconds after its request left the window, lest the server still counts it.
@@ -65,19 +58,25 @@ class SlidingWindowLimiter:
         del self._counted[: bisect.bisect_right(self._counted, horizon)]
         del self._mine[: bisect.bisect_right(self._mine, horizon)]
 
-    def acquire(self) -> float:
-        """Wait until one more request fits, record it, and return the seconds waited."""
+    def acquire(self, weight: int = 1) -> float:
+        """Wait until ``weight`` more units fit, record them, and return the seconds waited. A request heavier
+        than the whole budget goes once the window is empty."""
+        if weight < 1:
+            raise ValueError(f"weight must be at least 1, got {weight}")
+        fits = min(weight, self.limit)
         waited = 0.0
         while True:
             with self._lock:
                 now = self.clock.monotonic()
                 self._expire(now)
                 wait = self._paused_until - now
-                if wait <= 0 and len(self._counted) >= self.limit:
-                    wait = self._counted[len(self._counted) - self.limit] + self.window + self.margin - now
+                over = len(self._counted) + fits - self.limit
+                if wait <= 0 and over > 0:
+                    wait = self._counted[over - 1] + self.window + self.margin - now
                 if wait <= 0:
-                    bisect.insort(self._counted, now)
-                    self._mine.append(now)
+                    for _ in range(weight):
+                        bisect.insort(self._counted, now)
+                    self._mine.extend([now] * weight)
                     return waited
             self.clock.sleep(wait)
             waited += wait
@@ -128,3 +127,21 @@ class SlidingWindowLimiter:
         """Send nothing for ``seconds`` (a 429 without a usable reset header)."""
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
+
+
+class RequestStats:
+    """What a hook sent, in one shape for both hooks (``data``): ``requests`` per kind (Focus: its endpoints;
+    Twinfield: read, write, session), ``retries``, ``rate_limited`` (429s met), ``waited_seconds`` (for the
+    rate limit, summed over threads), and whatever else a hook counts (``more``). Thread-safe."""
+
+    def __init__(self, **more: Any):
+        self._lock = threading.Lock()
+        self.data: dict[str, Any] = {"requests": Counter(), "retries": 0, "rate_limited": 0, "waited_seconds": 0.0,
+                                     **more}
+
+    def add(self, what: str, kind: str | None = None, amount: float = 1) -> None:
+        with self._lock:
+            if kind is None:
+                self.data[what] += amount
+            else:
+                self.data[what][kind] += amount
