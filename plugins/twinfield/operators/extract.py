@@ -14,8 +14,8 @@ from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, content_hash, par
 from twinfield.errors import FocusApiError, FocusAuthError
 from twinfield.operators import deletions as deleted
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.operators.documents import PARSERS
-from twinfield.operators.window import Window, window_for
+from twinfield.domain.staged_documents import PARSERS
+from twinfield.domain.window import Window, window_for
 from twinfield.state import deletions, documents, runs, webhook_hints
 from twinfield.state.documents import StagedDocument
 from twinfield.state.encoding import dumps

@@ -11,7 +11,7 @@ from twinfield.domain import twinfield_xml as xml
 from twinfield.domain.money import format_amount
 from twinfield.domain.twinfield_model import MatchStatus, SalesTransaction
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.operators.plan import Action, after_check, decide
+from twinfield.domain.posting_plan import Action, after_check, decide
 from twinfield.state import deletions, documents, postings
 from twinfield.state.documents import ValidationOutcome
 from twinfield.state.postings import Attempt, InTwinfield, Posting
@@ -37,7 +37,7 @@ class LoadDraftsOperator(SyncStageOperator):
 
     Before every request the attempt is recorded ('pending'); after it, each document's Twinfield number or
     Twinfield's reasons for refusing it. Documents whose earlier outcome is unknown, or that changed, are
-    first looked up in Twinfield by invoice number (see ``twinfield.operators.plan``); a draft found there is
+    first looked up in Twinfield by invoice number (see ``twinfield.domain.posting_plan``); a draft found there is
     updated by its number. A new transaction that Twinfield refuses because the daybook already holds its
     invoice number is there already: it is looked up, recorded and reported, never written again.
 

@@ -29,7 +29,7 @@ from twinfield.domain.focus_model import (
 )
 from twinfield.domain.twinfield_model import Customer
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.operators.documents import parsed
+from twinfield.domain.staged_documents import parsed
 from twinfield.state import customers, documents
 from twinfield.state.customers import CustomerLink
 

@@ -12,8 +12,16 @@ and load_drafts records the one it holds. A final transaction is never written a
 from __future__ import annotations
 
 from enum import Enum
+from typing import Protocol
 
-from twinfield.state.postings import Posting
+
+class Posting(Protocol):
+    """What the state store records of a document's posting (``twinfield.state.postings.Posting``)."""
+
+    status: str
+    target: tuple[str, str, str]
+    content_hash: str | None
+    attempt_hash: str | None
 
 
 class Action(str, Enum):
