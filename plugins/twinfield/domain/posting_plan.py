@@ -11,13 +11,20 @@ and load_drafts records the one it holds. A final transaction is never written a
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
+
+from twinfield.domain.twinfield_model import SalesTransaction
 
 
 class Posting(Protocol):
     """What the state store records of a document's posting (``twinfield.state.postings.Posting``)."""
 
+    key: tuple[str, str]
+    twinfield_number: str | None
     status: str
     target: tuple[str, str, str]
     content_hash: str | None
@@ -57,3 +64,72 @@ def after_check(posting: Posting, head_status: str | None, content_hash: str, ta
     if head_status == "temporary" and not same_target:
         return Action.MOVE
     return Action.POST
+
+
+class Valid(Protocol):
+    """A valid document with its transaction (``twinfield.state.documents.ValidationOutcome``)."""
+
+    kind: str
+    focus_id: str
+    content_hash: str
+    transaction: SalesTransaction
+
+
+def target_of(tx: SalesTransaction) -> tuple[str, str, str]:
+    return (tx.office, tx.daybook, tx.invoice_number)
+
+
+@dataclass
+class PostingPlan:
+    """What load_drafts writes: ``post`` (document, number of the draft it updates or None), ``move`` (the
+    posting at its old target, document), the finals Twinfield turned out to hold (key, number, "final"), how
+    many took each ``Action`` and ``checked``, and the documents Twinfield holds a draft of (``updates``)."""
+
+    post: list[tuple[Valid, str | None]] = field(default_factory=list)
+    move: list[tuple[Posting, Valid]] = field(default_factory=list)
+    finals: list[tuple[tuple[str, str], str, str]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    updates: set[tuple[str, str]] = field(default_factory=set)
+
+    def route(self, action: Action, document: Valid, posting: Posting | None, draft: str | None = None) -> None:
+        """``draft``: the number of the draft Twinfield holds at the document's target (to update)."""
+        self.counts[action.value] += 1
+        if posting is not None and posting.twinfield_number and action in (Action.POST, Action.MOVE):
+            self.updates.add(posting.key)
+        if action is Action.POST:
+            self.post.append((document, draft))
+        elif action is Action.MOVE:
+            self.move.append((posting, document))
+
+
+def to_check(documents: Iterable[Valid], known: Mapping[tuple[str, str], Posting]) -> list[Posting]:
+    """The postings of these documents to look up in Twinfield before deciding (``Action.CHECK``)."""
+    checks = []
+    for doc in documents:
+        posting = known.get((doc.kind, doc.focus_id))
+        if decide(posting, doc.content_hash, target_of(doc.transaction)) is Action.CHECK:
+            checks.append(posting)
+    return checks
+
+
+def plan_postings(documents: Iterable[Valid], known: Mapping[tuple[str, str], Posting],
+                  held: Mapping[tuple[str, str], tuple[str, str]]) -> PostingPlan:
+    """The plan for the valid ``documents``, given their postings as the state store knows them and what
+    Twinfield holds at the target of each posting ``to_check`` named: key -> (Twinfield number, head status)."""
+    plan = PostingPlan()
+    checks = []
+    for doc in documents:
+        posting = known.get((doc.kind, doc.focus_id))
+        action = decide(posting, doc.content_hash, target_of(doc.transaction))
+        if action is Action.CHECK:
+            checks.append((posting, doc))
+        else:
+            plan.route(action, doc, posting)
+    for posting, doc in checks:
+        number, head_status = held.get(posting.key, (None, None))
+        if head_status == "final":
+            plan.finals.append((posting.key, number, head_status))
+        plan.route(after_check(posting, head_status, doc.content_hash, target_of(doc.transaction)),
+                   doc, posting, number if head_status == "temporary" else None)
+    plan.counts["checked"] = len(checks)
+    return plan
