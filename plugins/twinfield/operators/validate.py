@@ -13,9 +13,9 @@ from twinfield.domain.focus_model import (
     parse_tax_rates,
 )
 from twinfield.domain.mapping import text_notes, zero_total_note
+from twinfield.domain.staged_documents import parsed
 from twinfield.domain.validation import merge_causes, validate
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.domain.staged_documents import parsed
 from twinfield.state import customers, documents
 from twinfield.state.documents import ValidationOutcome
 
