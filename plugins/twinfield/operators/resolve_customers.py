@@ -112,15 +112,13 @@ class ResolveCustomersOperator(SyncStageOperator):
         known = [links[_key(ref)] for ref in refs if _key(ref) in links]
         summary["linked_before"] += sum(link.status == "linked" for link in known)
         reserved = [link.focus_key for link in known if link.status == "pending"]  # by an earlier version
-        if reserved and not run.dry_run:
-            customers.drop_pending(run.store, office, reserved)
         new = sorted(ref for ref in refs if _key(ref) not in links or _key(ref) in reserved)
         if not new:
             return None
         focus_customers = self._focus_customers(run, new, invoicee_vat)
         taken = {link.twinfield_code for link in links.values() if link.focus_key not in reserved}
         if not run.dry_run:
-            new = self._recover(run, office, new, taken, summary)
+            new = self._settle_earlier_runs(run, office, new, reserved, taken, summary)
         listed = run.twinfield.list_customers(office, with_details=False)
         candidates = self._details(run, office, [c.code for c in listed if c.code and c.code not in taken])
         return plan_office(office, new, focus_customers, candidates)
@@ -156,7 +154,7 @@ class ResolveCustomersOperator(SyncStageOperator):
     def _wait_for_other_runs(run: StageRun, office: str, refs) -> None:
         """Wait while another run is creating any of these customers (a claim within the lease), so that this
         run links what that run creates instead of creating it again. A claim that outlives its lease is a run
-        that died: this run looks for its customer in Twinfield (``_recover``)."""
+        that died: this run looks for its customer in Twinfield (``_settle_earlier_runs``)."""
         keys = {_key(ref) for ref in refs}
         announced = False
         while True:
@@ -224,11 +222,14 @@ class ResolveCustomersOperator(SyncStageOperator):
             return {ref: customer for ref, customer in pool.map(read, refs) if customer is not None}
 
     @staticmethod
-    def _recover(run: StageRun, office: str, refs: list[CustomerRef], taken: set[str], summary: dict
-                 ) -> list[CustomerRef]:
-        """Settle creations an earlier run recorded but never saw answered: the customer Twinfield now holds
-        for it (same name and VAT number, changed since the attempt, not linked) is linked; the others are
-        resolved again (the attempt never reached Twinfield). Returns the refs still to resolve."""
+    def _settle_earlier_runs(run: StageRun, office: str, refs: list[CustomerRef], reserved: list[tuple[str, str]],
+                             taken: set[str], summary: dict) -> list[CustomerRef]:
+        """Drop the links an earlier version reserved (``reserved``: resolved again), and settle creations an
+        earlier run recorded but never saw answered: the customer Twinfield now holds for it (same name and VAT
+        number, changed since the attempt, not linked) is linked; the others are resolved again (the attempt
+        never reached Twinfield). Returns the refs still to resolve."""
+        if reserved:
+            customers.drop_pending(run.store, office, reserved)
         attempts = customers.attempts(run.store, office)
         open_ = [attempts[_key(ref)] for ref in refs if _key(ref) in attempts]
         if not open_:
