@@ -22,8 +22,7 @@ from airflow.sdk import BaseNotifier
 from twinfield.domain import notifications
 from twinfield.domain.config import load_config
 from twinfield.domain.report import RunReport
-from twinfield.hooks.state import DEFAULT_CONN_ID as STATE_CONN_ID
-from twinfield.hooks.state import state_store
+from twinfield.hooks.state import StateStoreHook
 from twinfield.operators.base import config_path_for, error_summary
 from twinfield.state import runs
 
@@ -82,7 +81,7 @@ class SyncReportNotifier(_Channels):
 
     template_fields = ("state_conn_id", "config_path")
 
-    def __init__(self, *, state_conn_id: str = STATE_CONN_ID, config_path: str | None = None):
+    def __init__(self, *, state_conn_id: str = StateStoreHook.default_conn_name, config_path: str | None = None):
         super().__init__()
         self.state_conn_id = state_conn_id
         self.config_path = config_path
@@ -103,7 +102,7 @@ class SyncReportNotifier(_Channels):
         stored one, a report that says so."""
         run_id = context["run_id"]
         exception = context.get("exception")
-        stored = runs.get_report(state_store(self.state_conn_id), run_id)
+        stored = runs.get_report(StateStoreHook(self.state_conn_id).store, run_id)
         report = RunReport.from_dict(stored[1]) if stored else RunReport(run_id=run_id)
         if stored is None:
             report.errors.append("the report task failed before it could put the report together: "
@@ -126,8 +125,8 @@ class RunLateNotifier(_Channels):
     :param config_path: the sync configuration (default: ``config_path_for``).
     """
 
-    def __init__(self, context: Any = None, *, dag_file: str | None = None, state_conn_id: str = STATE_CONN_ID,
-                 config_path: str | None = None):
+    def __init__(self, context: Any = None, *, dag_file: str | None = None,
+                 state_conn_id: str = StateStoreHook.default_conn_name, config_path: str | None = None):
         super().__init__(context)
         self.dag_file = dag_file
         self.state_conn_id = state_conn_id
@@ -155,7 +154,7 @@ class RunLateNotifier(_Channels):
                                     state=str(dag_run.get("state") or "running"),
                                     started_at=_moment(dag_run.get("start_date")))
         try:
-            log = runs.stage_log(state_store(self.state_conn_id), run.run_id)
+            log = runs.stage_log(StateStoreHook(self.state_conn_id).store, run.run_id)
         except Exception as exc:  # noqa: BLE001 - the run is late either way: say so, and why the stages are missing
             return replace(run, note=f"The run log could not be read: {error_summary(exc)}")
         stages = tuple((e.stage, "failed: " + e.error if e.error else "done" if e.finished_at else "running")

@@ -12,6 +12,7 @@ from twinfield import __version__
 
 FOCUS_HOOK = "twinfield.hooks.focus.TeamleaderFocusHook"
 TWINFIELD_HOOK = "twinfield.hooks.twinfield.TwinfieldHook"
+STATE_HOOK = "twinfield.hooks.state.StateStoreHook"
 
 
 def _field(label: str, type_: str, description: str, **schema) -> dict:
@@ -114,6 +115,21 @@ TWINFIELD_CONNECTION = {
     },
 }
 
+# The state store can also be any connection whose URI SQLAlchemy reads (postgres, sqlite); this type offers
+# the URL as one field, with a "Test" button.
+STATE_CONNECTION = {
+    "connection-type": "focus_twinfield_state",
+    "hook-class-name": STATE_HOOK,
+    "hook-name": "Focus Twinfield state store",
+    "ui-field-behaviour": {"hidden-fields": ["host", "schema", "login", "password", "port"]},
+    "conn-fields": {
+        "sqlalchemy_url": _secret(
+            "SQLAlchemy URL",
+            "The sync's state database, e.g. postgresql://user:password@host:5432/focus_twinfield.",
+        ),
+    },
+}
+
 
 def get_provider_info() -> dict:
     return {
@@ -132,10 +148,12 @@ def get_provider_info() -> dict:
                 "external-doc-url": "https://developers.twinfield.com/",
                 "tags": ["service"],
             },
+            {"integration-name": "Focus Twinfield state store", "tags": ["software"]},
         ],
         "hooks": [
             {"integration-name": "Teamleader Focus", "python-modules": ["twinfield.hooks.focus"]},
             {"integration-name": "Twinfield", "python-modules": ["twinfield.hooks.twinfield"]},
+            {"integration-name": "Focus Twinfield state store", "python-modules": ["twinfield.hooks.state"]},
         ],
-        "connection-types": [FOCUS_CONNECTION, TWINFIELD_CONNECTION],
+        "connection-types": [FOCUS_CONNECTION, TWINFIELD_CONNECTION, STATE_CONNECTION],
     }

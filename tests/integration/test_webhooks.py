@@ -185,7 +185,7 @@ def test_the_sync_is_scheduled_daily_or_on_the_webhook_asset():
 
 
 def test_a_webhook_run_takes_the_hints_and_names_those_documents(tmp_path):
-    from twinfield.operators.window import window_for
+    from twinfield.domain.window import window_for
 
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     for doc in ("b", "a", "b"):

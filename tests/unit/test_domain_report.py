@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from decimal import Decimal
 
-from tests.unit import domain_fixtures as fx
-from twinfield.domain import validation
-from twinfield.domain.focus_model import CustomerRef, parse_credit_note, parse_invoice
-from twinfield.domain.report import DONE, FAILED, NOT_RUN, DeletedEntry, RunReport, StageOutcome
+from twinfield.domain.report import (
+    DONE,
+    FAILED,
+    NOT_RUN,
+    BookedEntry,
+    CreditNoteEntry,
+    DeletedEntry,
+    HeldBackEntry,
+    PaymentEntry,
+    RunReport,
+    StageOutcome,
+)
+
+FOCUS = "https://focus.teamleader.eu/invoice_detail.php?id="
 
 
 def filled_report() -> RunReport:
-    invoice = parse_invoice(fx.invoice([fx.line("Laptop", "1", "1000.00", fx.NL21)]))
-    legacy = parse_invoice(fx.invoice([fx.line("Legacy | support", "1", "300.00", fx.NL21, fx.LEGACY)], id="inv-2",
-                                      number="2026 / 13"))
-    draft = parse_invoice(fx.invoice([fx.line("x", "1", "1.00", fx.NL21)], id="inv-3", number=None, date=None,
-                                     status="draft", sent=False))
-    note = parse_credit_note(fx.credit_note([fx.line("Laptop", "1", "1000.00", fx.NL21)]))
-    docs = [invoice, legacy, draft, note]
-    codes = {("NLA001", CustomerRef("company", "cust-1")): "1001"}
-    result = validation.validate(docs, fx.config(), customer_codes=codes, **fx.reference())
+    """A report as ``operators.report.build_report`` puts it together from a run's log and state."""
     report = RunReport("scheduled__2026-03-15T00:00:00+00:00", window="2026-03-14 .. 2026-03-15")
-    report.add_found(docs)
-    report.add_validation(result)
-    report.add_booked(invoice, "2026-12", "NLA001")
-    report.add_booked(note, "CN2026-3", "NLA001", updated=True)
-    report.add_credit_note(note, "CN2026-3", credited_invoice="2026 / 12")
-    report.add_payment("2026 / 11", Decimal("605"), "EUR", dt.date(2026, 3, 14))
+    report.found = {"invoice": 3, "credit_note": 1}
+    report.held_back = [HeldBackEntry(
+        "invoice", "inv-2", "2026 / 13", FOCUS + "inv-2",
+        ("line 1 'Legacy | support': product category 'Legacy services' has ledger 8999, which Twinfield office "
+         "NLA001 does not have",), "NLA001")]
+    report.waiting = [HeldBackEntry("invoice", "inv-3", "", FOCUS + "inv-3", ("it is still a draft in Focus",),
+                                    "NLA001")]
+    report.causes = [{"code": "account_unknown", "subject": "ledger 8999 in NLA001", "documents": 1}]
+    report.booked = [BookedEntry("invoice", "inv-1", "2026 / 12", "2026-12", "NLA001", "1210.00", "EUR"),
+                     BookedEntry("credit_note", "cn-1", "2026/3", "CN2026-3", "NLA001", "1210.00", "EUR",
+                                 updated=True)]
+    report.credit_notes = [CreditNoteEntry("2026/3", "CN2026-3", "2026 / 12", "1210.00", "EUR")]
+    report.payments = [PaymentEntry("2026 / 11", "605.00", "EUR", "2026-03-14")]
     report.customers_matched, report.customers_created = 3, 1
     report.count_calls("focus", 12)
     report.count_calls("twinfield", 4)
@@ -83,16 +90,10 @@ def test_dry_run_says_so():
     assert "(dry run: nothing was written)" in RunReport("manual__1", dry_run=True).to_markdown()
 
 
-def test_round_trip_through_json_and_merge_of_stage_parts():
+def test_round_trip_through_json():
     report = filled_report()
     stored = json.loads(json.dumps(report.to_dict()))
     assert RunReport.from_dict(stored) == report
-    part = RunReport(report.run_id, customers_created=2, api_calls={"twinfield": 6}, errors=["x"])
-    report.merge(part)
-    assert (report.customers_created, report.api_calls["twinfield"], report.errors) == (3, 10, ["x"])
-    empty = RunReport("")
-    empty.merge(report)
-    assert empty.run_id == report.run_id and empty.found == report.found
 
 
 def test_documents_deleted_in_focus_get_a_section_and_a_count():

@@ -65,6 +65,14 @@ def test_customer_without_twinfield_customer():
                                 "customer in office NLA001")]
 
 
+def test_a_customer_without_a_code_counts_as_new_when_a_code_for_new_customers_is_given():
+    result = run(parse_invoice(fx.invoice([LAPTOP])), customer_codes={}, new_customer_code="(new)")
+    [valid] = result.valid
+    assert valid.customer_code == "(new)" and not result.held_back
+    linked = run(parse_invoice(fx.invoice([LAPTOP])), new_customer_code="(new)")
+    assert linked.valid[0].customer_code == "1001"
+
+
 def test_debtors_account_missing_in_twinfield():
     result = run(parse_invoice(fx.invoice([LAPTOP])), config=fx.config(debtors_account="1310"))
     assert reasons(result) == [(v.DEBTORS_ACCOUNT_UNKNOWN, "debtors account 1310 does not exist in Twinfield office "

@@ -25,7 +25,10 @@ EXPECTED_EXTRAS = {
         "max_concurrent",
         "timeout",
     },
+    "focus_twinfield_state": {"sqlalchemy_url"},
 }
+SECRETS = {"teamleader_focus": {"refresh_token"}, "twinfield": {"refresh_token"},
+           "focus_twinfield_state": {"sqlalchemy_url"}}  # a URL may hold the database password
 
 
 def _airflow_schema(name: str) -> dict:
@@ -102,17 +105,18 @@ def test_twinfield_form_offers_both_logins():
 
 
 @pytest.mark.parametrize("conn_type", sorted(EXPECTED_EXTRAS))
-def test_refresh_tokens_are_secret_fields(conn_type):
+def test_refresh_tokens_and_urls_are_secret_fields(conn_type):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecated for the task runtime only
         widgets = ProvidersManager().connection_form_widgets
     ours = {k: w for k, w in widgets.items() if k.startswith(f"extra__{conn_type}__")}
-    assert {w.field_name for w in ours.values() if w.is_sensitive} == {"refresh_token"}
+    assert {w.field_name for w in ours.values() if w.is_sensitive} == SECRETS[conn_type]
 
 
 @pytest.mark.parametrize(
     ("conn_type", "conn_id_param"),
-    [("teamleader_focus", "teamleader_focus_conn_id"), ("twinfield", "twinfield_conn_id")],
+    [("teamleader_focus", "teamleader_focus_conn_id"), ("twinfield", "twinfield_conn_id"),
+     ("focus_twinfield_state", "state_conn_id")],
 )
 def test_each_hook_imports_and_offers_a_connection_test(conn_type, conn_id_param):
     # What the API server uses for the connection form's "Test" button and for hook lookups by type.

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from sandbox.focus.data import generate, record_payment
-from twinfield.operators.update_payments import still_to_register
+from twinfield.domain.payment_plan import still_to_register
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from twinfield.operators.plan import Action, after_check, decide
+from twinfield.domain.posting_plan import Action, after_check, decide
 from twinfield.state.postings import Posting
 
 TARGET = ("NLA001", "VRK", "2025-12")

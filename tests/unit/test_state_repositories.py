@@ -265,7 +265,7 @@ def test_unbooked_documents_are_the_ones_twinfield_does_not_hold(store):
 
 def test_a_deletion_is_recorded_once_and_leaves_the_checks_retries_and_postings(store):
     from twinfield.state import deletions
-    from twinfield.state.deletions import Deletion
+    from twinfield.domain.deletions import Deletion
 
     outcomes = [ValidationOutcome("invoice", f"inv-{i}", f"2025 / {i}", "", f"h{i}", transaction=_tx(number=f"F-{i}"))
                 for i in (1, 2, 3)]

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from twinfield.operators.window import window_for
+from twinfield.domain.window import window_for
 
 UTC = dt.timezone.utc
 START = dt.datetime(2025, 3, 1, 3, tzinfo=UTC)

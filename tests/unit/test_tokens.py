@@ -220,6 +220,31 @@ def test_state_store_url_from_the_connection(tmp_path, monkeypatch):
     assert state_store_url("my_state") == f"sqlite:///{tmp_path / 'uri.db'}"
 
 
+def test_state_store_hook_tests_its_connection_with_one_read_and_never_shows_the_url(tmp_path, monkeypatch):
+    import json
+
+    from twinfield.hooks.state import StateStoreHook
+    from twinfield.state import schema
+
+    def connect(url: str) -> None:
+        monkeypatch.setenv("AIRFLOW_CONN_FOCUS_TWINFIELD_STATE",
+                           json.dumps({"conn_type": "focus_twinfield_state", "extra": {"sqlalchemy_url": url}}))
+
+    connect(f"sqlite:///{tmp_path / 'state.db'}")
+    assert StateStoreHook().test_connection() == (
+        True, f"Connected to the state store: no schema yet (the first task creates {schema.head()})")
+    hook = StateStoreHook()
+    assert hook.store.url == f"sqlite:///{tmp_path / 'state.db'}"  # migrated on first use
+    assert hook.test_connection() == (
+        True, f"Connected to the state store: schema revision {schema.head()} (newest: {schema.head()})")
+    connect("postgresql+nosuchdriver://sync:s3cret@db:5432/state")
+    ok, message = StateStoreHook().test_connection()
+    assert not ok and "s3cret" not in message
+    monkeypatch.setenv("AIRFLOW_CONN_FOCUS_TWINFIELD_STATE", json.dumps({"conn_type": "focus_twinfield_state"}))
+    ok, message = StateStoreHook().test_connection()
+    assert not ok and "no SQLAlchemy URL" in message
+
+
 def _raw_row(store) -> dict:
     from sqlalchemy import text
 

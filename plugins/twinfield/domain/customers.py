@@ -19,6 +19,10 @@ Each Focus customer gets exactly one decision (duplicates in the input are folde
 two Twinfield customers for one Focus customer; across runs, the stored link (recorded right after creation)
 and the VAT/name match (which finds a customer created just before a crash) keep it so.
 
+``plan_office(office, refs, focus_customers, twinfield_customers) -> OfficePlan``: for resolve_customers, the
+decisions of the Focus customers not linked yet in one office, as links to make, customers to create, and a
+problem for each one left to a person.
+
 ``to_twinfield_customer(focus_customer, payment_days=30, office="") -> (Customer, note)``: always without a
 code (Twinfield numbers new customers itself, within the office's code mask); a VAT number that is not valid
 for Twinfield is left out and ``note`` says why.
@@ -28,8 +32,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from twinfield.domain.focus_model import CustomerRef, FocusCustomer
 from twinfield.domain.xml_text import removed_note, xml_safe
@@ -40,6 +44,7 @@ MATCHED_VAT = "matched_vat"
 MATCHED_NAME = "matched_name"
 CREATE = "create"
 UNRESOLVED = "unresolved"
+MATCHED_BY = {MATCHED_VAT: "vat_number", MATCHED_NAME: "name"}  # how a link records the match that made it
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,34 @@ def _decide(fc: FocusCustomer, linked: str | None, by_code, by_vat, by_name) -> 
 def _vat_conflict(vat: str, customer: Customer) -> bool:
     theirs = normalise_vat(customer.vat_number, customer.address.country if customer.address else "")
     return bool(vat and theirs and vat != theirs)
+
+
+@dataclass(frozen=True)
+class OfficePlan:
+    """What resolve_customers writes in one office: ``matches`` (decisions MATCHED_VAT / MATCHED_NAME) to link,
+    customers to create, and a problem (customer, office, reason) for each one it cannot settle."""
+
+    office: str
+    matches: list[CustomerDecision]
+    to_create: list[FocusCustomer]
+    problems: list[dict]
+    unresolved: int
+
+
+def plan_office(office: str, refs: Iterable[CustomerRef], focus_customers: Mapping[CustomerRef, FocusCustomer],
+                twinfield_customers: Iterable[Customer]) -> OfficePlan:
+    """The plan for the Focus customers ``refs`` (not linked yet in ``office``): ``focus_customers`` as Focus
+    gave them (a ref missing there is a problem), matched against the office's unlinked ``twinfield_customers``."""
+    refs = list(refs)
+    decisions = match_customers([focus_customers[ref] for ref in refs if ref in focus_customers],
+                                twinfield_customers, {})
+    problems = [{"customer": str(ref), "office": office,
+                 "reason": "Focus does not know it, or answered with data this sync cannot read"}
+                for ref in refs if ref not in focus_customers]
+    unresolved = [d for d in decisions if d.action == UNRESOLVED]
+    problems += [{"customer": f"{d.focus.name} ({d.ref})", "office": office, "reason": d.reason} for d in unresolved]
+    return OfficePlan(office, [d for d in decisions if d.action in MATCHED_BY],
+                      [d.focus for d in decisions if d.action == CREATE], problems, len(unresolved))
 
 
 def to_twinfield_customer(focus_customer: FocusCustomer, payment_days: int = 30,

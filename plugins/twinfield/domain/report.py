@@ -1,26 +1,20 @@
-"""What a run did, for the state store (``to_dict``/``from_dict``), XCom (``to_summary``) and people
+"""What a run did: ``RunReport``, for the state store (``to_dict``/``from_dict``), XCom (``to_summary``) and people
 (``to_markdown``).
 
-The stages fill one ``RunReport``: ``add_found``, ``add_validation`` (held back with every reason and the
-Focus link; waiting drafts; VAT proposals), ``add_booked`` (Focus number -> Twinfield number: the report
-says which is which), ``already_booked``, customer counts, ``add_payment``, ``add_credit_note``,
-``count_calls``. Plain values only, so a stage can store its part and the report task can merge them
-(``merge``). ``stages`` says how each stage ended; when one did not succeed the report is partial and says
-so first (``incomplete``).
+The report task puts it together once every stage has run (``twinfield.operators.report.build_report``, from
+the run log and the state store). ``stages`` says how each stage ended; when one did not succeed the report is
+partial and says so first (``incomplete``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
-from dataclasses import asdict, dataclass, field, fields
-from decimal import Decimal
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from twinfield.domain.focus_model import CREDIT_NOTE, FocusDocument
-from twinfield.domain.money import format_amount
+from twinfield.domain.focus_model import CREDIT_NOTE
 
 
 @dataclass(frozen=True)
@@ -140,52 +134,8 @@ class RunReport:
     stages: list[StageOutcome] = field(default_factory=list)  # in the order they run
     deleted_in_focus: list[DeletedEntry] = field(default_factory=list)  # found gone in Focus by this run
 
-    # --- filling ---------------------------------------------------------------------------------
-
-    def add_found(self, documents: list[FocusDocument]) -> None:
-        for doc in documents:
-            self.found[doc.kind] = self.found.get(doc.kind, 0) + 1
-
-    def add_validation(self, result) -> None:
-        """Held-back and waiting documents, causes and VAT proposals of a ``ValidationResult``."""
-        for held in result.held_back:
-            entry = HeldBackEntry(held.document.kind, held.document.id, held.document.number or "",
-                                  held.document.web_url or "", tuple(held.reasons), held.office or "")
-            (self.waiting if held.waiting else self.held_back).append(entry)
-        self.causes.extend(result.causes())
-        self.vat_proposals.extend(p.as_text() for p in result.vat_proposals)
-
-    def add_booked(self, doc: FocusDocument, twinfield_number: str, office: str, updated: bool = False) -> None:
-        self.booked.append(BookedEntry(doc.kind, doc.id, doc.number or "", twinfield_number, office,
-                                       format_amount(doc.total_incl), doc.currency, updated))
-
-    def add_payment(self, focus_number: str, amount: Decimal, currency: str, paid_at: dt.date) -> None:
-        self.payments.append(PaymentEntry(focus_number, format_amount(amount), currency, paid_at.isoformat()))
-
-    def add_credit_note(self, doc: FocusDocument, twinfield_number: str, credited_invoice: str = "") -> None:
-        self.credit_notes.append(CreditNoteEntry(doc.number or doc.id, twinfield_number, credited_invoice,
-                                                 format_amount(doc.total_incl), doc.currency))
-
     def count_calls(self, service: str, calls: int) -> None:
         self.api_calls[service] = self.api_calls.get(service, 0) + calls
-
-    def merge(self, other: RunReport) -> None:
-        """Add another stage's part of the same run."""
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if isinstance(mine, list):
-                mine.extend(theirs)
-            elif isinstance(mine, dict):
-                for key, value in theirs.items():
-                    mine[key] = mine.get(key, 0) + value
-            elif isinstance(mine, int) and not isinstance(mine, bool):
-                setattr(self, f.name, mine + theirs)
-            elif isinstance(mine, bool):
-                setattr(self, f.name, mine or theirs)
-            elif not mine:
-                setattr(self, f.name, theirs)
-
-    # --- reading ---------------------------------------------------------------------------------
 
     @property
     def failed_stages(self) -> list[str]:

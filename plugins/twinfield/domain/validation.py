@@ -1,12 +1,14 @@
 """Which Focus documents can be booked, the transactions of those that can, and every reason for the rest.
 
 ``validate(documents, config, *, ledger_accounts, vat_codes, currencies, categories, tax_rates, departments,
-customer_codes) -> ValidationResult``
+customer_codes, new_customer_code=None) -> ValidationResult``
 
 - ``ledger_accounts`` / ``vat_codes`` / ``currencies``: per Twinfield office, what Twinfield has (re-read every
   run; currencies as codes, the office's base currency included);
 - ``categories`` / ``tax_rates`` / ``departments``: parsed Focus lists (``focus_model.parse_*``);
-- ``customer_codes``: ``{(office, CustomerRef): Twinfield customer code}`` after the customer stage.
+- ``customer_codes``: ``{(office, CustomerRef): Twinfield customer code}`` after the customer stage;
+- ``new_customer_code``: when given, a customer without a code counts as one the run creates and is booked
+  under this code (a dry run, whose customer stage created nothing).
 
 Checks, all of them for every document (a held-back document lists every reason, in plain words):
 status (draft; not sent while ``only_sent``), department routed to an office, customer known, number and
@@ -144,7 +146,8 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
              categories: Mapping[str, FocusProductCategory],
              tax_rates: Mapping[str, FocusTaxRate],
              departments: Mapping[str, FocusDepartment],
-             customer_codes: Mapping[tuple[str, CustomerRef], str]) -> ValidationResult:
+             customer_codes: Mapping[tuple[str, CustomerRef], str],
+             new_customer_code: str | None = None) -> ValidationResult:
     documents = list(documents)
     accounts = {office: {a.code for a in accs} for office, accs in ledger_accounts.items()}
     codes = {office: {c.code: c for c in cs} for office, cs in vat_codes.items()}
@@ -154,7 +157,7 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
     problems: dict[int, list[Problem]] = defaultdict(list)
     for i, doc in enumerate(documents):
         problems[i].extend(_document_problems(doc, config, routes[doc.department_id], departments, accounts,
-                                              currencies, customer_codes))
+                                              currencies, customer_codes, new_customer_code))
     line_table = _line_table(documents, routes, categories, tax_rates, departments, config, accounts, codes, resolver)
     for i, found in _line_problems(line_table, config):
         problems[i].extend(found)
@@ -168,7 +171,7 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
         office = route.office if route else None
         found = problems[i]
         if not found:
-            customer = customer_codes[(office, doc.customer)]
+            customer = customer_codes.get((office, doc.customer), new_customer_code)
             try:
                 transaction = build_transaction(doc, customer, config, route, ledger_for_category,
                                                 resolver.vat_for_tax_rate(office), categories)
@@ -187,7 +190,7 @@ def validate(documents: Iterable[FocusDocument], config: SyncConfig, *,
 
 
 def _document_problems(doc: FocusDocument, config: SyncConfig, route, departments, accounts, currencies,
-                       customer_codes) -> list[Problem]:
+                       customer_codes, new_customer_code) -> list[Problem]:
     found: list[Problem] = []
     draft = doc.kind == INVOICE and doc.status == "draft"
     if draft:
@@ -202,7 +205,7 @@ def _document_problems(doc: FocusDocument, config: SyncConfig, route, department
                              f"(no entry under departments in sync.yaml)", subject=f"department {dep_name}"))
     else:
         office = route.office
-        if (office, doc.customer) not in customer_codes:
+        if (office, doc.customer) not in customer_codes and new_customer_code is None:
             found.append(Problem(NO_CUSTOMER, f"customer '{doc.invoicee_name}' ({doc.customer}) has no Twinfield "
                                  f"customer in office {office}", subject=f"customer {doc.customer} in {office}"))
         if config.debtors_account and config.debtors_account not in accounts.get(office, ()):

@@ -1,10 +1,13 @@
-"""Where the state store lives: read from an Airflow connection (the only Airflow lookup for the store)."""
+"""The state store's Airflow connection: ``StateStoreHook``, and ``state_store_url`` / ``state_store`` for where
+the store lives (the only Airflow lookup for the store)."""
 
 from __future__ import annotations
 
 import logging
 import os
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
@@ -13,6 +16,7 @@ from twinfield.state import StateStore
 from twinfield.state.tokens import Cipher
 
 DEFAULT_CONN_ID = "focus_twinfield_state"
+CONN_TYPE = "focus_twinfield_state"
 log = logging.getLogger(__name__)
 
 # Executors whose tasks run on this machine: only there may each process fall back to the same local file.
@@ -51,6 +55,8 @@ def state_store_url(conn_id: str = DEFAULT_CONN_ID) -> str:
     explicit = conn.extra_dejson.get("sqlalchemy_url")
     if explicit:
         return explicit
+    if conn.conn_type == CONN_TYPE:  # its form has nothing but this field
+        raise AirflowFailException(f"Airflow connection {conn_id!r}: no SQLAlchemy URL of the state store")
     if conn.conn_type == "sqlite":  # the file path: in host (JSON form) or schema (URI form sqlite:////path)
         return f"sqlite:///{conn.host or conn.schema}"
     uri = conn.get_uri()
@@ -64,6 +70,43 @@ def state_store(conn_id: str = DEFAULT_CONN_ID) -> StateStore:
     store = StateStore(state_store_url(conn_id))
     store.ensure_schema()
     return store
+
+
+class StateStoreHook(BaseHook):
+    """The sync's state store, a SQL database named by an Airflow connection (see ``state_store_url``).
+
+    :param state_conn_id: the connection; without one, a SQLite file in AIRFLOW_HOME where tasks run locally.
+    """
+
+    conn_name_attr = "state_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Focus Twinfield state store"
+
+    def __init__(self, state_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.state_conn_id = state_conn_id
+
+    @cached_property
+    def store(self) -> StateStore:
+        """The store, its schema brought up to date on first use."""
+        return state_store(self.state_conn_id)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap read: the schema revision (nothing is migrated)."""
+        from twinfield.state import schema
+
+        url = ""
+        try:
+            url = state_store_url(self.state_conn_id)
+            revision = schema.revision(url)
+        except Exception as exc:  # the UI shows the message: without the URL, which may hold a password
+            lines = str(exc).strip().splitlines()
+            message = lines[0].replace(url, "(the state store's URL)") if lines and url else (lines or [""])[0]
+            return False, f"{type(exc).__name__}: {message}"
+        if revision is None:
+            return True, f"Connected to the state store: no schema yet (the first task creates {schema.head()})"
+        return True, f"Connected to the state store: schema revision {revision} (newest: {schema.head()})"
 
 
 def secrets_cipher() -> Cipher | None:
@@ -94,9 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "upgrade":
         print(f"state store at revision {schema.upgrade(url)} (newest: {schema.head()})")
     else:
-        from sqlalchemy import create_engine
-
-        print(f"state store at revision {schema.current(create_engine(url)) or 'none'} (newest: {schema.head()})")
+        print(f"state store at revision {schema.revision(url) or 'none'} (newest: {schema.head()})")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from twinfield.domain.config import ConfigError, SyncConfig, load_config
 from twinfield.hooks.focus import TeamleaderFocusHook
-from twinfield.hooks.state import DEFAULT_CONN_ID as STATE_CONN_ID
-from twinfield.hooks.state import state_store
+from twinfield.hooks.state import StateStoreHook
 from twinfield.hooks.twinfield import TwinfieldHook
 from twinfield.state import StateStore, runs
 
@@ -114,7 +113,7 @@ class SyncStageOperator(BaseOperator):
         *,
         focus_conn_id: str = TeamleaderFocusHook.default_conn_name,
         twinfield_conn_id: str = TwinfieldHook.default_conn_name,
-        state_conn_id: str = STATE_CONN_ID,
+        state_conn_id: str = StateStoreHook.default_conn_name,
         config_path: str | None = None,
         max_workers: int = 4,
         **kwargs: Any,
@@ -127,7 +126,7 @@ class SyncStageOperator(BaseOperator):
         self.max_workers = max_workers
 
     def execute(self, context: Any) -> dict:
-        store = state_store(self.state_conn_id)
+        store = StateStoreHook(self.state_conn_id).store
         run = StageRun(self, context, store)
         runs.stage_started(store, run.run_id, self.stage)
         try:

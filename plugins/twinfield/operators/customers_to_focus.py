@@ -32,8 +32,7 @@ from twinfield.domain.customer_import import (
 )
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
 from twinfield.hooks.focus import TeamleaderFocusHook
-from twinfield.hooks.state import DEFAULT_CONN_ID as STATE_CONN_ID
-from twinfield.hooks.state import state_store
+from twinfield.hooks.state import StateStoreHook
 from twinfield.hooks.twinfield import TwinfieldHook
 from twinfield.state import StateStore, customers
 from twinfield.state.customers import CustomerLink
@@ -53,8 +52,8 @@ class TwinfieldCustomersToFocusOperator(BaseOperator):
 
     def __init__(self, *, office: str | None = None, dry_run: bool | str = False,
                  focus_conn_id: str = TeamleaderFocusHook.default_conn_name,
-                 twinfield_conn_id: str = TwinfieldHook.default_conn_name, state_conn_id: str = STATE_CONN_ID,
-                 **kwargs: Any):
+                 twinfield_conn_id: str = TwinfieldHook.default_conn_name,
+                 state_conn_id: str = StateStoreHook.default_conn_name, **kwargs: Any):
         super().__init__(**kwargs)
         self.office = office
         self.dry_run = dry_run
@@ -64,7 +63,7 @@ class TwinfieldCustomersToFocusOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict:
         dry_run = self.dry_run in (True, "True", "true", "1")
-        store = state_store(self.state_conn_id)
+        store = StateStoreHook(self.state_conn_id).store
         twinfield = TwinfieldHook(self.twinfield_conn_id, state=store)
         focus = TeamleaderFocusHook(self.focus_conn_id, state=store)
         office = self.office or twinfield.default_office

@@ -12,23 +12,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
-from twinfield.domain.report import (
-    DRAFT_DELETED,
-    DRAFT_KEPT,
-    DRAFT_NOT_DELETED,
-    FINAL,
-    NOT_BOOKED,
-    NOTHING_HELD,
-    WOULD_DELETE,
-)
+from twinfield.domain.deletions import IN_TWINFIELD, Deletion, plan_deletions
+from twinfield.domain.report import DRAFT_DELETED, DRAFT_NOT_DELETED, WOULD_DELETE
 from twinfield.errors import FocusApiError, FocusAuthError
 from twinfield.state import deletions, postings
-from twinfield.state.deletions import Deletion
 from twinfield.state.postings import Posting
 
 ID_PAGE = 100  # ids per list call (Focus's page size)
-IN_TWINFIELD = ("pending", "posted")  # what may be a draft in Twinfield by our record
 
 
 def missing_from(list_documents: Callable[..., Iterable[dict]], ids: list[str]) -> list[str]:
@@ -54,45 +46,37 @@ def unknown_to_focus(read_info: Callable[[str], dict], ids: Iterable[str]) -> li
     return gone
 
 
-def settle(run, kind: str, gone: list[str]) -> list[Deletion]:
-    """What becomes of each document Focus deleted, given what Twinfield holds for it; deletes drafts when
-    configured (not in a dry run). Nothing is recorded here."""
+def plan(run, kind: str, gone: list[str]) -> list[Deletion]:
+    """What becomes of each document Focus deleted, given what Twinfield holds for it (``WOULD_DELETE``: a draft
+    to delete, as configured). Nothing is written here."""
     if not gone:
         return []
     known = postings.postings(run.store, [(kind, focus_id) for focus_id in gone])
     numbers = deletions.known_numbers(run.store, kind, gone)
     run.doing(f"checking in Twinfield what it holds for {len(gone)} {kind}(s) deleted in Focus")
     held = _held_in_twinfield(run.twinfield, [p for p in known.values() if p.status in IN_TWINFIELD])
-    delete_drafts = run.config.delete_drafts_of_deleted_documents
-    result = []
-    for focus_id in gone:
-        posting = known.get((kind, focus_id))
-        if posting is None or posting.status not in IN_TWINFIELD:
-            # Never booked (or refused by Twinfield, or its draft deleted earlier): nothing in Twinfield.
-            result.append(Deletion(kind, focus_id, numbers.get(focus_id, ""), NOT_BOOKED))
-            continue
-        where = {"office": posting.office, "daybook": posting.daybook, "invoice_number": posting.invoice_number}
-        number, status = held.get(posting.key, (None, None))
-        if status == "final":
-            result.append(Deletion(kind, focus_id, posting.focus_number, FINAL, twinfield_number=number, **where))
-        elif status is None:
-            result.append(Deletion(kind, focus_id, posting.focus_number, NOTHING_HELD, **where))
-        elif not delete_drafts:
-            result.append(Deletion(kind, focus_id, posting.focus_number, DRAFT_KEPT, twinfield_number=number, **where))
-        elif run.dry_run:
-            result.append(Deletion(kind, focus_id, posting.focus_number, WOULD_DELETE, twinfield_number=number,
-                                   **where))
+    return plan_deletions(kind, gone, known, numbers, held, run.config.delete_drafts_of_deleted_documents)
+
+
+def apply(run, planned: list[Deletion]) -> list[Deletion]:
+    """Delete the drafts ``planned`` would delete; returns the deletions with what became of each. Nothing is
+    recorded here."""
+    to_delete = [d for d in planned if d.outcome == WOULD_DELETE]
+    if not to_delete:
+        return planned
+    run.doing(f"deleting {len(to_delete)} draft(s) in Twinfield of documents deleted in Focus")
+    known = postings.postings(run.store, [(d.kind, d.focus_id) for d in to_delete])
+    done = {}
+    for draft in to_delete:
+        posting, number = known[(draft.kind, draft.focus_id)], draft.twinfield_number
+        outcome = run.twinfield.transactions.delete_draft(posting.office, posting.daybook, number,
+                                                          f"deleted in Teamleader Focus ({posting.focus_number})")
+        if outcome.ok:
+            done[posting.key] = replace(draft, outcome=DRAFT_DELETED)
         else:
-            outcome = run.twinfield.transactions.delete_draft(posting.office, posting.daybook, number,
-                                                 f"deleted in Teamleader Focus ({posting.focus_number})")
-            if outcome.ok:
-                result.append(Deletion(kind, focus_id, posting.focus_number, DRAFT_DELETED, twinfield_number=number,
-                                       **where))
-            else:
-                detail = " // ".join(outcome.error_messages) or "no reason given"
-                result.append(Deletion(kind, focus_id, posting.focus_number, DRAFT_NOT_DELETED,
-                                       twinfield_number=number, detail=detail, **where))
-    return result
+            detail = " // ".join(outcome.error_messages) or "no reason given"
+            done[posting.key] = replace(draft, outcome=DRAFT_NOT_DELETED, detail=detail)
+    return [done.get((d.kind, d.focus_id), d) for d in planned]
 
 
 def _held_in_twinfield(twinfield, to_ask: list[Posting]) -> dict[tuple[str, str], tuple[str, str]]:

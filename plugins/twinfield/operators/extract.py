@@ -10,12 +10,13 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from twinfield.domain.deletions import Deletion
 from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, content_hash, parse_departments
+from twinfield.domain.staged_documents import PARSERS
+from twinfield.domain.window import Window, window_for
 from twinfield.errors import FocusApiError, FocusAuthError
 from twinfield.operators import deletions as deleted
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.operators.documents import PARSERS
-from twinfield.operators.window import Window, window_for
 from twinfield.state import deletions, documents, runs, webhook_hints
 from twinfield.state.documents import StagedDocument
 from twinfield.state.encoding import dumps
@@ -108,7 +109,7 @@ class ExtractOperator(SyncStageOperator):
 
         documents.clear_staged(run.store, run.run_id)  # what an earlier try of this run staged
         summary: dict[str, Any] = {"window": window.describe(), "staged": 0}
-        gone: list[deletions.Deletion] = []
+        gone: list[Deletion] = []  # the plan: what becomes of each document deleted in Focus
         for source in SOURCES:
             if source.optional and not with_credit_notes:
                 continue
@@ -147,18 +148,18 @@ class ExtractOperator(SyncStageOperator):
             summary["staged"] += len(items)
         if run.dry_run:  # reported, not recorded: the real run reports them again
             run.details["deleted_in_focus"] = [vars(d) for d in gone]
-        else:
-            deletions.record(run.store, run.run_id, gone)
+            return summary
+        deletions.record(run.store, run.run_id, deleted.apply(run, gone))
         return summary
 
     @staticmethod
-    def _deleted(run: StageRun, source: Source, unlisted: list[str], drafts: list[str]) -> list[deletions.Deletion]:
+    def _deleted(run: StageRun, source: Source, unlisted: list[str], drafts: list[str]) -> list[Deletion]:
         """Documents Focus deleted: ``unlisted`` were left out of a list by id already, ``drafts`` (drafts in
         Twinfield by our record) are listed by id first; either is confirmed with its info call."""
         list_documents = getattr(run.focus, source.list_method)
         candidates = unlisted + deleted.missing_from(list_documents, drafts)
         gone = deleted.unknown_to_focus(getattr(run.focus, source.info_method), candidates)
-        return deleted.settle(run, source.kind, gone)
+        return deleted.plan(run, source.kind, gone)
 
     def _listed(self, run: StageRun, source: Source, window: Window) -> Iterator[dict]:
         list_documents = getattr(run.focus, source.list_method)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -10,15 +10,13 @@ from twinfield import assets
 from twinfield.domain.batching import TWINFIELD_MAX_PER_REQUEST
 from twinfield.domain.money import format_amount
 from twinfield.domain.twinfield.transactions import sales_transaction_element
-from twinfield.domain.twinfield_model import MatchStatus, SalesTransaction
+from twinfield.domain.twinfield_model import MatchStatus
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.operators.plan import Action, after_check, decide
+from twinfield.domain.posting_plan import Action, PostingPlan, plan_postings, to_check
 from twinfield.state import deletions, documents, postings
 from twinfield.state.documents import ValidationOutcome
 from twinfield.state.postings import Attempt, InTwinfield, Posting
 
-def target_of(tx: SalesTransaction) -> tuple[str, str, str]:
-    return (tx.office, tx.daybook, tx.invoice_number)
 
 
 def attempt_for(outcome: ValidationOutcome, number: str | None = None) -> Attempt:
@@ -35,7 +33,7 @@ class LoadDraftsOperator(SyncStageOperator):
 
     Before every request the attempt is recorded ('pending'); after it, each document's Twinfield number or
     Twinfield's reasons for refusing it. Documents whose earlier outcome is unknown, or that changed, are
-    first looked up in Twinfield by invoice number (see ``twinfield.operators.plan``); a draft found there is
+    first looked up in Twinfield by invoice number (see ``twinfield.domain.posting_plan``); a draft found there is
     updated by its number. A new transaction that Twinfield refuses because the daybook already holds its
     invoice number is there already: it is looked up, recorded and reported, never written again.
 
@@ -53,47 +51,17 @@ class LoadDraftsOperator(SyncStageOperator):
     def sync(self, run: StageRun) -> dict:
         outcomes = documents.validation_outcomes(run.store, run.run_id, valid=True)
         known = postings.postings(run.store, [(o.kind, o.focus_id) for o in outcomes])
-        counts: Counter[str] = Counter()
-        to_post: list[Attempt] = []
-        to_move: list[tuple[Posting, Attempt]] = []
-        to_check: list[tuple[Posting, ValidationOutcome]] = []
-        updates: set[tuple[str, str]] = set()  # documents Twinfield already holds a draft of
-
-        def route(action: Action, outcome: ValidationOutcome, posting: Posting | None,
-                  draft: str | None = None) -> None:
-            """``draft``: the number of the draft Twinfield holds at the document's target (to update)."""
-            counts[action.value] += 1
-            if posting is not None and posting.twinfield_number and action in (Action.POST, Action.MOVE):
-                updates.add(posting.key)
-            if action is Action.POST:
-                to_post.append(attempt_for(outcome, draft))
-            elif action is Action.MOVE:
-                to_move.append((posting, attempt_for(outcome)))
-
-        for outcome in outcomes:
-            posting = known.get((outcome.kind, outcome.focus_id))
-            action = decide(posting, outcome.content_hash, target_of(outcome.transaction))
-            if action is Action.CHECK:
-                to_check.append((posting, outcome))
-            else:
-                route(action, outcome, posting)
-
-        held = self._held_in_twinfield(run, [posting for posting, _ in to_check])
-        finals = []
-        for posting, outcome in to_check:
-            number, head_status = held.get(posting.key, (None, None))
-            if head_status == "final":
-                finals.append((posting.key, number, head_status))
-            route(after_check(posting, head_status, outcome.content_hash, target_of(outcome.transaction)),
-                  outcome, posting, number if head_status == "temporary" else None)
-        counts["checked"] = len(to_check)
-
+        held = self._held_in_twinfield(run, to_check(outcomes, known))
+        plan = plan_postings(outcomes, known, held)
+        to_post = [attempt_for(outcome, draft) for outcome, draft in plan.post]
+        to_move = [(posting, attempt_for(outcome)) for posting, outcome in plan.move]
+        updates = plan.updates
         summary: dict[str, Any] = {
             "valid": len(outcomes),
-            "already_booked": counts[Action.SKIP.value],
-            "changed_after_final": counts[Action.KEEP_FINAL.value],
-            "final_elsewhere": counts[Action.HOLD_FINAL_ELSEWHERE.value],
-            "checked_in_twinfield": counts["checked"],
+            "already_booked": plan.counts[Action.SKIP.value],
+            "changed_after_final": plan.counts[Action.KEEP_FINAL.value],
+            "final_elsewhere": plan.counts[Action.HOLD_FINAL_ELSEWHERE.value],
+            "checked_in_twinfield": plan.counts["checked"],
             "to_post": len(to_post) + len(to_move),
         }
         if run.dry_run:
@@ -105,6 +73,12 @@ class LoadDraftsOperator(SyncStageOperator):
                 for a in to_post + [attempt for _, attempt in to_move]
             ]
             return summary
+        return self._apply(run, plan, held, to_post, to_move, summary)
+
+    def _apply(self, run: StageRun, plan: PostingPlan, held: dict[tuple[str, str], tuple[str, str]],
+               to_post: list[Attempt], to_move: list[tuple[Posting, Attempt]], summary: dict[str, Any]) -> dict:
+        """Record the finals found, move drafts (delete, then write at the new target), write the rest."""
+        finals, updates = plan.finals, plan.updates
         postings.record_found(run.store, finals)
         not_moved = []
         for posting, attempt in to_move:

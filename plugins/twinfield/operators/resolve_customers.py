@@ -12,11 +12,11 @@ from typing import Any
 
 from twinfield.domain.batching import TWINFIELD_MAX_PER_REQUEST, chunked
 from twinfield.domain.customers import (
-    CREATE,
+    MATCHED_BY,
     MATCHED_NAME,
     MATCHED_VAT,
-    UNRESOLVED,
-    match_customers,
+    OfficePlan,
+    plan_office,
     to_twinfield_customer,
 )
 from twinfield.domain.focus_model import (
@@ -29,12 +29,11 @@ from twinfield.domain.focus_model import (
 )
 from twinfield.domain.twinfield.customers import customer_element
 from twinfield.domain.twinfield_model import Customer
+from twinfield.domain.staged_documents import parsed
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.operators.documents import parsed
 from twinfield.state import customers, documents
 from twinfield.state.customers import CustomerLink
 
-MATCHED_BY = {MATCHED_VAT: "vat_number", MATCHED_NAME: "name"}
 # How long another run's claim on a creation counts as that run sending it: far longer than one create request
 # (25 customers, a 60 s timeout, its retries and credit waits), so a live claim is never taken over; a claim
 # older than this is a run that died, and its customer is looked for in Twinfield before it is sent again.
@@ -61,10 +60,34 @@ class ResolveCustomersOperator(SyncStageOperator):
     stage = "resolve_customers"
 
     def sync(self, run: StageRun) -> dict:
+        wanted, invoicee_vat = self._wanted(run)
+        summary: dict[str, Any] = {"customers": sum(len(refs) for refs in wanted.values()), "linked_before": 0,
+                                   "matched_vat_number": 0, "matched_name": 0, "created": 0, "unresolved": 0,
+                                   "refused_by_twinfield": 0, "linked_by_another_run": 0}
+        plans = [plan for office, refs in sorted(wanted.items())
+                 if (plan := self._plan(run, office, refs, invoicee_vat, summary)) is not None]
+        summary["unresolved"] += sum(plan.unresolved for plan in plans)
+        if run.dry_run:
+            for plan in plans:
+                summary["matched_vat_number"] += sum(d.action == MATCHED_VAT for d in plan.matches)
+                summary["matched_name"] += sum(d.action == MATCHED_NAME for d in plan.matches)
+                summary["created"] += len(plan.to_create)
+            run.details["customer_problems"] = [problem for plan in plans for problem in plan.problems]
+            return summary
+        problems: list[dict] = []
+        for plan in plans:
+            problems += plan.problems + self._apply(run, plan, invoicee_vat, summary)
+        run.details["customer_problems"] = problems
+        return summary
+
+    @staticmethod
+    def _wanted(run: StageRun) -> tuple[dict[str, set[CustomerRef]], dict[CustomerRef, str]]:
+        """The customers of the run's documents per office they book into, and the VAT number the documents
+        show for each customer."""
         config = run.config
         departments = None  # read with the first document: an idle run asks Focus nothing here
         wanted: dict[str, set[CustomerRef]] = defaultdict(set)  # office -> customers
-        invoicee_vat: dict[CustomerRef, str] = {}  # the VAT number the documents show for their customer
+        invoicee_vat: dict[CustomerRef, str] = {}
         for _, doc in parsed(documents.staged(run.store, run.run_id)):
             if not isinstance(doc, FocusDocument):
                 continue  # validate reports it
@@ -76,76 +99,63 @@ class ResolveCustomersOperator(SyncStageOperator):
             route = config.route_for(doc.department_id, departments)
             if route is not None:
                 wanted[route.office].add(doc.customer)
+        return wanted, invoicee_vat
 
-        summary: dict[str, Any] = {"customers": sum(len(refs) for refs in wanted.values()), "linked_before": 0,
-                                   "matched_vat_number": 0, "matched_name": 0, "created": 0, "unresolved": 0,
-                                   "refused_by_twinfield": 0, "linked_by_another_run": 0}
-        problems: list[dict] = []
-        for office, refs in sorted(wanted.items()):
-            run.doing(f"matching {len(refs)} customer(s) with Twinfield office {office}")
-            if not run.dry_run:
-                self._wait_for_other_runs(run, office, refs)
-            links = customers.links(run.store, office)
-            known = [links[_key(ref)] for ref in refs if _key(ref) in links]
-            summary["linked_before"] += sum(link.status == "linked" for link in known)
-            reserved = [link.focus_key for link in known if link.status == "pending"]  # by an earlier version
-            if reserved and not run.dry_run:
-                customers.drop_pending(run.store, office, reserved)
-            new = sorted(ref for ref in refs if _key(ref) not in links or _key(ref) in reserved)
-            if not new:
-                continue
-            focus_customers = self._focus_customers(run, new, invoicee_vat)
-            taken = {link.twinfield_code for link in links.values() if link.focus_key not in reserved}
-            if not run.dry_run:
-                new = self._recover(run, office, new, focus_customers, taken, summary)
-            listed = run.twinfield.customers.list(office, with_details=False)
-            candidates = self._details(run, office, [c.code for c in listed if c.code and c.code not in taken])
-            decisions = match_customers([focus_customers[ref] for ref in new if ref in focus_customers], candidates, {})
-            for ref in new:
-                if ref not in focus_customers:
-                    problems.append({"customer": str(ref), "office": office,
-                                     "reason": "Focus does not know it, or answered with data this sync cannot read"})
-            to_create = [d.focus for d in decisions if d.action == CREATE]
-            for d in decisions:
-                if d.action == UNRESOLVED:
-                    problems.append({"customer": f"{d.focus.name} ({d.ref})", "office": office, "reason": d.reason})
-            summary["unresolved"] += sum(d.action == UNRESOLVED for d in decisions)
-            if run.dry_run:
-                summary["matched_vat_number"] += sum(d.action == MATCHED_VAT for d in decisions)
-                summary["matched_name"] += sum(d.action == MATCHED_NAME for d in decisions)
-                summary["created"] += len(to_create)
-                continue
-            matches = [
-                CustomerLink(d.ref.type, d.ref.id, office, d.code, MATCHED_BY[d.action], "linked", run.run_id)
-                for d in decisions
-                if d.action in MATCHED_BY
-            ]
-            recorded = customers.link_existing(run.store, run.run_id, matches)
-            customers.forget_attempts(run.store, office, [link.focus_key for link in recorded])
-            summary["matched_vat_number"] += sum(link.matched_by == "vat_number" for link in recorded)
-            summary["matched_name"] += sum(link.matched_by == "name" for link in recorded)
-            lost = {link.focus_key for link in matches} - {link.focus_key for link in recorded}
-            to_create += [focus_customers[CustomerRef(*key)] for key in sorted(lost)]  # code taken meanwhile
+    def _plan(self, run: StageRun, office: str, refs: set[CustomerRef], invoicee_vat: Mapping[CustomerRef, str],
+              summary: dict) -> OfficePlan | None:
+        """Read what one office's plan needs (its links, the Focus customers not linked yet, the Twinfield
+        customers they may match) and plan it; None when every customer is linked. A real run first waits for
+        other runs' creations and settles what earlier runs left, which a dry run may not write."""
+        run.doing(f"matching {len(refs)} customer(s) with Twinfield office {office}")
+        if not run.dry_run:
+            self._wait_for_other_runs(run, office, refs)
+        links = customers.links(run.store, office)
+        known = [links[_key(ref)] for ref in refs if _key(ref) in links]
+        summary["linked_before"] += sum(link.status == "linked" for link in known)
+        reserved = [link.focus_key for link in known if link.status == "pending"]  # by an earlier version
+        new = sorted(ref for ref in refs if _key(ref) not in links or _key(ref) in reserved)
+        if not new:
+            return None
+        focus_customers = self._focus_customers(run, new, invoicee_vat)
+        taken = {link.twinfield_code for link in links.values() if link.focus_key not in reserved}
+        if not run.dry_run:
+            new = self._settle_earlier_runs(run, office, new, reserved, taken, summary)
+        listed = run.twinfield.customers.list(office, with_details=False)
+        candidates = self._details(run, office, [c.code for c in listed if c.code and c.code not in taken])
+        return plan_office(office, new, focus_customers, candidates)
 
-            run.doing(f"creating {len(to_create)} customer(s) in Twinfield office {office}")
-            details = self._details_to_create(run, [fc.ref for fc in to_create], invoicee_vat)
-            created, refused, notes, elsewhere = self._create(run, office,
-                                                              [details.get(fc.ref, fc) for fc in to_create])
-            summary["created"] += created
-            summary["refused_by_twinfield"] += len(refused)
-            problems += [{"customer": name, "office": office, "reason": reason} for name, reason in refused + notes]
-            if elsewhere:
-                linked, unsettled = self._settled_elsewhere(run, office, elsewhere)
-                summary["linked_by_another_run"] += linked
-                problems += unsettled
-        run.details["customer_problems"] = problems
-        return summary
+    def _apply(self, run: StageRun, plan: OfficePlan, invoicee_vat: Mapping[CustomerRef, str],
+               summary: dict) -> list[dict]:
+        """Link the matched customers and create the others in Twinfield; returns the problems met doing so."""
+        office = plan.office
+        matches = [CustomerLink(d.ref.type, d.ref.id, office, d.code, MATCHED_BY[d.action], "linked", run.run_id)
+                   for d in plan.matches]
+        recorded = customers.link_existing(run.store, run.run_id, matches)
+        customers.forget_attempts(run.store, office, [link.focus_key for link in recorded])
+        summary["matched_vat_number"] += sum(link.matched_by == "vat_number" for link in recorded)
+        summary["matched_name"] += sum(link.matched_by == "name" for link in recorded)
+        lost = {link.focus_key for link in matches} - {link.focus_key for link in recorded}
+        matched = {_key(d.ref): d.focus for d in plan.matches}
+        to_create = plan.to_create + [matched[key] for key in sorted(lost)]  # code taken meanwhile
+
+        run.doing(f"creating {len(to_create)} customer(s) in Twinfield office {office}")
+        details = self._details_to_create(run, [fc.ref for fc in to_create], invoicee_vat)
+        created, refused, notes, elsewhere = self._create(run, office,
+                                                          [details.get(fc.ref, fc) for fc in to_create])
+        summary["created"] += created
+        summary["refused_by_twinfield"] += len(refused)
+        problems = [{"customer": name, "office": office, "reason": reason} for name, reason in refused + notes]
+        if elsewhere:
+            linked, unsettled = self._settled_elsewhere(run, office, elsewhere)
+            summary["linked_by_another_run"] += linked
+            problems += unsettled
+        return problems
 
     @staticmethod
     def _wait_for_other_runs(run: StageRun, office: str, refs) -> None:
         """Wait while another run is creating any of these customers (a claim within the lease), so that this
         run links what that run creates instead of creating it again. A claim that outlives its lease is a run
-        that died: this run looks for its customer in Twinfield (``_recover``)."""
+        that died: this run looks for its customer in Twinfield (``_settle_earlier_runs``)."""
         keys = {_key(ref) for ref in refs}
         announced = False
         while True:
@@ -213,11 +223,14 @@ class ResolveCustomersOperator(SyncStageOperator):
             return {ref: customer for ref, customer in pool.map(read, refs) if customer is not None}
 
     @staticmethod
-    def _recover(run: StageRun, office: str, refs: list[CustomerRef], focus_customers: dict, taken: set[str],
-                 summary: dict) -> list[CustomerRef]:
-        """Settle creations an earlier run recorded but never saw answered: the customer Twinfield now holds
-        for it (same name and VAT number, changed since the attempt, not linked) is linked; the others are
-        resolved again (the attempt never reached Twinfield). Returns the refs still to resolve."""
+    def _settle_earlier_runs(run: StageRun, office: str, refs: list[CustomerRef], reserved: list[tuple[str, str]],
+                             taken: set[str], summary: dict) -> list[CustomerRef]:
+        """Drop the links an earlier version reserved (``reserved``: resolved again), and settle creations an
+        earlier run recorded but never saw answered: the customer Twinfield now holds for it (same name and VAT
+        number, changed since the attempt, not linked) is linked; the others are resolved again (the attempt
+        never reached Twinfield). Returns the refs still to resolve."""
+        if reserved:
+            customers.drop_pending(run.store, office, reserved)
         attempts = customers.attempts(run.store, office)
         open_ = [attempts[_key(ref)] for ref in refs if _key(ref) in attempts]
         if not open_:

@@ -8,27 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from twinfield import assets
-from twinfield.domain.focus_model import parse_invoice, payment_took_effect, payments_seen
-from twinfield.domain.money import format_amount, to_decimal
+from twinfield.domain.focus_model import payment_took_effect, payments_seen
+from twinfield.domain.money import format_amount
+from twinfield.domain.payment_plan import PaymentDue, plan_payments, still_to_register
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import payments, postings
 from twinfield.state.postings import Posting
-
-
-def paid_at(posting: Posting, today: dt.date) -> dt.datetime:
-    """When it was paid: the match date (fully paid), else the day the partial payment was seen; noon UTC, so
-    the day is the same in every European time zone."""
-    day = posting.match_date or today
-    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.timezone.utc)
-
-
-def still_to_register(info: dict, paid_in_twinfield: Decimal) -> Decimal:
-    """What Focus does not show paid yet of what Twinfield shows paid: never more than Focus still has due
-    (a credit note, or a payment registered in Focus by hand, lowers it)."""
-    invoice = parse_invoice(info)
-    due = to_decimal(info["total"]["due"]["amount"])
-    return min(paid_in_twinfield - invoice.paid_amount, due)
 
 
 class UpdatePaymentsOperator(SyncStageOperator):
@@ -54,19 +40,15 @@ class UpdatePaymentsOperator(SyncStageOperator):
     def sync(self, run: StageRun) -> dict:
         candidates = [p for p in postings.to_reconcile(run.store) if p.paid_amount]
         registered = payments.registered_totals(run.store, [p.focus_id for p in candidates])
-        due = [
-            p for p in candidates if min(p.paid_amount, p.total) > registered.get(p.focus_id, Decimal(0))
-        ]
+        due = plan_payments(candidates, registered, dt.datetime.now(dt.timezone.utc).date())
         summary: dict[str, Any] = {"paid_in_twinfield": len(candidates), "to_register": len(due)}
-        today = dt.datetime.now(dt.timezone.utc).date()
         if run.dry_run:
-            run.details["would_register"] = [
-                {"focus_number": p.focus_number, "currency": p.currency,
-                 "paid_at": paid_at(p, today).date().isoformat(),
-                 "amount": format_amount(min(p.paid_amount, p.total) - registered.get(p.focus_id, Decimal(0)))}
-                for p in due
-            ]
+            run.details["would_register"] = [payment.as_dict() for payment in due]
             return summary
+        return self._register(run, due, summary)
+
+    def _register(self, run: StageRun, due: list[PaymentDue], summary: dict[str, Any]) -> dict:
+        """Register the planned payments in Focus, each claimed first; adds each one's outcome to ``summary``."""
         method = run.config.payment_method_id
         problems: list[dict] = []
 
@@ -74,11 +56,9 @@ class UpdatePaymentsOperator(SyncStageOperator):
             problems.append({"focus_number": posting.focus_number, "focus_id": posting.focus_id,
                              "amount": format_amount(min(posting.paid_amount, posting.total)), "reason": reason})
 
-        def register(posting: Posting) -> str:
-            target = min(posting.paid_amount, posting.total)
-            when = paid_at(posting, today)
-            claim = payments.claim(run.store, run.run_id, posting.focus_id, paid_total=target,
-                                   amount=target - registered.get(posting.focus_id, Decimal(0)),
+        def register(payment: PaymentDue) -> str:
+            posting, target, when = payment.posting, payment.paid_total, payment.paid_at
+            claim = payments.claim(run.store, run.run_id, posting.focus_id, paid_total=target, amount=payment.amount,
                                    currency=posting.currency, paid_at=when.date())
             if claim in ("done", "busy"):
                 return claim

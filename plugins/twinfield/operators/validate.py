@@ -13,24 +13,14 @@ from twinfield.domain.focus_model import (
     parse_tax_rates,
 )
 from twinfield.domain.mapping import text_notes, zero_total_note
+from twinfield.domain.staged_documents import parsed
 from twinfield.domain.validation import merge_causes, validate
 from twinfield.operators.base import StageRun, SyncStageOperator
-from twinfield.operators.documents import parsed
 from twinfield.state import customers, documents
 from twinfield.state.documents import ValidationOutcome
 
 BATCH = 500  # documents validated at a time: a large run never holds them all
 NEW_CUSTOMER = "(new)"  # the code a dry run books a customer under that it would create
-
-
-class _NewCustomersToo(dict):
-    """Customer codes for a dry run: every customer without a link counts as one to be created."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __missing__(self, key: Any) -> str:
-        return NEW_CUSTOMER
 
 
 class ValidateOperator(SyncStageOperator):
@@ -100,7 +90,7 @@ class ValidateOperator(SyncStageOperator):
         departments = parse_departments(focus.departments())
         offices = sorted({route.office for route in config.departments})
         synced = [d for d in departments if config.route_for(d, departments) is not None]
-        codes: dict[tuple[str, CustomerRef], str] = _NewCustomersToo() if run.dry_run else {}
+        codes: dict[tuple[str, CustomerRef], str] = {}
         for office in offices:
             for (customer_type, focus_id), link in customers.links(run.store, office).items():
                 if link.status == "linked":
@@ -113,6 +103,8 @@ class ValidateOperator(SyncStageOperator):
             "tax_rates": parse_tax_rates([rate for d in synced for rate in focus.tax_rates(d)]),
             "departments": departments,
             "customer_codes": codes,
+            # A dry run created no customers: each one without a link counts as one the real run would create.
+            "new_customer_code": NEW_CUSTOMER if run.dry_run else None,
         }
 
 

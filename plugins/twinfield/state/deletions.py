@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from sqlalchemy import bindparam, text
 
 from twinfield.domain.batching import SQL_PARAMETERS, chunked
+from twinfield.domain.deletions import Deletion
 from twinfield.state.db import StateStore
 from twinfield.state.encoding import now
-
-
-@dataclass(frozen=True)
-class Deletion:
-    kind: str
-    focus_id: str
-    focus_number: str
-    outcome: str  # see twinfield.domain.report (NOT_BOOKED, DRAFT_DELETED, ...)
-    office: str = ""
-    daybook: str = ""
-    invoice_number: str = ""
-    twinfield_number: str | None = None
-    detail: str = ""
 
 
 def to_check(store: StateStore, kind: str) -> list[str]:

@@ -48,15 +48,19 @@ def run_script(op, name: str) -> None:
         op.execute(text(statement))
 
 
+def revision(url: str) -> str | None:
+    """The revision of the database at ``url``, by a plain read (no lock, nothing migrated)."""
+    reader = create_engine(url, connect_args={"timeout": 120} if url.startswith("sqlite") else {})
+    try:
+        return current(reader)
+    finally:
+        reader.dispose()
+
+
 def upgrade(url: str, target: str = "head") -> str:
     """Bring the database at ``url`` to ``target``; returns the revision it is at afterwards."""
-    if target == "head":  # the usual case, answered by a plain read (no lock)
-        reader = create_engine(url, connect_args={"timeout": 120} if url.startswith("sqlite") else {})
-        try:
-            if current(reader) == head():
-                return head()
-        finally:
-            reader.dispose()
+    if target == "head" and revision(url) == head():  # the usual case, answered by a plain read (no lock)
+        return head()
     engine = _migration_engine(url)
     try:
         config = _config()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Protocol, TypeVar
 
 from twinfield.domain.focus_model import (
     CREDIT_NOTE,
@@ -12,12 +13,21 @@ from twinfield.domain.focus_model import (
     parse_credit_note,
     parse_invoice,
 )
-from twinfield.state.documents import StagedDocument
 
 PARSERS = {INVOICE: parse_invoice, CREDIT_NOTE: parse_credit_note}
 
 
-def parsed(staged: Iterable[StagedDocument]) -> Iterator[tuple[StagedDocument, FocusDocument | MalformedFocusData]]:
+class Staged(Protocol):
+    """A staged Focus answer (``twinfield.state.documents.StagedDocument``)."""
+
+    kind: str
+    raw: dict
+
+
+S = TypeVar("S", bound=Staged)
+
+
+def parsed(staged: Iterable[S]) -> Iterator[tuple[S, FocusDocument | MalformedFocusData]]:
     """Each staged document with its parsed form, or the reason Focus's answer could not be read."""
     for doc in staged:
         try:
