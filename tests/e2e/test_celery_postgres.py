@@ -34,7 +34,7 @@ from tests.e2e.stack import (
     start_redis,
     wait_for,
 )
-from tests.integration.test_dag_sync import OFFICE, expected_outcomes, focus_total
+from tests.integration.world import OFFICE, expected_outcomes, focus_total
 from twinfield.state import StateStore, postings, runs
 
 DAG_ID = "focus_twinfield_sync"

@@ -26,7 +26,7 @@ from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from sandbox.server import CLIENT_ID, CLIENT_SECRET, Sandbox, SandboxConfig
 from tests.e2e.stack import PYTHON, ROOT, AirflowApi, Stack, airflow_env, free_port, wait_for
-from tests.integration.test_dag_sync import OFFICE, booked_number, expected_outcomes
+from tests.integration.world import OFFICE, booked_number, expected_outcomes
 from twinfield.state import StateStore, runs
 
 DAG_ID = "focus_twinfield_sync"

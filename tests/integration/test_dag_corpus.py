@@ -14,7 +14,6 @@ import shutil
 import time
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 
 import pendulum
 import pytest
@@ -23,7 +22,7 @@ import requests
 from sandbox import airflow_env, chart
 from sandbox.focus.data import stable_id
 from sandbox.server import Sandbox, SandboxConfig
-from tests.integration.test_dag_sync import DEFAULTS, OFFICE, booked_number, expected_outcomes
+from tests.integration.world import DEFAULTS, OFFICE, booked_number, expected_outcomes
 from twinfield.domain.xml_text import xml_safe
 from twinfield.state import StateStore, runs
 

@@ -5,7 +5,6 @@ lost is found instead of made twice, and no WSDL is downloaded.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
@@ -13,8 +12,6 @@ from collections import Counter
 import pendulum
 import pytest
 
-from sandbox import airflow_env
-from tests.integration.test_dag_sync import World
 from twinfield.domain.twinfield_model import Customer
 from twinfield.hooks.twinfield import TwinfieldHook
 from twinfield.hooks.twinfield.connectors import Customers
@@ -26,20 +23,9 @@ pytestmark = pytest.mark.integration
 OFFICE = "NLA001"
 
 
-@pytest.fixture(scope="module")
-def dag(tmp_path_factory):
-    saved = dict(os.environ)
-    airflow_env.prepare(tmp_path_factory.mktemp("airflow"), {})
-    yield airflow_env.load_dag()
-    os.environ.clear()
-    os.environ.update(saved)
-
-
 @pytest.fixture
-def fresh_world(dag, tmp_path):
-    w = World(dag, tmp_path, invoices=60, seed=5)
-    yield w
-    w.stop()
+def fresh_world(make_world):
+    return make_world(invoices=60, seed=5)
 
 
 def created_links(world) -> dict:

@@ -4,32 +4,20 @@ says so, a final transaction never."""
 
 from __future__ import annotations
 
-import os
 
 import pendulum
 import pytest
 
 from sandbox import airflow_env
-from tests.integration.test_dag_sync import OFFICE, World, booked_number
+from tests.integration.world import OFFICE, booked_number
 from twinfield.state import deletions, postings, runs
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def dag(tmp_path_factory):
-    saved = dict(os.environ)
-    airflow_env.prepare(tmp_path_factory.mktemp("airflow"), {})
-    yield airflow_env.load_dag()
-    os.environ.clear()
-    os.environ.update(saved)
-
-
 @pytest.fixture
-def world(dag, tmp_path):
-    w = World(dag, tmp_path, invoices=90, seed=11)
-    yield w
-    w.stop()
+def world(make_world):
+    return make_world(invoices=90, seed=11)
 
 
 def last_booked(focus, kind: str) -> dict[str, dict]:

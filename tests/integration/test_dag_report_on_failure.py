@@ -10,7 +10,7 @@ from collections import Counter
 import pendulum
 import pytest
 
-from tests.integration.test_dag_sync import World, dag  # noqa: F401 - dag is the fixture
+from tests.integration.world import World
 from twinfield.hooks.twinfield.client import TwinfieldClient
 from twinfield.operators.pull_reconciliations import PullReconciliationsOperator
 from twinfield.operators.report import file_name, report_folder

@@ -1,10 +1,8 @@
 """The DAG end to end with ``dag.test()`` against the sandbox: drafts, held-back documents, re-runs,
 payments, credit notes, a crash in the middle of load_drafts, and a dry run.
 
-What should happen to each generated document is worked out here from the sandbox's raw data with plain
-rules (a line without product category, the ledger 8999 Twinfield lacks, the Belgian 6% without a VAT
-code, a currency the office does not keep, an invoice not sent yet), independently of the pipeline's code.
-USD and GBP invoices are booked in their own currency.
+What should happen to each generated document is worked out from the sandbox's raw data independently of the
+pipeline (tests/integration/world.py). USD and GBP invoices are booked in their own currency.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import datetime as dt
 import re
 import os
 from collections import Counter
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,104 +18,15 @@ import pendulum
 import pytest
 from sqlalchemy import text
 
-from sandbox import airflow_env, chart
-from sandbox.server import Sandbox, SandboxConfig
+from sandbox import airflow_env
+from tests.integration.world import OFFICE, World, expected_outcomes, focus_total
 from twinfield.hooks.focus import TeamleaderFocusHook
 from twinfield.hooks.twinfield.client import TwinfieldClient
 from twinfield.hooks.twinfield.connectors import Matching, Transactions
 from twinfield.operators.report import file_name
-from twinfield.state import StateStore, payments, postings, runs
+from twinfield.state import payments, postings, runs
 
 pytestmark = pytest.mark.integration
-
-OFFICE = "NLA001"
-# Every run passes every param: in one process, dag.test() leaves a run's conf in the DAG's Param objects
-# (Airflow's process_params sets their values in place), so a dry run would leak into the next run's defaults.
-DEFAULTS = {"starting_date": "2020-01-01", "invoice_numbers": None, "dry_run": False, "include_credit_notes": True}
-DEPARTMENT_PREFIX = {"Acme Nederland": "", "Acme Belgie": "BE"}
-
-
-# -- what should happen, from the raw sandbox data -------------------------------------------------------------
-@dataclass
-class Expected:
-    booked: dict[str, dict] = field(default_factory=dict)  # Twinfield invoice number -> Focus document
-    held_back: dict[str, list[str]] = field(default_factory=dict)  # Focus number -> words its reasons contain
-    waiting: set[str] = field(default_factory=set)  # Focus numbers
-
-
-def booked_number(doc: dict, departments: dict[str, str]) -> str:
-    number = doc.get("invoice_number") or doc["credit_note_number"]
-    year, seq = (part.strip() for part in number.split("/"))
-    kind = "" if "invoice_number" in doc else "CN"
-    return f"{DEPARTMENT_PREFIX[departments[doc['department']['id']]]}{kind}{year}-{seq}"
-
-
-def expected_outcomes(sb: Sandbox) -> Expected:
-    data = sb.focus.data
-    departments = {d["id"]: d["name"] for d in data.departments}
-    categories = {c["id"]: c["name"] for c in data.product_categories}
-    rates = {t["id"]: t["description"] for t in data.tax_rates}
-    out = Expected()
-    documents = [i for i in data.invoices if i["status"] != "draft"] + list(data.credit_notes)
-    for doc in documents:
-        number = doc.get("invoice_number") or doc["credit_note_number"]
-        words = []
-        for group in doc["grouped_lines"]:
-            for line in group["line_items"]:
-                category = line["product_category"]
-                if category is None:
-                    words.append("no product category")
-                elif categories[category["id"]] == "Legacy services":
-                    words.append("8999")
-                if rates[line["tax"]["id"]] == "6%":
-                    words.append("'6%'")
-        if doc["currency"] not in chart.OFFICE_CURRENCIES[OFFICE]:
-            words.append(f"currency {doc['currency']}: Twinfield office {OFFICE} has no such currency")
-        if words:
-            out.held_back[number] = words
-        elif not doc.get("sent", True):
-            out.waiting.add(number)
-        else:
-            out.booked[booked_number(doc, departments)] = doc
-    return out
-
-
-# -- a world: one sandbox, one state store, runs of the DAG ------------------------------------------------------
-@pytest.fixture(scope="module")
-def dag(tmp_path_factory):
-    saved = dict(os.environ)
-    airflow_env.prepare(tmp_path_factory.mktemp("airflow"), {})
-    yield airflow_env.load_dag()
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-class World:
-    def __init__(self, dag, home: Path, invoices: int, seed: int):
-        self.dag = dag
-        self.sandbox = Sandbox(SandboxConfig(invoices=invoices, seed=seed, focus_rate_limit=100_000,
-                                             twinfield_credits_per_minute=100_000)).start()
-        os.environ.update(self.sandbox.connections())
-        state = home / "state.db"
-        os.environ["AIRFLOW_CONN_FOCUS_TWINFIELD_STATE"] = f'{{"conn_type": "sqlite", "host": "{state}"}}'
-        self.store = StateStore(f"sqlite:///{state}")
-        self.expected = expected_outcomes(self.sandbox)
-
-    def run(self, logical_date=None, **conf):
-        """One DAG run (``logical_date`` None: a manual run without one); returns (dag run, report data)."""
-        dagrun = self.dag.test(logical_date=logical_date, run_conf={**DEFAULTS, **conf})
-        stored = runs.get_report(self.store, dagrun.run_id)
-        return dagrun, (stored[1] if stored else None)
-
-    def states(self, dagrun) -> dict[str, str]:
-        return {ti.task_id: str(ti.state) for ti in dagrun.get_task_instances()}
-
-    def transactions(self) -> list[dict]:
-        return self.sandbox.twinfield.transactions(OFFICE)
-
-    def stop(self):
-        self.sandbox.stop()
-
 
 @pytest.fixture(scope="module")
 def world(dag, tmp_path_factory):
@@ -128,14 +36,8 @@ def world(dag, tmp_path_factory):
 
 
 @pytest.fixture
-def fresh_world(dag, tmp_path):
-    w = World(dag, tmp_path, invoices=90, seed=11)
-    yield w
-    w.stop()
-
-
-def focus_total(doc: dict) -> Decimal:
-    return doc["total"]["tax_inclusive"]["amount"]
+def fresh_world(make_world):
+    return make_world(invoices=90, seed=11)
 
 
 # -- the scenario of one world, in order ------------------------------------------------------------------------
@@ -476,15 +378,8 @@ def test_a_usd_or_gbp_invoice_is_booked_as_a_draft_in_its_own_currency(fresh_wor
 
 def test_a_payment_that_fails_after_sending_is_checked_not_registered_twice(fresh_world, monkeypatch):
     world = fresh_world
-    dagrun, _ = world.run(logical_date=pendulum.datetime(2030, 3, 1, tz="UTC"))
-    assert set(world.states(dagrun).values()) == {"success"}
-    focus, tw = world.sandbox.focus, world.sandbox.twinfield
-    paid = [t for t in world.transactions() if Decimal(t["value"]) > 0
-            and not focus.payments(world.expected.booked[t["invoicenumber"]]["id"])][:2]
-    assert len(paid) == 2
-    for tx in paid:
-        tw.finalize(OFFICE, "VRK", tx["number"])
-        tw.match(OFFICE, "VRK", tx["number"])
+    paid = _booked_then_paid_in_twinfield(world, 2)
+    focus = world.sandbox.focus
 
     real_register = TeamleaderFocusHook.register_payment
 
@@ -529,15 +424,8 @@ def test_a_payment_that_fails_after_sending_is_checked_not_registered_twice(fres
 
 def test_one_invoice_that_cannot_be_read_or_paid_is_reported_and_the_others_are_paid(fresh_world, monkeypatch):
     world = fresh_world
-    dagrun, _ = world.run(logical_date=pendulum.datetime(2030, 3, 1, tz="UTC"))
-    assert set(world.states(dagrun).values()) == {"success"}
-    focus, tw = world.sandbox.focus, world.sandbox.twinfield
-    paid = [t for t in world.transactions() if Decimal(t["value"]) > 0
-            and not focus.payments(world.expected.booked[t["invoicenumber"]]["id"])][:3]
-    assert len(paid) == 3
-    for tx in paid:
-        tw.finalize(OFFICE, "VRK", tx["number"])
-        tw.match(OFFICE, "VRK", tx["number"])
+    paid = _booked_then_paid_in_twinfield(world, 3)
+    focus = world.sandbox.focus
     garbled_row, garbled_info = paid[0], paid[1]  # Twinfield's row, and Focus's invoice, in a form not known
     garbled_id = world.expected.booked[garbled_info["invoicenumber"]]["id"]
     real_read, real_info = TwinfieldClient.read, TeamleaderFocusHook.invoice_info
@@ -586,6 +474,21 @@ def test_one_invoice_that_cannot_be_read_or_paid_is_reported_and_the_others_are_
     dagrun, report = world.run(logical_date=pendulum.datetime(2030, 3, 3, tz="UTC"))
     assert set(world.states(dagrun).values()) == {"success"} and report["errors"] == []
     assert [len(api_payments(tx)) for tx in paid] == [1, 1, 1]
+
+
+def _booked_then_paid_in_twinfield(world, count: int) -> list[dict]:
+    """A first run books the documents; the bookkeeper then finalises and fully matches ``count`` unpaid
+    invoices in Twinfield. Their transactions."""
+    dagrun, _ = world.run(logical_date=pendulum.datetime(2030, 3, 1, tz="UTC"))
+    assert set(world.states(dagrun).values()) == {"success"}
+    focus, tw = world.sandbox.focus, world.sandbox.twinfield
+    paid = [t for t in world.transactions() if Decimal(t["value"]) > 0
+            and not focus.payments(world.expected.booked[t["invoicenumber"]]["id"])][:count]
+    assert len(paid) == count
+    for tx in paid:
+        tw.finalize(OFFICE, "VRK", tx["number"])
+        tw.match(OFFICE, "VRK", tx["number"])
+    return paid
 
 
 def _stage(world, dagrun, stage: str) -> dict:

@@ -10,7 +10,6 @@ import pendulum
 
 from tests.integration.test_notifications import (  # noqa: F401 - inbox and world are fixtures
     RECIPIENTS, SMTP_USER, Tables, bodies, configure, inbox, world)
-from tests.integration.test_dag_sync import dag  # noqa: F401 - the fixture
 
 
 def parse_dags_with_the_deadline(monkeypatch, setting: str = "07:00") -> None:

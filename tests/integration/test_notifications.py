@@ -5,7 +5,6 @@ The same runs show the asset events downstream DAGs are scheduled on."""
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
 import json
@@ -20,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from sandbox.server import CLIENT_SECRET
-from tests.integration.test_dag_sync import OFFICE, World, dag  # noqa: F401 - dag is the fixture
+from tests.integration.world import OFFICE, World
 from twinfield.operators.pull_reconciliations import PullReconciliationsOperator
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import pendulum
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.test_dag_sync import World, dag  # noqa: F401 - dag is the fixture
+from tests.integration.world import World
 from tests.integration.test_notifications import Tables
 from twinfield.web import app as web
 

@@ -19,7 +19,7 @@ import pytest
 
 from sandbox import chart
 from twinfield.domain.twinfield_model import Address, Customer, DebitCredit, SalesTransaction, TransactionLine
-from twinfield.errors import TwinfieldAuthError, TwinfieldOAuth2Required
+from twinfield.errors import TwinfieldAuthError
 from twinfield.hooks.limiter import Clock
 from twinfield.hooks.twinfield import TwinfieldHook
 

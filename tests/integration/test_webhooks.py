@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from sandbox import airflow_env
 from sandbox.serving import ThreadedServer
-from tests.integration.test_dag_sync import OFFICE, World, booked_number, dag  # noqa: F401 - dag is a fixture
+from tests.integration.world import World, booked_number
 from tests.integration.test_focus_hook import connect  # noqa: F401 - fixture
 from twinfield import webhooks as command
 from twinfield.state import StateStore, webhook_hints

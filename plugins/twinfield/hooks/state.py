@@ -12,6 +12,7 @@ from typing import Any
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
 
+from twinfield.hooks.fields import get_field
 from twinfield.state import StateStore
 from twinfield.state.tokens import Cipher
 
@@ -52,7 +53,7 @@ def state_store_url(conn_id: str = DEFAULT_CONN_ID) -> str:
                 "(README, Deployment)") from None
         home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
         return f"sqlite:///{home / 'focus_twinfield_state.db'}"
-    explicit = conn.extra_dejson.get("sqlalchemy_url")
+    explicit = get_field(conn, "sqlalchemy_url")
     if explicit:
         return explicit
     if conn.conn_type == CONN_TYPE:  # its form has nothing but this field

@@ -39,6 +39,7 @@ from twinfield.domain.focus_model import PaymentsSeen, payment_took_effect, paym
 from twinfield.domain.money import to_decimal
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable, FocusUnstableList
 from twinfield.hooks.focus.filters import credit_note_filter, invoice_filter
+from twinfield.hooks.fields import get_field
 from twinfield.hooks.limiter import Clock, RequestStats, SlidingWindowLimiter
 from twinfield.hooks.state import secrets_cipher, state_store
 from twinfield.state import StateStore, rate_windows
@@ -160,9 +161,7 @@ class TeamleaderFocusHook(HttpHook):
         return self.get_connection(self.teamleader_focus_conn_id)
 
     def _extra(self, name: str, default: Any = None) -> Any:
-        """A connection extra; missing or empty means ``default``."""
-        value = self.connection.extra_dejson.get(name)
-        return default if value in (None, "") else value
+        return get_field(self.connection, name, default)
 
     @cached_property
     def api_url(self) -> str:

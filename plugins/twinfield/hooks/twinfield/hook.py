@@ -11,6 +11,7 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from twinfield.errors import TwinfieldError
+from twinfield.hooks.fields import get_field
 from twinfield.hooks.limiter import Clock
 from twinfield.hooks.twinfield.client import TwinfieldClient
 from twinfield.hooks.twinfield.connectors import Customers, Matching, Reference, Transactions
@@ -59,13 +60,7 @@ class TwinfieldHook(BaseHook):
         return self.get_connection(self.twinfield_conn_id)
 
     def _get_field(self, name: str, default: Any = None) -> Any:
-        """A connection extra (also as ``extra__twinfield__<name>``); an empty string counts as absent."""
-        extra = self.connection.extra_dejson
-        for key in (name, f"extra__twinfield__{name}"):
-            value = extra.get(key)
-            if value not in (None, ""):
-                return value
-        return default
+        return get_field(self.connection, name, default)
 
     @property
     def default_office(self) -> str | None:
