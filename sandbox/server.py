@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from sandbox.focus import FocusSandbox
-from sandbox.focus.data import generate
+from sandbox.focus.generate import generate
 from sandbox.serving import ThreadedServer
 from sandbox.twinfield import TwinfieldSandbox
 

@@ -2,7 +2,7 @@
 (answering in the shapes of Focus' openapi.yaml), its rate limit, fault injection, and seeded data.
 
 ``FocusSandbox(data, client_id, client_secret, initial_refresh_token, rate_limit_per_minute=200).app()`` is
-the FastAPI app; ``sandbox.focus.data.generate()`` makes the data.
+the FastAPI app; ``sandbox.focus.generate.generate()`` makes the data.
 """
 
 from sandbox.focus.emulator import FocusSandbox

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
+from sandbox.focus.data import APP_URL
 from sandbox.focus.params import bad_request
 
 EMAIL_TYPES = ("primary", "invoicing")
@@ -20,7 +21,6 @@ CURRENCIES = ("BAM", "CAD", "CHF", "CLP", "CNY", "COP", "CZK", "DKK", "EUR", "GB
               "MXN", "NOK", "PEN", "PLN", "RON", "SEK", "TRY", "USD", "ZAR")
 OPTIONAL_STRINGS = ("business_type_id", "vat_number", "national_identification_number", "website", "iban", "bic",
                     "language", "responsible_user_id", "remarks")
-APP_URL = "https://focus.teamleader.eu"
 
 
 def new_company(body: dict, now: datetime) -> dict:

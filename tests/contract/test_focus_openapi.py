@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from openapi_schema_validator import OAS30Validator
 
 from sandbox.focus import FocusSandbox
-from sandbox.focus.data import generate
+from sandbox.focus.generate import generate
 
 pytestmark = pytest.mark.contract
 

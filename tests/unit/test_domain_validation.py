@@ -275,16 +275,16 @@ def test_nothing_to_validate():
     assert (result.valid, result.held_back, result.causes()) == ([], [], [])
 
 
-# --- realistic data from the Focus sandbox's generator (sandbox/focus/data.py) ----------------------------
+# --- realistic data from the Focus sandbox's generator (sandbox/focus/generate.py) ----------------------------
 
 def test_generated_account_books_every_valid_document_to_the_cent_and_explains_the_rest():
-    data_module = pytest.importorskip("sandbox.focus.data")
     from sandbox import chart
+    from sandbox.focus.generate import generate
     from twinfield.domain.config import load_config
     from twinfield.domain.focus_model import parse_departments, parse_product_categories, parse_tax_rates
     from twinfield.domain.twinfield_model import LedgerAccount
 
-    data = data_module.generate(seed=3, invoices=400, anchor=dt.date(2026, 3, 15))
+    data = generate(seed=3, invoices=400, anchor=dt.date(2026, 3, 15))
     docs = [parse_invoice(i) for i in data.invoices] + [parse_credit_note(c) for c in data.credit_notes]
     config = load_config(fx.GOLDEN.parents[2] / "include" / "mappings" / "sync.yaml")
     result = v.validate(

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from sandbox import chart
-from sandbox.focus.data import generate
+from sandbox.focus.generate import generate
 
 ANCHOR = date(2026, 2, 10)  # the window crosses a new year: numbering restarts
 CENT = Decimal("0.01")

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from sandbox.focus.data import generate, record_payment
+from sandbox.focus.data import record_payment
+from sandbox.focus.generate import generate
 from twinfield.domain.payment_plan import still_to_register
 
 
