@@ -110,7 +110,8 @@ def airflow_api(tmp_path_factory):
     home = tmp_path_factory.mktemp("airflow-api")
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({"webhooks": "receiver-pw"}))
-    os.environ.update({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "webhooks:admin",
+    os.environ.update({"AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),  # as long as SHA512 asks
+                       "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "webhooks:admin",
                        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
                        "AIRFLOW__CORE__AUTH_MANAGER":
                            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"})
