@@ -8,6 +8,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 TWINFIELD_MAX_PER_REQUEST = 25  # Twinfield refuses more than 25 children (transactions, dimensions) in one ProcessXml
+TWINFIELD_INVOICES_PER_BROWSE = 100  # invoice numbers asked for in one browse (by invoice-number range)
+FOCUS_IDS_PER_LIST = 100  # ids in one Focus list call's filter.ids (Focus's page size)
 SQL_PARAMETERS = 500  # ids per IN (...) in one SQL statement, well under SQLite's and PostgreSQL's limits
 
 

@@ -14,20 +14,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from twinfield.domain.batching import FOCUS_IDS_PER_LIST, chunked
 from twinfield.domain.deletions import IN_TWINFIELD, Deletion, plan_deletions
 from twinfield.domain.report import DRAFT_DELETED, DRAFT_NOT_DELETED, WOULD_DELETE
 from twinfield.errors import FocusApiError, FocusAuthError
 from twinfield.state import deletions, postings
 from twinfield.state.postings import Posting
 
-ID_PAGE = 100  # ids per list call (Focus's page size)
-
 
 def missing_from(list_documents: Callable[..., Iterable[dict]], ids: list[str]) -> list[str]:
     """The ids an ids-filtered list leaves out, 100 ids per call."""
     missing = []
-    for start in range(0, len(ids), ID_PAGE):
-        chunk = ids[start : start + ID_PAGE]
+    for chunk in chunked(ids, FOCUS_IDS_PER_LIST):
         returned = {item["id"] for item in list_documents(ids=chunk)}
         missing += [focus_id for focus_id in chunk if focus_id not in returned]
     return missing

@@ -10,6 +10,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from twinfield.domain.batching import FOCUS_IDS_PER_LIST, chunked
 from twinfield.domain.deletions import Deletion
 from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, content_hash, parse_departments
 from twinfield.domain.staged_documents import PARSERS
@@ -22,7 +23,6 @@ from twinfield.state.documents import StagedDocument
 from twinfield.state.encoding import dumps
 
 
-ID_PAGE = 100  # ids per list call (Focus's page size)
 WEBHOOK_RUN_TYPES = ("asset_triggered", "DagRunType.ASSET_TRIGGERED")
 BATCH = 500  # documents read and staged at a time: a large run never holds all of them in memory
 
@@ -138,8 +138,8 @@ class ExtractOperator(SyncStageOperator):
             read = 0
             run.doing(f"reading {len(items)} {source.kind}(s) from Focus")
             with ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix=f"focus-{source.kind}") as pool:
-                for start in range(0, len(items), BATCH):
-                    docs, fresh = self._details(run, source, items[start : start + BATCH], pool)
+                for batch in chunked(items, BATCH):
+                    docs, fresh = self._details(run, source, batch, pool)
                     documents.add_staged(run.store, run.run_id, docs)
                     read += fresh
             summary[f"{source.kind}s"] = len(items)
@@ -169,9 +169,8 @@ class ExtractOperator(SyncStageOperator):
         if window.query_since:
             filters["updated_since"] = window.query_since
         if window.focus_ids:  # by id, 100 per call; ids Focus no longer has (deleted) are simply absent
-            ids = list(window.focus_ids)
-            for start in range(0, len(ids), ID_PAGE):
-                yield from list_documents(**source.extra_filters, ids=ids[start : start + ID_PAGE])
+            for ids in chunked(list(window.focus_ids), FOCUS_IDS_PER_LIST):
+                yield from list_documents(**source.extra_filters, ids=ids)
             return
         if not window.invoice_numbers:
             yield from list_documents(**filters)
@@ -188,8 +187,8 @@ class ExtractOperator(SyncStageOperator):
         """The list items of these documents (those earlier runs saw but Twinfield does not hold), 100 ids per
         call."""
         list_documents = getattr(run.focus, source.list_method)
-        for start in range(0, len(ids), ID_PAGE):
-            yield from list_documents(**source.extra_filters, ids=ids[start : start + ID_PAGE])
+        for chunk in chunked(ids, FOCUS_IDS_PER_LIST):
+            yield from list_documents(**source.extra_filters, ids=chunk)
 
     @staticmethod
     def _details(run: StageRun, source: Source, items: list[dict], pool: ThreadPoolExecutor,

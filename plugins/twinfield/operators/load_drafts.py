@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from twinfield import assets
-from twinfield.domain.batching import TWINFIELD_MAX_PER_REQUEST
+from twinfield.domain.batching import TWINFIELD_MAX_PER_REQUEST, chunked
 from twinfield.domain.money import format_amount
 from twinfield.domain.twinfield.transactions import sales_transaction_element
 from twinfield.domain.twinfield_model import MatchStatus
@@ -129,8 +129,7 @@ class LoadDraftsOperator(SyncStageOperator):
         posted: set[tuple[str, str]] = set()
         rejected: set[tuple[str, str]] = set()
         already: list[dict] = []
-        for start in range(0, len(to_post), self.batch_size):
-            batch = to_post[start : start + self.batch_size]
+        for batch in chunked(to_post, self.batch_size):
             postings.mark_attempts(run.store, run.run_id, batch)
             unwritable = _unwritable(batch)
             batch = [a for a in batch if a.key not in unwritable]

@@ -7,12 +7,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from twinfield.domain.batching import TWINFIELD_INVOICES_PER_BROWSE, chunked
 from twinfield.domain.twinfield_model import MatchStatus, UnreadableRow
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import postings
 from twinfield.state.postings import MatchUpdate, Posting
 
-BROWSE_CHUNK = 100  # invoice numbers per browse by invoice-number range
 
 
 def browses(run: StageRun, office: str, daybook: str, group: list[Posting],
@@ -35,14 +35,14 @@ def browses(run: StageRun, office: str, daybook: str, group: list[Posting],
     periods = sorted({p.period for p in dated})
     calls: list[Callable[[], list[MatchStatus]]] = []
     by_number = [p for p in group if not p.period]
-    if len(periods) <= math.ceil(len(dated) / BROWSE_CHUNK):
+    if len(periods) <= math.ceil(len(dated) / TWINFIELD_INVOICES_PER_BROWSE):
         calls += [lambda p=p: twinfield.matching.statuses(office, daybook, from_period=p, to_period=p, keep=ours,
                                                        unreadable=ours_unreadable)
                   for p in periods]
     else:
         by_number += dated
     numbers = sorted({p.invoice_number for p in by_number})
-    chunks = [numbers[start : start + BROWSE_CHUNK] for start in range(0, len(numbers), BROWSE_CHUNK)]
+    chunks = chunked(numbers, TWINFIELD_INVOICES_PER_BROWSE)
     return calls + [lambda c=c: twinfield.matching.statuses(office, daybook, invoice_numbers=c, unreadable=unreadable)
                     for c in chunks]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
+from twinfield.domain.batching import TWINFIELD_INVOICES_PER_BROWSE, chunked
 from twinfield.domain.twinfield.browse import (
     BrowseRefused,
     BrowseRow,
@@ -19,7 +20,6 @@ from twinfield.domain.twinfield_model import MatchStatus, UnreadableRow
 from twinfield.errors import TwinfieldError, TwinfieldFault
 from twinfield.hooks.twinfield.client import TwinfieldClient
 
-BROWSE_INVOICES = 100  # invoice numbers per browse
 
 
 class _Truncated(Exception):
@@ -54,8 +54,7 @@ class Matching:
             return self._browse(office, daybook, None, periods, keep, unreadable)
         wanted = sorted(set(invoice_numbers))
         statuses = []
-        for start in range(0, len(wanted), BROWSE_INVOICES):
-            group = wanted[start : start + BROWSE_INVOICES]
+        for group in chunked(wanted, TWINFIELD_INVOICES_PER_BROWSE):
             statuses += self._group(office, daybook, group, periods, unreadable)
         return [s for s in statuses if keep(s)] if keep else statuses
 
