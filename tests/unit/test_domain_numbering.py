@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit import domain_fixtures as fx
-from twinfield.domain.config import NumberFormat
+from twinfield.domain.numbering import NumberFormat
 from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, parse_credit_note, parse_invoice
 from twinfield.domain.numbering import (
     INVOICE_NUMBER_MAX_LENGTH, BookedNumber, NumberingError, booked_number, focus_year_and_seq, format_number,

@@ -27,6 +27,7 @@ from pydantic import BaseModel, RootModel, ValidationError
 
 from twinfield.domain import config_schema as schema
 from twinfield.domain import notifications, numbering
+from twinfield.domain.numbering import NumberFormat
 from twinfield.domain.config_schema import DEFAULT_DAYBOOK, GROUP_PER_ACCOUNT, GROUP_PER_LINE, PERFORMANCE_TYPES
 from twinfield.domain.focus_model import FocusDepartment
 
@@ -67,14 +68,6 @@ class VatMapping:
     tax_rate: str
     vat_code: str
     department: str | None = None  # None: for this tax rate description in every department
-
-
-@dataclass(frozen=True)
-class NumberFormat:
-    """Templates of the booked Twinfield invoice number; ``{year}`` and ``{seq}`` come from Focus's number."""
-
-    invoice: str = "{year}-{seq}"
-    credit_note: str = "CN{year}-{seq}"
 
 
 @dataclass(frozen=True)
@@ -172,7 +165,7 @@ def _build(data: Any, base_dir: Path, source: str) -> SyncConfig:
         default_performance_type=file.default_performance_type,
     )
     try:
-        numbering.check_unique(config)
+        numbering.check_unique(config.numbering, config.departments)
     except numbering.NumberingError as exc:
         raise ConfigError(exc.key, exc.problem, source) from None
     return config

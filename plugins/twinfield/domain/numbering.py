@@ -20,13 +20,28 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from twinfield.domain.focus_model import CREDIT_NOTE, INVOICE, FocusDocument
 
-if TYPE_CHECKING:
-    from twinfield.domain.config import NumberFormat, SyncConfig
+@dataclass(frozen=True)
+class NumberFormat:
+    """Templates of the booked Twinfield invoice number; ``{year}`` and ``{seq}`` come from Focus's number."""
+
+    invoice: str = "{year}-{seq}"
+    credit_note: str = "CN{year}-{seq}"
+
+
+class Route(Protocol):
+    """Where a department books (``twinfield.domain.config.DepartmentRoute``)."""
+
+    department: str
+    office: str
+    daybook: str
+    number_prefix: str
+
 
 # Twinfield does not publish the length of <invoicenumber>; 20 is a conservative bound that the default
 # formats ("CN2026-123456" is 13) keep well within. Config loading refuses formats that could exceed it.
@@ -118,24 +133,23 @@ def check_template(template: str) -> None:
         raise NumberingError("template", f"{template!r} does not format: {exc}") from None
 
 
-def check_unique(config: SyncConfig) -> None:
+def check_unique(fmt: NumberFormat, departments: Sequence[Route]) -> None:
     """Every number booked into one office + daybook belongs to exactly one department and kind.
 
     Checked on sample years and sequence numbers: each formatted number must parse back to its own
     department (prefix), kind, year and sequence and to no other, and fit INVOICE_NUMBER_MAX_LENGTH.
     """
-    fmt = config.numbering
     if fmt.invoice == fmt.credit_note:
         raise NumberingError("numbering.credit_note", "must differ from numbering.invoice, or credit notes would "
                              "overwrite invoices with the same Focus number")
     by_daybook: dict[tuple[str, str], list[int]] = {}
-    for i, route in enumerate(config.departments):
+    for i, route in enumerate(departments):
         by_daybook.setdefault((route.office, route.daybook), []).append(i)
     for (office, daybook), indexes in by_daybook.items():
-        shapes = [(i, kind, _pattern(fmt, kind, config.departments[i].number_prefix))
+        shapes = [(i, kind, _pattern(fmt, kind, departments[i].number_prefix))
                   for i in indexes for kind in (INVOICE, CREDIT_NOTE)]
         for i, kind, own in shapes:
-            prefix = config.departments[i].number_prefix
+            prefix = departments[i].number_prefix
             for year in _SAMPLE_YEARS:
                 for seq in _SAMPLE_SEQS:
                     number = format_number(kind, year, seq, fmt, prefix)
@@ -148,8 +162,8 @@ def check_unique(config: SyncConfig) -> None:
                     if clash and clash[0] != i:
                         raise NumberingError(
                             f"departments[{max(i, clash[0])}].number_prefix",
-                            f"{number!r} could stand for {config.departments[i].department!r} and for "
-                            f"{config.departments[clash[0]].department!r}, which both book into office {office} "
+                            f"{number!r} could stand for {departments[i].department!r} and for "
+                            f"{departments[clash[0]].department!r}, which both book into office {office} "
                             f"daybook {daybook}: give them distinct number_prefix values")
                     if clash:
                         raise NumberingError("numbering.credit_note", f"{number!r} could stand for an invoice and "
