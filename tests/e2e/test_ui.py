@@ -134,7 +134,7 @@ def test_the_twinfield_connection_form_has_the_declared_fields_and_the_saved_con
     form = page.get_by_role("dialog")
     form.locator('input[name="connection_id"]').fill("twinfield_ui")
     form.locator('input[aria-autocomplete="list"]').fill("Twinfield")  # the connection type picker
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name="Twinfield", exact=True).click()  # not "Focus Twinfield state store"
 
     # The standard fields, relabelled by the provider; schema and port hidden.
     for label in ("Login base URL", "Client ID (OAuth2) or user name (session login)"):
@@ -173,7 +173,7 @@ def test_the_focus_connection_form_has_the_declared_fields(airflow, page: Page):
     page.get_by_role("button", name="Add Connection").click()
     form = page.get_by_role("dialog")
     form.locator('input[aria-autocomplete="list"]').fill("Teamleader Focus")
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name="Teamleader Focus", exact=True).click()
     for label in ("API base URL", "Client ID", "Client secret"):
         expect(form.get_by_text(label, exact=True)).to_be_visible()
     form.get_by_role("button", name="Extra Fields", exact=True).click()
