@@ -4,6 +4,7 @@ payment changes an invoice (``record_payment``). ``sandbox.focus.generate`` make
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -57,3 +58,11 @@ def record_payment(invoice: dict, amount: Decimal, paid_at: datetime) -> None:
 def invoice_file(invoice_id: str) -> dict:
     """The PDF Focus renders when an invoice is booked (a draft has none: ``file`` is left out)."""
     return {"type": "file", "id": stable_id("file", invoice_id)}
+
+
+def number_key(number: str | None) -> tuple[int, ...]:
+    """Sort key of a document number "2026 / 12" (or "2026/12"): book year, then sequence; no number (a draft)
+    first."""
+    if number is None:
+        return (0,)
+    return (1, *(int(part) for part in re.findall(r"\d+", number)))

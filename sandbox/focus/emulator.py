@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from sandbox.faults import Faults
 from sandbox.focus import companies, editing, params, views
-from sandbox.focus.data import FocusData, invoice_file, record_payment
+from sandbox.focus.data import FocusData, invoice_file, number_key, record_payment
 from sandbox.focus.oauth import TokenStore
 from sandbox.focus.params import bad_request, not_found
 from sandbox.focus.ratelimit import SlidingWindow
@@ -35,13 +35,6 @@ CREDIT_NOTE_INFO_SHAPES = ("array", "object", "mixed")
 # every request (what an unsorted database query may do between two pages).
 CREDIT_NOTE_ORDERS = ("number", "shuffled")
 Handler = Callable[[dict], tuple[int, object]]
-
-
-def _number_key(number: str | None) -> tuple[int, ...]:
-    """Sort key of "2026 / 12" (or "2026/12"): book year, then sequence; no number (a draft) first."""
-    if number is None:
-        return (0,)
-    return (1, *(int(part) for part in re.findall(r"\d+", number)))
 
 
 def _normalised_vat(value: str) -> str:
@@ -79,7 +72,7 @@ class FocusSandbox:
         self._payment_details: dict[tuple[str, int], dict] = {}  # (invoice id, index) -> how it was paid
         self._order_invoices()
         self._credit_note_order = sorted(
-            self._credit_notes, key=lambda i: (_number_key(self._credit_notes[i]["credit_note_number"]), i))
+            self._credit_notes, key=lambda i: (number_key(self._credit_notes[i]["credit_note_number"]), i))
         self.handlers: dict[str, Handler] = {
             "invoices.list": self.invoices_list,
             "invoices.info": self.invoices_info,
@@ -183,9 +176,9 @@ class FocusSandbox:
                 raise ValueError("only a draft invoice can be booked")
             on = on or _now().date()
             department = invoice["department"]["id"]
-            taken = [_number_key(i["invoice_number"])[2] for i in self._invoices.values()
+            taken = [number_key(i["invoice_number"])[2] for i in self._invoices.values()
                      if i["department"]["id"] == department and i["invoice_number"]
-                     and _number_key(i["invoice_number"])[1] == on.year]
+                     and number_key(i["invoice_number"])[1] == on.year]
             invoice["invoice_number"] = f"{on.year} / {max(taken, default=0) + 1}"
             invoice.update(invoice_date=on.isoformat(), status="outstanding",
                            due_on=(on + timedelta(days=invoice["payment_term"]["days"])).isoformat(),
@@ -220,7 +213,7 @@ class FocusSandbox:
     def _check_last(record: dict, records, number_field: str, what: str) -> None:
         department = record["department"]["id"]
         last = max((r for r in records if r["department"]["id"] == department and r[number_field]),
-                   key=lambda r: _number_key(r[number_field]))
+                   key=lambda r: number_key(r[number_field]))
         if last["id"] != record["id"]:
             raise ValueError(f"only the last booked {what} of a department can be deleted "
                              f"(the last is {last[number_field]}, not {record[number_field]})")
@@ -304,7 +297,7 @@ class FocusSandbox:
                 selected = list(itertools.islice(found, start, start + size))  # stop once the page is full
             else:
                 found = list(found)
-                keys = {"invoice_number": lambda i: _number_key(i["invoice_number"]),
+                keys = {"invoice_number": lambda i: number_key(i["invoice_number"]),
                         "invoice_date": lambda i: i["invoice_date"] or ""}
                 for field, order in reversed(sort):
                     found.sort(key=keys[field], reverse=order == "desc")
@@ -488,7 +481,7 @@ class FocusSandbox:
 
     def _order_invoices(self) -> None:
         self._invoice_order = sorted(self._invoices,
-                                     key=lambda i: (_number_key(self._invoices[i]["invoice_number"]), i))
+                                     key=lambda i: (number_key(self._invoices[i]["invoice_number"]), i))
 
     def _touch(self, invoice: dict) -> None:
         previous = datetime.fromisoformat(invoice["updated_at"])

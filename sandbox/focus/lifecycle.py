@@ -18,23 +18,23 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from sandbox.focus import jsonio
+from sandbox.focus.data import number_key
 
 if TYPE_CHECKING:
     from sandbox.focus.emulator import FocusSandbox
 
 
 def delete_invoice(focus: FocusSandbox, invoice_id: str) -> None:
-    from sandbox.focus.emulator import _number_key  # noqa: PLC0415 - one numbering rule
 
     with focus._lock:
         invoice = focus._invoice(invoice_id)
         number = invoice["invoice_number"]
         if number is not None:
-            year = _number_key(number)[1]
+            year = number_key(number)[1]
             department = invoice["department"]["id"]
             later = [i for i in focus._invoices.values() if i["invoice_number"] and i["department"]["id"] == department
-                     and _number_key(i["invoice_number"])[1] == year
-                     and _number_key(i["invoice_number"]) > _number_key(number)]
+                     and number_key(i["invoice_number"])[1] == year
+                     and number_key(i["invoice_number"]) > number_key(number)]
             if later:
                 raise ValueError("only a draft or the last booked invoice of its book year can be deleted")
             if invoice["payments"]:
