@@ -19,17 +19,13 @@ def browses(run: StageRun, office: str, daybook: str, group: list[Posting],
              unreadable: Callable[[UnreadableRow], None]) -> list[Callable[[], list[MatchStatus]]]:
     """The browses that cover a group of invoices: one per period Twinfield booked them in, or one per 100
     invoice numbers, whichever takes fewer requests. The periods are the ones Twinfield replied with (its own
-    period scheme, which need not be months); invoices whose period is not known go by invoice number. Rows of
-    these invoices that cannot be read go to ``unreadable``."""
+    period scheme, which need not be months); invoices whose period is not known go by invoice number. Rows that
+    cannot be read go to ``unreadable`` (a period's, of other invoices too: the caller takes its own)."""
     twinfield = run.twinfield
     wanted = {p.invoice_number for p in group}
 
     def ours(status: MatchStatus) -> bool:  # a period's answer holds every invoice of the period
         return status.invoice_number in wanted
-
-    def ours_unreadable(row: UnreadableRow) -> None:
-        if row.invoice_number in wanted:
-            unreadable(row)
 
     dated = [p for p in group if p.period]
     periods = sorted({p.period for p in dated})
@@ -37,7 +33,7 @@ def browses(run: StageRun, office: str, daybook: str, group: list[Posting],
     by_number = [p for p in group if not p.period]
     if len(periods) <= math.ceil(len(dated) / TWINFIELD_INVOICES_PER_BROWSE):
         calls += [lambda p=p: twinfield.matching.statuses(office, daybook, from_period=p, to_period=p, keep=ours,
-                                                       unreadable=ours_unreadable)
+                                                       unreadable=unreadable)
                   for p in periods]
     else:
         by_number += dated
@@ -64,10 +60,10 @@ class PullReconciliationsOperator(SyncStageOperator):
             by_book[(posting.office, posting.daybook)].append(posting)
         found_by_key: dict[tuple[str, str], MatchUpdate] = {}
         requests = 0
-        unreadable: list[UnreadableRow] = []
         problems: list[dict] = []
         for (office, daybook), group in by_book.items():
             wanted = {p.invoice_number: p for p in group}
+            unreadable: list[UnreadableRow] = []
             run.doing(f"reading payment states of {len(group)} invoice(s) in Twinfield office {office}, "
                       f"daybook {daybook}")
             calls = browses(run, office, daybook, group, unreadable.append)
@@ -93,7 +89,6 @@ class PullReconciliationsOperator(SyncStageOperator):
                     problems.append({"office": office, "invoice_number": row.invoice_number,
                                      "focus_number": posting.focus_number, "twinfield_number": row.number,
                                      "reason": row.reason})
-            unreadable.clear()
         updates = list(found_by_key.values())
         run.doing("recording the payment states")
         postings.record_matches(run.store, updates)

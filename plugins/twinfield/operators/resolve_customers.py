@@ -252,24 +252,23 @@ class ResolveCustomersOperator(SyncStageOperator):
         and the customers another run had claimed (not sent)."""
         if not to_create:
             return 0, [], [], []
-        new, notes, unwritable = [], [], []
-        for fc in list(to_create):
+        writable, notes, unwritable = [], [], []
+        for fc in to_create:
             try:
                 customer, note = to_twinfield_customer(fc, payment_days=run.config.default_payment_days,
                                                        office=office)
                 customer_element(customer, office)
             except Exception as exc:  # noqa: BLE001 - one customer that cannot be written never stops the rest
-                to_create.remove(fc)
                 unwritable.append((f"{fc.name} ({fc.ref})", f"not sent to Twinfield: it could not be written as "
                                    f"XML ({type(exc).__name__}: {exc})"))
                 continue
-            new.append(customer)
+            writable.append((fc, customer))
             if note:
                 notes.append((f"{fc.name} ({fc.ref})", note))
         created = 0
         refused: list[tuple[FocusCustomer, Any]] = []
         elsewhere: list[CustomerRef] = []
-        for chunk in chunked(list(zip(to_create, new)), TWINFIELD_MAX_PER_REQUEST):
+        for chunk in chunked(writable, TWINFIELD_MAX_PER_REQUEST):
             claimed = customers.claim_creations(run.store, run.run_id, office,
                                                 [(fc.ref.type, fc.ref.id, c.name, c.vat_number) for fc, c in chunk],
                                                 CLAIM_LEASE)

@@ -14,7 +14,9 @@ from twinfield.domain.payment_plan import PaymentDue, plan_payments, still_to_re
 from twinfield.errors import FocusApiError, FocusAuthError, FocusRateLimited, FocusUnavailable
 from twinfield.operators.base import StageRun, SyncStageOperator
 from twinfield.state import payments, postings
-from twinfield.state.postings import Posting
+
+# What reading an invoice Focus answered in an unknown form raises (MalformedFocusData is a ValueError).
+UNREADABLE = (ValueError, KeyError, TypeError, ArithmeticError)
 
 
 class UpdatePaymentsOperator(SyncStageOperator):
@@ -52,9 +54,9 @@ class UpdatePaymentsOperator(SyncStageOperator):
         method = run.config.payment_method_id
         problems: list[dict] = []
 
-        def problem(posting: Posting, reason: str) -> None:
-            problems.append({"focus_number": posting.focus_number, "focus_id": posting.focus_id,
-                             "amount": format_amount(min(posting.paid_amount, posting.total)), "reason": reason})
+        def problem(payment: PaymentDue, reason: str) -> None:
+            problems.append({"focus_number": payment.posting.focus_number, "focus_id": payment.posting.focus_id,
+                             "amount": format_amount(payment.paid_total), "reason": reason})
 
         def register(payment: PaymentDue) -> str:
             posting, target, when = payment.posting, payment.paid_total, payment.paid_at
@@ -85,18 +87,20 @@ class UpdatePaymentsOperator(SyncStageOperator):
             except FocusApiError as exc:
                 payments.release(run.store, posting.focus_id, target)
                 self.log.warning("Focus refused the payment of invoice %s: %s", posting.focus_number, exc.title)
-                problem(posting, f"Focus refused the payment: {exc.title}")
+                problem(payment, f"Focus refused the payment: {exc.title}")
                 return "refused"
             except Exception as exc:  # noqa: BLE001 - one invoice's trouble never stops the others
                 error = f"{type(exc).__name__}: {exc}"
                 if sending:  # whether Focus took it is not known: the claim stays, the next run checks Focus first
                     self.log.warning("Registering the payment of invoice %s failed: %s", posting.focus_number, error)
-                    problem(posting, f"registering the payment failed ({error}); whether Focus took it is checked "
+                    problem(payment, f"registering the payment failed ({error}); whether Focus took it is checked "
                                      "before anything is sent again, by the next run")
                     return "unknown"
+                if not isinstance(exc, UNREADABLE):
+                    raise  # not about this invoice (the state store, a bug): the claim stays for a retry to check
                 payments.release(run.store, posting.focus_id, target)
                 self.log.warning("Invoice %s: payment not registered: %s", posting.focus_number, error)
-                problem(posting, f"not registered: the invoice in Focus could not be read ({error})")
+                problem(payment, f"not registered: the invoice in Focus could not be read ({error})")
                 return "failed"
             payments.mark_registered(run.store, posting.focus_id, target, max(amount, Decimal(0)))
             return "registered" if amount > 0 else "already_paid_in_focus"

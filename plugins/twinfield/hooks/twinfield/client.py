@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from functools import cached_property
 from typing import Any, TypeVar
@@ -197,12 +197,20 @@ class TwinfieldClient:
         self._count("logons")
         self._spend(SESSION, LOGON_COST[self._mode])
 
-    def _spend(self, kind: str, credits: int) -> None:
-        """Wait for ``credits`` in the budget and count one request of ``kind``."""
+    @contextmanager
+    def _spending(self, kind: str, credits: int) -> Iterator[None]:
+        """Wait for ``credits`` in the budget and a concurrency slot, count one request of ``kind``, and hold the
+        slot while it is sent."""
         with self.limits.slot(credits) as waited:
             self._count("waited_seconds", amount=waited)
             self._count("requests", kind)
             self._count("credits", kind, credits)
+            yield
+
+    def _spend(self, kind: str, credits: int) -> None:
+        """Count a request the login sends itself (a logon, SelectCompany) against the budget."""
+        with self._spending(kind, credits):
+            pass
 
     def _select_company(self, credentials: Credentials, office: str) -> None:
         self._count("company_selections")
@@ -264,10 +272,7 @@ class TwinfieldClient:
             in_office = (self._companies.using(credentials, office, lambda o: self._select_company(credentials, o))
                          if credentials.session_id and office else nullcontext())
             try:
-                with in_office, self.limits.slot(COST[kind]) as waited:
-                    self._count("waited_seconds", amount=waited)
-                    self._count("requests", kind)
-                    self._count("credits", kind, COST[kind])
+                with in_office, self._spending(kind, COST[kind]):
                     return send(credentials)
             except RateLimited as limited:
                 self._count("rate_limited")

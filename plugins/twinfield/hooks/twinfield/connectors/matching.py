@@ -21,7 +21,6 @@ from twinfield.errors import TwinfieldError, TwinfieldFault
 from twinfield.hooks.twinfield.client import TwinfieldClient
 
 
-
 class _Truncated(Exception):
     """A browse answered fewer rows than it counted."""
 
@@ -62,8 +61,8 @@ class Matching:
                unreadable: Callable[[UnreadableRow], None] | None) -> list[MatchStatus]:
         wanted = set(group)
 
-        def ours(row: UnreadableRow) -> None:
-            if row.invoice_number in wanted and unreadable is not None:
+        def ours(row: UnreadableRow) -> None:  # the range holds other invoices too
+            if row.invoice_number in wanted:
                 unreadable(row)
 
         try:
